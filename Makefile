@@ -1,0 +1,50 @@
+# femverify: `make test` and `make serve` are the two commands of the README's Quickstart.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.femverify-installed
+WORKERS ?= 2
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FEMVERIFY_DB_PATH ?= var/femverify.db
+
+.PHONY: test serve lab docs readme browser check-clean check-export clean
+
+# the virtual environment, made once and refreshed when the requirements change
+$(STAMP): setup.py settings.ini
+	test -d $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip check
+	touch $(STAMP)
+
+# headless Chromium for the web page test (Debian's package; Playwright's own download can't work offline)
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+# nbdev_clean and nbdev_export must change nothing: notebooks are committed clean, femverify/ in sync
+check-clean: $(STAMP)
+	@tools/unchanged.sh nbs -- $(BIN)/nbdev_clean
+check-export: $(STAMP)
+	@tools/unchanged.sh femverify -- $(BIN)/nbdev_export
+
+test: $(STAMP) browser check-clean check-export
+	$(BIN)/python tools/readme.py --check
+	$(BIN)/nbdev_test --n_workers 2
+	$(BIN)/pytest -q
+
+serve: $(STAMP)
+	@mkdir -p $(dir $(FEMVERIFY_DB_PATH))
+	@echo "femverify API and web page on http://$(HOST):$(PORT)/  (health: http://$(HOST):$(PORT)/api/v1/health)"
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --timeout 120 'api:create_app()'
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir nbs
+
+readme: $(STAMP)
+	$(BIN)/python tools/readme.py
+
+docs: $(STAMP)
+	@if command -v quarto >/dev/null; then $(BIN)/nbdev_docs; else $(BIN)/python tools/docs.py _docs && echo "docs in _docs/index.html (static build: Quarto is not installed)"; fi
+
+clean:
+	rm -rf _docs _proc .pytest_cache

@@ -1,0 +1,24 @@
+"""femverify's Flask app: `create_app(config=None, service=None)`.
+
+Defaults, then `FEMVERIFY_*` environment variables (`app.config.from_prefixed_env`), then `config`.
+The app talks to the models only through `femverify.service.FaceService`, kept in
+`app.extensions["femverify"]`; tests inject a service of their own.
+"""
+from flask import Flask, send_from_directory
+from femverify.core import Config
+from femverify.service import FaceService
+from . import errors, views
+
+
+def create_app(config=None, service=None):
+    "Build the app; `service` (a FaceService or a stand-in) is made from the config when not given."
+    app = Flask(__name__, static_folder='static')
+    fv = Config.from_env()
+    app.config.from_mapping(MAX_CONTENT_LENGTH=fv.max_upload_bytes, API_KEYS=fv.api_keys, RATE_LIMIT=fv.rate_limit)
+    app.config.from_prefixed_env('FEMVERIFY')
+    app.config.update(config or {})
+    app.extensions['femverify'] = service if service is not None else FaceService(fv)
+    errors.register(app)
+    app.register_blueprint(views.bp)
+    app.add_url_rule('/', 'page', lambda: send_from_directory(app.static_folder, 'index.html'))
+    return app

@@ -1,0 +1,31 @@
+"""`make serve` as a user runs it: gunicorn starts, /api/v1/health answers JSON. A process-level test, so it lives here."""
+import json, os, signal, socket, subprocess, time, urllib.request
+from conftest import ROOT
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+
+def test_make_serve_answers_health(tmp_path):
+    port = free_port()
+    env = dict(os.environ, FEMVERIFY_DB_PATH=str(tmp_path / 'db' / 'f.db'))
+    proc = subprocess.Popen(['make', '-s', 'serve', f'PORT={port}', 'WORKERS=1'], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline, body = time.time() + 90, None
+        while time.time() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f'http://127.0.0.1:{port}/api/v1/health', timeout=5) as r:
+                    body = json.load(r)
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read().decode()
+                time.sleep(0.5)
+        assert body is not None, 'gunicorn did not answer within 90 s'
+        assert body['version'] and body['models']['mtcnn']['loaded'] is True
+        assert all('loaded' in m for m in body['models'].values())
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out = proc.communicate(timeout=30)[0].decode()
+    assert f'http://127.0.0.1:{port}/' in out
