@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['roc', 'auc', 'eer', 'tar_at_far', 'best_threshold', 'verification_report', 'read_pairs', 'lfw_folds',
-           'plot_verification']
+__all__ = ['AGE_BANDS', 'NAMES', 'roc', 'auc', 'eer', 'tar_at_far', 'best_threshold', 'verification_report', 'read_pairs',
+           'lfw_folds', 'plot_verification', 'coco_map', 'iou', 'age_band', 'top_box_table', 'top_box_report',
+           'plot_detection']
 
 # %% ../nbs/04_metrics.ipynb #0005
 def roc(genuine, # distances of same-person pairs
@@ -110,5 +111,95 @@ def plot_verification(genuine, impostor, threshold:float, title:str='') -> 'matp
     bins = np.linspace(min(np.min(genuine), np.min(impostor)), max(np.max(genuine), np.max(impostor)), 50)
     ax[1].hist(genuine, bins, alpha=.6, label=f'genuine ({len(genuine)})'); ax[1].hist(impostor, bins, alpha=.6, label=f'impostor ({len(impostor)})')
     ax[1].axvline(threshold, c='k', ls='--', label=f'threshold {threshold:.3f}'); ax[1].set(xlabel='cosine distance', title='distances'); ax[1].legend(fontsize=8)
+    fig.tight_layout(); plt.close(fig)
+    return fig
+
+# %% ../nbs/04_metrics.ipynb #001b
+def _gt_coco(gt) -> dict:
+    "A COCO ground-truth dict from a dict or a FaceDataset-like object."
+    if isinstance(gt, dict): return dict(gt, info=gt.get('info', {}))
+    anns = [a for im in gt.images for a in gt.anns.get(im['id'], [])]
+    return dict(info={}, images=[{k: im[k] for k in ('id', 'width', 'height', 'file_name')} for im in gt.images],
+                annotations=anns, categories=[dict(id=k, name=v) for k, v in gt.categories.items()])
+
+# %% ../nbs/04_metrics.ipynb #001c
+def coco_map(preds:list, # dicts with image_id, boxes (n, 4) xyxy, labels, scores
+             gt, # ground truth: COCO dict or FaceDataset
+             curves:bool=False, # also return precision at 101 recall points (IoU 0.5) per category
+            ) -> dict:
+    "COCO mAP@[.5:.95] and mAP@.5 from pycocotools, silenced."
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    from femverify.data import xyxy_to_coco
+    g = _gt_coco(gt)
+    dets = [dict(image_id=int(p['image_id']), category_id=int(l), bbox=b.tolist(), score=float(s))
+            for p in preds for b, l, s in zip(xyxy_to_coco(p['boxes']), p['labels'], p['scores'])]
+    if not dets or not g['annotations']: return dict(map=0.0, map50=0.0)
+    with contextlib.redirect_stdout(io.StringIO()):
+        cg = COCO(); cg.dataset = g; cg.createIndex()
+        E = COCOeval(cg, cg.loadRes(dets), 'bbox'); E.evaluate(); E.accumulate(); E.summarize()
+    r = dict(map=float(max(E.stats[0], 0)), map50=float(max(E.stats[1], 0)))
+    if curves: r['pr'] = {c['name']: np.maximum(E.eval['precision'][0, :, k, 0, 2], 0).tolist() for k, c in enumerate(sorted(g['categories'], key=lambda c: c['id']))}
+    return r
+
+# %% ../nbs/04_metrics.ipynb #0020
+def iou(a, b) -> float:
+    "Intersection over union of two `[x_min, y_min, x_max, y_max]` boxes."
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0])); h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    u = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return float(w * h / u) if u > 0 else 0.0
+
+AGE_BANDS = ((0, 13, '0-12'), (13, 20, '13-19'), (20, 30, '20-29'), (30, 45, '30-44'), (45, 60, '45-59'), (60, 200, '60+'))
+
+def age_band(age) -> str:
+    "The age band of `age` (years), or None."
+    if age is None or pd.isna(age): return None
+    return next(n for lo, hi, n in AGE_BANDS if lo <= age < hi)
+
+# %% ../nbs/04_metrics.ipynb #0022
+NAMES = {0: 'none', 1: 'female', 2: 'male'}
+
+def top_box_table(preds:list, gt) -> pd.DataFrame:
+    "One row per photo: IoU of the top-scoring box with the annotation, true and predicted gender, extra columns."
+    g = _gt_coco(gt); images = {im['id']: im for im in (gt.images if hasattr(gt, 'images') else g['images'])}
+    truth = {a['image_id']: a for a in g['annotations']}
+    from femverify.data import coco_to_xyxy
+    rows = []
+    for p in preds:
+        a, im = truth[int(p['image_id'])], images[int(p['image_id'])]
+        k = int(np.argmax(p['scores'])) if len(p['scores']) else None
+        rows.append(dict(image_id=int(p['image_id']), iou=iou(p['boxes'][k], coco_to_xyxy(a['bbox'])[0]) if k is not None else 0.0,
+                         true=NAMES[a['category_id']], pred=NAMES[int(p['labels'][k])] if k is not None else 'none',
+                         score=float(p['scores'][k]) if k is not None else 0.0,
+                         **{c: im.get(c) for c in ('race', 'age', 'identity') if c in im}))
+    df = pd.DataFrame(rows)
+    if 'age' in df: df['age_band'] = df['age'].map(age_band)
+    return df
+
+# %% ../nbs/04_metrics.ipynb #0023
+def _summ(df:pd.DataFrame) -> dict:
+    return dict(n=len(df), iou_mean=float(df.iou.mean()), iou_median=float(df.iou.median()), iou_ge_50=float((df.iou >= 0.5).mean()),
+                gender_accuracy=float((df.true == df.pred).mean()))
+
+def top_box_report(preds:list, gt, by:tuple=('race', 'age_band')) -> dict:
+    "Top-box IoU and gender accuracy overall and per group of each column in `by`; confusion matrix."
+    df = top_box_table(preds, gt)
+    conf = pd.crosstab(df.true, df.pred).reindex(index=['female', 'male'], columns=['female', 'male', 'none'], fill_value=0)
+    groups = {c: {str(k): _summ(v) for k, v in df.groupby(c)} for c in by if c in df and df[c].notna().any()}
+    return dict(_summ(df), confusion={k: {c: int(v) for c, v in row.items()} for k, row in conf.iterrows()}, by=groups)
+
+# %% ../nbs/04_metrics.ipynb #0026
+def plot_detection(report:dict, table:pd.DataFrame, pr:dict=None) -> 'matplotlib.figure.Figure':
+    "Top-box IoU histogram, gender confusion matrix and (if given) PR curves at IoU 0.5."
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(1, 3, figsize=(14, 3.8))
+    ax[0].hist(table.iou, bins=np.linspace(0, 1, 21), color='#8e5bb5'); ax[0].axvline(0.5, c='k', ls='--')
+    ax[0].set(title=f"top-box IoU: mean {report['iou_mean']:.2f}, ≥0.5: {report['iou_ge_50']:.0%}", xlabel='IoU', ylabel='photos')
+    c = pd.DataFrame(report['confusion']).T
+    ax[1].imshow(c.values, cmap='Purples'); ax[1].set(xticks=range(c.shape[1]), xticklabels=c.columns, yticks=range(c.shape[0]), yticklabels=c.index,
+                                                     xlabel='predicted', ylabel='true', title=f"gender accuracy {report['gender_accuracy']:.1%}")
+    for (i, j), v in np.ndenumerate(c.values): ax[1].text(j, i, v, ha='center', va='center')
+    for k, v in (pr or {}).items(): ax[2].plot(np.linspace(0, 1, 101), v, label=k)
+    ax[2].set(title='precision-recall (IoU 0.5)', xlabel='recall', ylabel='precision', ylim=(0, 1.02)); ax[2].legend() if pr else None
     fig.tight_layout(); plt.close(fig)
     return fig
