@@ -2,15 +2,17 @@
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 from femverify.core import ImageError
-from femverify.service import ModelUnavailable
+from femverify.service import InvalidRequest, ModelUnavailable, RateLimited
+from femverify.store import UnknownUser, UserExists
 
 # the project's own errors → HTTP status and code
-STATUS = {ImageError: (400, 'bad_image'), ModelUnavailable: (503, 'model_unavailable')}
+STATUS = {ImageError: (400, 'bad_image'), InvalidRequest: (400, 'bad_request'), UnknownUser: (404, 'unknown_user'),
+          UserExists: (409, 'user_exists'), RateLimited: (429, 'rate_limited'), ModelUnavailable: (503, 'model_unavailable')}
 
 
-def error(status, code, message, headers=None):
+def error(status, code, message, headers=None, **extra):
     "A JSON error response."
-    resp = jsonify(error={'code': code, 'message': message})
+    resp = jsonify(error=dict(code=code, message=message, **extra))
     resp.status_code = status
     resp.headers.update(headers or {})
     return resp
@@ -20,8 +22,11 @@ def register(app):
     "Install the handlers: HTTP errors and femverify's own exceptions become JSON."
     @app.errorhandler(HTTPException)
     def http_error(e):
-        code = (e.name or 'error').lower().replace(' ', '_')
-        return error(e.code, code, e.description, dict(e.get_headers()) if e.code == 429 else None)
+        return error(e.code, (e.name or 'error').lower().replace(' ', '_'), e.description)
 
-    for exc, (status, code) in STATUS.items():
-        app.register_error_handler(exc, lambda e, s=status, c=code: error(s, c, str(e)))
+    def own_error(e):
+        status, code = STATUS[next(c for c in type(e).__mro__ if c in STATUS)]
+        headers = {'Retry-After': str(e.retry_after)} if isinstance(e, RateLimited) else None
+        return error(status, code, str(e), headers)
+
+    for exc in STATUS: app.register_error_handler(exc, own_error)

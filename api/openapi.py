@@ -1,11 +1,31 @@
 """The OpenAPI 3 document of /api/v1; a test checks it against the registered routes."""
 import femverify
 
-ERROR = {'$ref': '#/components/schemas/Error'}
+ERR = {'$ref': '#/components/schemas/Error'}
+KEY = [{'apiKey': []}]
 
 
 def _json(schema, description='OK'):
     return {'description': description, 'content': {'application/json': {'schema': schema}}}
+
+
+def _errors(*codes):
+    text = {400: 'bad request or bad image', 401: 'missing or wrong API key', 403: 'no API keys configured', 404: 'unknown user',
+            409: 'user already enrolled', 413: 'body too large', 422: 'registration refused', 429: 'too many failed attempts',
+            503: 'a model is unavailable'}
+    return {str(c): _json(ERR, text[c]) for c in codes}
+
+
+def _upload(*fields, array=None, extra=None):
+    props = {f: {'type': 'string', 'format': 'binary'} for f in fields}
+    if array: props[array] = {'type': 'array', 'items': {'type': 'string', 'format': 'binary'}, 'minItems': 1, 'maxItems': 5}
+    props.update(extra or {})
+    return {'required': True, 'content': {'multipart/form-data': {'schema': {
+        'type': 'object', 'properties': props, 'required': list(fields) + ([array] if array else []) + [k for k in (extra or {}) if k == 'user']}}}}
+
+
+USER = [{'name': 'user', 'in': 'path', 'required': True, 'schema': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$'}}]
+OBJ = {'type': 'object'}
 
 
 def spec():
@@ -13,14 +33,24 @@ def spec():
     return {
         'openapi': '3.0.3',
         'info': {'title': 'femverify', 'version': femverify.__version__,
-                 'description': 'One clear face, female or not, same person.'},
+                 'description': 'One clear face, female or not, same person: the photo checks of a women-only community app.'},
         'paths': {
-            '/api/v1/health': {'get': {'summary': 'Version and the state of each model',
-                                       'responses': {'200': _json({'type': 'object'})}}},
-            '/api/v1/openapi.json': {'get': {'summary': 'This document', 'responses': {'200': _json({'type': 'object'})}}},
+            '/api/v1/health': {'get': {'summary': 'Version and the state of each model', 'responses': {'200': _json(OBJ)}}},
+            '/api/v1/openapi.json': {'get': {'summary': 'This document', 'responses': {'200': _json(OBJ)}}},
+            '/api/v1/detect': {'post': {'summary': 'One clear face? Female? For one photo', 'requestBody': _upload('image'),
+                                        'responses': {'200': _json(OBJ), **_errors(400, 413)}}},
+            '/api/v1/users': {'post': {'summary': 'Register a user from 1-5 photos', 'security': KEY,
+                                       'requestBody': _upload(array='photos', extra={'user': {'type': 'string'}, 'replace': {'type': 'string', 'enum': ['true', 'false']}}),
+                                       'responses': {'201': _json(OBJ, 'enrolled'), '202': _json(OBJ, 'needs a human review'),
+                                                     **_errors(400, 401, 403, 409, 413, 422, 503)}}},
+            '/api/v1/users/{user}/verify': {'post': {'summary': 'Is this photo the enrolled user?', 'parameters': USER, 'requestBody': _upload('image'),
+                                                     'responses': {'200': _json(OBJ), **_errors(400, 404, 413, 429, 503)}}},
+            '/api/v1/users/{user}': {'delete': {'summary': 'Erase a user and everything about them', 'parameters': USER, 'security': KEY,
+                                                'responses': {'200': _json(OBJ), **_errors(400, 401, 403, 404, 503)}}},
         },
-        'components': {'schemas': {'Error': {
-            'type': 'object', 'required': ['error'],
-            'properties': {'error': {'type': 'object', 'required': ['code', 'message'],
-                                     'properties': {'code': {'type': 'string'}, 'message': {'type': 'string'}}}}}}},
+        'components': {
+            'securitySchemes': {'apiKey': {'type': 'apiKey', 'in': 'header', 'name': 'X-API-Key'}},
+            'schemas': {'Error': {'type': 'object', 'required': ['error'], 'properties': {'error': {
+                'type': 'object', 'required': ['code', 'message'],
+                'properties': {'code': {'type': 'string'}, 'message': {'type': 'string'}}}}}}},
     }

@@ -56,6 +56,9 @@ class Config:
     api_keys: tuple = ()
     rate_limit: int = 5
     allow_download: bool = False
+    facenet: str = 'vggface2'
+    gender_check: bool = True
+    torch_threads: int = 0
 
 # %% ../nbs/00_core.ipynb #000b
 def _cast(s:str, typ, default=None) -> object:

@@ -4,51 +4,200 @@
 
 # %% ../nbs/07_service.ipynb #0002
 from __future__ import annotations
+import json, re, time
+from pathlib import Path
+import numpy as np
+from fastcore.basics import patch
 import femverify
 from .core import *
-from fastcore.basics import patch
+from .annotate import FaceFinder, judge
+from .verify import Embedder, consistency, template, verify as _verify
+from .store import Store, UnknownUser, UserExists
 
 # %% auto #0
-__all__ = ['ModelUnavailable', 'FaceService']
+__all__ = ['USER_ID', 'ModelUnavailable', 'InvalidRequest', 'RateLimited', 'FaceService', 'check_user']
 
-# %% ../nbs/07_service.ipynb #0004
+# %% ../nbs/07_service.ipynb #0005
 class ModelUnavailable(RuntimeError):
     "A model the request needs is not loaded; the message says how to provide it."
 
-# %% ../nbs/07_service.ipynb #0005
-class FaceService:
-    "The three checks behind one object: detection, gender, verification."
-    def __init__(self, config:Config=None): # settings; default `Config.from_env()`
-        self.config = config or Config.from_env()
-        self.models, self.problems = {}, {}
-        for name, load in (('mtcnn', self._load_mtcnn), ('embedder', self._load_embedder), ('detector', self._load_detector)):
-            try: self.models[name] = load()
-            except (WeightsUnavailable, ModelUnavailable, OSError) as e: self.problems[name] = str(e)
+class InvalidRequest(ValueError):
+    "The request is malformed: a bad user id, the wrong number of photos."
+
+class RateLimited(RuntimeError):
+    "Too many failed verifications recently; `retry_after` is in seconds."
+    def __init__(self, msg:str, retry_after:int):
+        super().__init__(msg); self.retry_after = retry_after
 
 # %% ../nbs/07_service.ipynb #0007
-@patch
-def _load_mtcnn(self:FaceService):
-    "MTCNN face finder; its weights ship inside facenet-pytorch."
-    from facenet_pytorch import MTCNN
-    return MTCNN(keep_all=True, device=get_device(self.config.device))
+class FaceService:
+    "The three checks behind one object: one clear face, female or not, same person."
+    def __init__(self, config:Config=None): # settings; default `Config.from_env()`
+        self.config = cfg = config or Config.from_env()
+        if cfg.torch_threads:
+            import torch; torch.set_num_threads(cfg.torch_threads)
+        self.problems = {}
+        self.finder = FaceFinder(device=cfg.device, max_side=cfg.detect_side)
+        self.embedder = self._try('embedder', self._load_embedder)
+        self.detector = self._try('detector', self._load_detector)
+        self.store = self._try('store', lambda: Store(cfg.db_path))
+        self.threshold = self._threshold()
 
+    def _try(self, name, load):
+        try: return load()
+        except (WeightsUnavailable, ModelUnavailable, OSError, RuntimeError) as e: self.problems[name] = str(e); return None
+
+# %% ../nbs/07_service.ipynb #0008
 @patch
-def _load_embedder(self:FaceService):
-    "FaceNet weights from `weights_file('vggface2')`."
-    return weights_file('vggface2', weights_dir=self.config.weights_dir, allow_download=self.config.allow_download)
+def _load_embedder(self:FaceService) -> Embedder:
+    "FaceNet with the configured weights (`random` only for development)."
+    c = self.config
+    return Embedder(None if c.facenet == 'random' else c.facenet, device=c.device, finder=self.finder,
+                    weights_dir=c.weights_dir, allow_download=c.allow_download)
 
 @patch
 def _load_detector(self:FaceService):
     "The trained detector checkpoint at `config.detector_path`."
+    from femverify.detect import load_detector
     p = self.config.detector_path
-    if not p: raise ModelUnavailable("no detector checkpoint configured: train one with `femverify train ann.json --out runs/NAME` and set FEMVERIFY_DETECTOR_PATH=runs/NAME/model.pt")
-    if not p.is_file(): raise ModelUnavailable(f"detector checkpoint {p} does not exist: set FEMVERIFY_DETECTOR_PATH to a checkpoint written by `femverify train`")
-    return p
+    if not p: raise ModelUnavailable("no gender detector configured: train one with `femverify train ann.json --out runs/NAME` and set FEMVERIFY_DETECTOR_PATH=runs/NAME/model.pt")
+    try: return load_detector(p, self.config.device)
+    except FileNotFoundError as e: raise ModelUnavailable(f"{e}: set FEMVERIFY_DETECTOR_PATH to a checkpoint written by `femverify train`") from None
 
-# %% ../nbs/07_service.ipynb #0008
+@patch
+def _threshold(self:FaceService) -> float:
+    "The calibrated threshold from `threshold_path` (a `femverify calibrate` output), else `verify_threshold`."
+    p = self.config.threshold_path
+    if p and Path(p).is_file(): return float(json.loads(Path(p).read_text())['threshold'])
+    return self.config.verify_threshold
+
+# %% ../nbs/07_service.ipynb #0009
 @patch
 def health(self:FaceService) -> dict:
     "Version and, for each model, whether it is loaded or why not."
-    models = {n: {'loaded': True} for n in self.models}
-    models.update({n: {'loaded': False, 'reason': msg} for n, msg in self.problems.items()})
-    return {'status': 'ok' if not self.problems else 'degraded', 'version': femverify.__version__, 'models': models}
+    c = self.config
+    models = dict(face_finder=dict(loaded=True, weights='MTCNN (inside facenet-pytorch)'))
+    for name, obj in (('embedder', self.embedder), ('detector', self.detector), ('store', self.store)):
+        models[name] = dict(loaded=False, reason=self.problems[name]) if obj is None else dict(loaded=True)
+    if self.embedder is not None: models['embedder']['weights'] = 'random (development only: identity answers are meaningless)' if c.facenet == 'random' else c.facenet
+    if self.detector is not None: models['detector']['weights'] = self.detector.weights
+    if not c.gender_check: models['detector']['note'] = 'gender check switched off (FEMVERIFY_GENDER_CHECK=0): registration skips it'
+    return dict(status='ok' if not self.problems else 'degraded', version=femverify.__version__, models=models,
+                verify_threshold=self.threshold, gender_band=list(c.gender_band))
+
+# %% ../nbs/07_service.ipynb #000d
+@patch
+def _gender(self:FaceService, im, box) -> dict:
+    "The detector's gender answer for the face at `box` (original pixels)."
+    from femverify.detect import predict, faces_from, gender_answer
+    from femverify.metrics import iou
+    if self.detector is None: return dict(answer=None, reason=self.problems['detector'])
+    s = min(1.0, self.config.detect_side / max(im.size))
+    small = im if s == 1.0 else im.resize((round(im.width * s), round(im.height * s)))
+    faces = [f for f in faces_from(predict(self.detector, [small])[0]) if f['score'] >= self.config.detect_score / 2]
+    b = [x * s for x in box]
+    f = max(faces, key=lambda f: iou(f['box'], b), default=None)
+    if f is None or iou(f['box'], b) < 0.3: return dict(answer='review', reason='the gender model found no face here', p_female=None)
+    return dict(answer=gender_answer(f['p_female'], self.config.gender_band), p_female=round(f['p_female'], 4), score=round(f['score'], 4))
+
+# %% ../nbs/07_service.ipynb #000e
+@patch
+def detect(self:FaceService, photo, # path, bytes or file object
+          ) -> dict:
+    "One clear face? and female? for one photo, with the box and scores."
+    t0 = time.perf_counter(); im = load_image(photo, self.config.max_pixels); t1 = time.perf_counter()
+    g = judge(self.finder([im])[0], im, self.config); t2 = time.perf_counter()
+    gender = self._gender(im, g['box']) if g['box'] else dict(answer=None, reason='no face')
+    t3 = time.perf_counter()
+    return dict(width=im.width, height=im.height, quality=g['reason'], faces=g['n_faces'], box=g['box'], face_prob=g['prob'], sharpness=g['blur'],
+                gender=gender, timings_ms=dict(decode=_ms(t1 - t0), detect=_ms(t2 - t1), gender=_ms(t3 - t2)))
+
+def _ms(s:float) -> float: return round(s * 1000, 2)
+
+# %% ../nbs/07_service.ipynb #0011
+USER_ID = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$')
+
+def check_user(user) -> str:
+    "`user` if it is a valid id (1-64 of letters, digits, `_ . @ -`), else `InvalidRequest`."
+    if not isinstance(user, str) or not USER_ID.match(user): raise InvalidRequest(f"invalid user id {str(user)[:80]!r}: use 1-64 letters, digits, '_', '.', '@' or '-'")
+    return user
+
+# %% ../nbs/07_service.ipynb #0013
+@patch
+def _need(self:FaceService, *names):
+    "Raise `ModelUnavailable` if any of `names` is not loaded."
+    for n in names:
+        if getattr(self, n) is None: raise ModelUnavailable(f"{n} unavailable: {self.problems[n]}")
+
+@patch
+def _photos(self:FaceService, photos:list) -> list:
+    "Load each photo; an unreadable one becomes its `ImageError` message."
+    out = []
+    for p in photos:
+        try: out.append(load_image(p, self.config.max_pixels))
+        except ImageError as e: out.append(e)
+    return out
+
+# %% ../nbs/07_service.ipynb #0014
+@patch
+def register(self:FaceService, user:str, photos:list, # 1-5 photos: paths, bytes or file objects
+             replace:bool=False) -> dict:
+    "Enrol `user` from 1-5 photos through the gate, the gender check and the consistency check."
+    check_user(user)
+    if not 1 <= len(photos) <= 5: raise InvalidRequest(f"registration needs 1 to 5 photos, got {len(photos)}")
+    self._need('embedder', 'store', *(('detector',) if self.config.gender_check else ()))
+    ims = self._photos(photos)
+    good = [im for im in ims if not isinstance(im, ImageError)]
+    res = iter(self.embedder.analyse(good, self.config) if good else [])
+    rows = [dict(index=i, reason='unreadable', message=str(im)) if isinstance(im, ImageError) else dict(index=i, **next(res)) for i, im in enumerate(ims)]
+    for r, im in zip(rows, ims):
+        if r['reason'] == 'ok' and self.config.gender_check: r['gender'] = self._gender(im, r['box'])
+    return self._enrol(user, rows, replace)
+
+# %% ../nbs/07_service.ipynb #0015
+@patch
+def _enrol(self:FaceService, user:str, rows:list, replace:bool) -> dict:
+    "Decide and, if enrolled, store; `rows` are per-photo verdicts with embeddings."
+    ok = [r for r in rows if r['reason'] == 'ok']
+    for r, c in zip(ok, consistency(np.concatenate([r['embedding'] for r in ok]) if ok else np.zeros((0, 512)), self.threshold)): r['reason'] = c
+    ok = [r for r in ok if r['reason'] == 'ok']
+    answers = [r.get('gender', {}).get('answer', 'female') if self.config.gender_check else 'female' for r in ok]
+    if not ok: status, reason = 'refused', 'no_usable_photo'
+    elif 'not_female' in answers: status, reason = 'refused', 'not_female'
+    elif 'review' in answers: status, reason = 'review', 'gender_uncertain'
+    else: status, reason = 'enrolled', 'ok'
+    if status == 'enrolled':
+        e = np.concatenate([r['embedding'] for r in ok])
+        self.store.enroll(user, template(e), e, [r['blur'] for r in ok], replace=replace)
+    photos = [{k: v for k, v in r.items() if k not in ('embedding', 'boxes')} for r in rows]
+    return dict(user=user, status=status, reason=reason, enrolled_photos=len(ok) if status == 'enrolled' else 0, photos=photos)
+
+# %% ../nbs/07_service.ipynb #0019
+@patch
+def _check_rate(self:FaceService, user:str, client:str):
+    "Raise `RateLimited` when `user` or `client` had `rate_limit` failures in the last minute."
+    since, lim = time.time() - 60, self.config.rate_limit
+    for who, kw in (('user', dict(user=user)), ('client', dict(client=client))):
+        if kw.get(who) is not None and self.store.failures(since, **kw) >= lim:
+            raise RateLimited(f"too many failed verifications for this {who}: at most {lim} a minute", retry_after=60)
+
+@patch
+def verify(self:FaceService, user:str, photo, client:str=None) -> dict:
+    "Is the person in `photo` the enrolled `user`? match, distance, threshold, reason."
+    check_user(user); self._need('embedder', 'store'); self._check_rate(user, client)
+    t0 = time.perf_counter()
+    try: tmpl = self.store.get(user)['template']
+    except UnknownUser: self.store.log_attempt(user, 'unknown_user', None, client); raise
+    im = load_image(photo, self.config.max_pixels); t1 = time.perf_counter()
+    a = self.embedder.analyse([im], self.config)[0]; t2 = time.perf_counter()
+    r = _verify(tmpl, a['embedding'], self.threshold, a['reason'])
+    self.store.log_attempt(user, 'match' if r['match'] else r['reason'], r['distance'], client); t3 = time.perf_counter()
+    return dict(r, user=user, timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1), store=_ms(t3 - t2)))
+
+# %% ../nbs/07_service.ipynb #001c
+@patch
+def delete(self:FaceService, user:str) -> dict:
+    "Erase `user`; raises `UnknownUser` if there is nobody to erase."
+    check_user(user); self._need('store')
+    if not self.store.delete(user): raise UnknownUser(user)
+    return dict(user=user, deleted=True)

@@ -131,5 +131,5 @@ def verify(tmpl:np.ndarray, # the user's template (d,)
           ) -> dict:
     "The same-person decision: match, distance, threshold and reason."
     if reason != 'ok' or not len(embedding): return dict(match=False, distance=None, threshold=threshold, reason=reason if reason != 'ok' else 'no_face')
-    d = float(cosine_distance(embedding[0], tmpl))
+    d = max(0.0, float(cosine_distance(embedding[0], tmpl)))
     return dict(match=d <= threshold, distance=round(d, 6), threshold=threshold, reason='ok' if d <= threshold else 'different_person')
