@@ -37,7 +37,8 @@ def load_facenet(pretrained:str='vggface2', # 'vggface2', 'casia-webface', or No
                  weights_dir=None, path=None, allow_download:bool=None) -> torch.nn.Module:
     "InceptionResnetV1 in eval mode, weights from `weights_file` (its classifier head dropped)."
     from facenet_pytorch import InceptionResnetV1
-    net = InceptionResnetV1(pretrained=None, classify=False).eval()
+    with torch.random.fork_rng(devices=[]):  # random weights are seeded: every worker process builds the same network
+        torch.manual_seed(0); net = InceptionResnetV1(pretrained=None, classify=False).eval()
     if pretrained is None: return net
     p = weights_file(pretrained, path=path, weights_dir=weights_dir, allow_download=allow_download)
     sd = {k: v for k, v in torch.load(p, map_location='cpu', weights_only=True).items() if not k.startswith('logits.')}

@@ -1,11 +1,15 @@
-"""Shared fixtures: the Flask app and client, real photos that ship with matplotlib, no network."""
-import socket
+"""Shared fixtures: real photos that ship with matplotlib, photos made here, the service and Flask client, no network."""
+import io, socket
 from pathlib import Path
 import matplotlib.cbook
+import numpy as np
 import pytest
+import torch
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 HOPPER = Path(matplotlib.cbook.get_sample_data('grace_hopper.jpg', asfileobj=False))
+API_KEY = 'test-key-0123456789'
 
 
 @pytest.fixture
@@ -20,3 +24,68 @@ def no_network(monkeypatch):
 @pytest.fixture
 def hopper_bytes():
     return HOPPER.read_bytes()
+
+
+def jpeg(im, **kw) -> bytes:
+    b = io.BytesIO(); im.save(b, 'JPEG', **kw); return b.getvalue()
+
+
+@pytest.fixture(scope='session')
+def photos():
+    "Real and made photos as JPEG bytes: one face, none, two, a small mirrored face."
+    h = Image.open(HOPPER).convert('RGB')
+    pair = Image.new('RGB', (1024, 600)); pair.paste(h, (0, 0)); pair.paste(h, (512, 0))
+    return dict(one=jpeg(h), blank=jpeg(Image.new('RGB', (400, 300), (128, 128, 128))), two=jpeg(pair),
+                mirrored=jpeg(h.transpose(Image.FLIP_LEFT_RIGHT)))
+
+
+class FakeDetector(torch.nn.Module):
+    "A stand-in gender detector: boxes the whole photo's centre with a fixed female probability."
+    def __init__(self, p_female=0.9):
+        super().__init__(); self.p = p_female; self.w = torch.nn.Parameter(torch.zeros(1)); self.weights = 'fake'
+
+    def forward(self, images):
+        out = []
+        for x in images:
+            h, w = x.shape[-2:]
+            box = torch.tensor([[w * .3, h * .2, w * .7, h * .6]] * 2)
+            out.append(dict(boxes=box, labels=torch.tensor([1, 2]), scores=torch.tensor([self.p, 1 - self.p])))
+        return out
+
+
+def make_service(tmp_path, detector=None, **cfg):
+    "A real FaceService (random FaceNet weights: nothing can be downloaded here) on a temp database."
+    from femverify.core import Config
+    from femverify.service import FaceService
+    c = dict(facenet='random', gender_check=detector is not None, db_path=tmp_path / 'f.db', weights_dir=tmp_path)
+    svc = FaceService(Config(**{**c, **cfg}))
+    if detector is not None: svc.detector = detector; svc.problems.pop('detector', None)
+    return svc
+
+
+@pytest.fixture
+def service(tmp_path):
+    return make_service(tmp_path)
+
+
+@pytest.fixture
+def app(service):
+    from api import create_app
+    return create_app({'TESTING': True, 'API_KEYS': (API_KEY,), 'MAX_CONTENT_LENGTH': 2 * 2**20}, service=service)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def assert_no_biometrics(obj, path='$'):
+    "No embedding (a long list of floats) and no photo (bytes, base64 blob) anywhere in a JSON response."
+    if isinstance(obj, dict):
+        assert 'embedding' not in obj and 'embeddings' not in obj, path
+        for k, v in obj.items(): assert_no_biometrics(v, f'{path}.{k}')
+    elif isinstance(obj, list):
+        assert not (len(obj) >= 64 and all(isinstance(x, float) for x in obj)), f'{path}: a vector of {len(obj)} floats'
+        for i, v in enumerate(obj): assert_no_biometrics(v, f'{path}[{i}]')
+    elif isinstance(obj, str):
+        assert len(obj) < 2000, f'{path}: a {len(obj)}-character string'
