@@ -18,7 +18,7 @@ from .data import *
 
 # %% auto #0
 __all__ = ['REASONS', 'SPLITS', 'LABELS', 'CATEGORIES', 'CATEGORY_ID', 'Faces', 'FaceFinder', 'sharpness', 'judge',
-           'split_groups', 'to_coco', 'annotate', 'plot_annotations']
+           'split_groups', 'to_coco', 'annotate', 'merge_coco', 'plot_annotations']
 
 # %% ../nbs/02_annotate.ipynb #0005
 @dataclass
@@ -221,6 +221,19 @@ def _write_outputs(df, done, out, rej_path, cfg, fractions, seed, run) -> dict:
                 photos_per_s=run['processed'] / max(run['seconds'], 1e-9), **run)
 
 # %% ../nbs/02_annotate.ipynb #0022
+def merge_coco(paths:list) -> dict:
+    "One COCO dict from several files: ids renumbered, file names made absolute."
+    out = dict(info=dict(root='/', merged=[str(p) for p in paths]), images=[], annotations=[], categories=CATEGORIES)
+    for p in paths:
+        c = json.loads(Path(p).read_text()); root = Path(c['info'].get('root') or Path(p).parent).resolve()
+        ids = {}
+        for im in c['images']:
+            ids[im['id']] = len(out['images']) + 1
+            out['images'].append(dict(im, id=ids[im['id']], file_name=str(root / im['file_name'])))
+        for a in c['annotations']: out['annotations'].append(dict(a, id=len(out['annotations']) + 1, image_id=ids[a['image_id']]))
+    return out
+
+# %% ../nbs/02_annotate.ipynb #0025
 def plot_annotations(ann, # the COCO JSON file written by `annotate`
                      root=None, # dataset root (default: the one recorded in the file)
                      n_kept:int=16, n_rejects:int=8, seed:int=0, # how many of each, sampled with `seed`

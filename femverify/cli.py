@@ -6,10 +6,12 @@
 from __future__ import annotations
 import argparse, json, sys
 from pathlib import Path
+import numpy as np
 from .core import *
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'cmd_inspect', 'cmd_annotate', 'parser', 'main']
+__all__ = ['COMMANDS', 'command', 'cmd_inspect', 'cmd_annotate', 'cmd_train', 'cmd_evaluate', 'cmd_enroll', 'cmd_verify',
+           'cmd_calibrate', 'parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #0004
 COMMANDS = {}
@@ -44,6 +46,108 @@ def cmd_annotate(a) -> dict:
     return annotate(df, a.out, cfg=cfg, finder=FaceFinder(device=cfg.device, max_side=a.max_side), batch_size=a.batch_size, seed=a.seed)
 
 # %% ../nbs/08_cli.ipynb #000a
+def _annotations(paths:list) -> dict:
+    from femverify.annotate import merge_coco
+    return merge_coco(paths)
+
+@command
+def cmd_train(a) -> dict:
+    "Fine-tune a Faster R-CNN (3 classes) on COCO annotations; checkpoint, history and curves into --out."
+    from femverify.detect import FaceDataset, get_detector, get_transforms, fit
+    coco = _annotations(a.ann)
+    tr, va = FaceDataset(coco, split='train', transforms=get_transforms(True)), FaceDataset(coco, split='val')
+    if a.limit: tr.images = tr.images[:a.limit]; va.images = va.images[:max(1, a.limit // 8)]
+    model_kw = dict(min_size=a.min_size, max_size=a.max_size) if a.min_size else {}
+    model = get_detector(a.arch, pretrained=not a.random_init, weights_dir=Config.from_env().weights_dir, **model_kw)
+    h = fit(model, tr, va, out=a.out, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, device=a.device, workers=a.workers, seed=a.seed,
+            resume=a.resume, max_seconds=a.max_minutes * 60 if a.max_minutes else None,
+            config=dict(arch=a.arch, model_kw=model_kw, annotations=[str(x) for x in a.ann]))
+    return dict(out=str(a.out), weights=model.weights, train_photos=len(tr), val_photos=len(va), history=h)
+
+# %% ../nbs/08_cli.ipynb #000b
+@command
+def cmd_evaluate(a) -> dict:
+    "Evaluate a trained run on a split: COCO mAP, top-box IoU, gender accuracy overall and per group; figures."
+    import time
+    from femverify.detect import FaceDataset, load_detector, predict_dataset, plot_predictions
+    from femverify.metrics import coco_map, top_box_report, top_box_table, plot_detection
+    run = Path(a.run); model = load_detector(run / 'model.pt', a.device)
+    ds = FaceDataset(_annotations(a.ann), split=a.split)
+    if a.limit: ds.images = ds.images[:a.limit]
+    t0 = time.time(); preds = predict_dataset(model, ds, a.device, batch_size=a.batch_size); secs = time.time() - t0
+    m = coco_map(preds, ds, curves=True); rep = top_box_report(preds, ds)
+    plot_detection(rep, top_box_table(preds, ds), m.pop('pr')).savefig(run / f'eval-{a.split}.png', dpi=100)
+    plot_predictions(ds, preds).savefig(run / f'predictions-{a.split}.png', dpi=100)
+    res = dict(split=a.split, photos=len(ds), weights=model.weights, coco=m, top_box=rep, images_per_s=len(ds) / secs)
+    atomic_write(run / f'metrics-{a.split}.json', json.dumps(res, indent=1))
+    return res
+
+# %% ../nbs/08_cli.ipynb #000d
+def _service(db):
+    from femverify.service import FaceService
+    return FaceService(Config.from_env(db_path=Path(db)))
+
+@command
+def cmd_enroll(a) -> dict:
+    "Register USER from 1-5 photos into the store DB (quality gate, gender check, consistency)."
+    return _service(a.db).register(a.user, [Path(p) for p in a.photos], replace=a.replace)
+
+@command
+def cmd_verify(a) -> dict:
+    "Is PHOTO the enrolled USER? match, distance, threshold, reason."
+    return _service(a.db).verify(a.user, Path(a.photo), client='cli')
+
+# %% ../nbs/08_cli.ipynb #000f
+def _embed_pairs(pairs, emb, batch:int=32) -> np.ndarray:
+    "Cosine distance for each pair; a photo with no face found gives distance 2 (a certain reject)."
+    from tqdm.auto import tqdm
+    from femverify.verify import cosine_distance
+    paths = sorted(set(pairs.path1) | set(pairs.path2)); vec = {}
+    for i in tqdm(range(0, len(paths), batch), desc='embedding', unit='batch'):
+        chunk = paths[i:i + batch]
+        for p, e in zip(chunk, emb([load_image(p) for p in chunk], batch_size=batch)): vec[p] = e[0] if len(e) else None
+    d = [2.0 if vec[a] is None or vec[b] is None else float(cosine_distance(vec[a], vec[b])) for a, b in zip(pairs.path1, pairs.path2)]
+    return np.array(d), sum(v is None for v in vec.values())
+
+# %% ../nbs/08_cli.ipynb #0010
+def _load_embedder(a):
+    "The Embedder for `calibrate`, refusing random weights unless asked; returns (embedder, weights label)."
+    from femverify.verify import Embedder
+    flip = None if a.flip == 'none' else a.flip
+    try: return Embedder(a.weights, flip=flip, weights_dir=Config.from_env().weights_dir), a.weights
+    except WeightsUnavailable as e:
+        if not a.allow_random_weights: raise WeightsUnavailable(f"{e}. Refusing to report random-weight accuracy as a calibration; pass --allow-random-weights to run the pipeline anyway (numbers labelled random-weight)") from None
+        return Embedder(None, flip=flip), 'RANDOM WEIGHTS (not a result: the pipeline ran, the numbers say nothing about identity)'
+
+# %% ../nbs/08_cli.ipynb #0011
+@command
+def cmd_calibrate(a) -> dict:
+    "Choose the verification threshold on LFW View 1, report View 2 (10 folds); threshold.json + figures."
+    import time, pandas as pd
+    from femverify.metrics import read_pairs, best_threshold, lfw_folds, verification_report, plot_verification
+    t0, out = time.time(), Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    if a.distances:
+        df = pd.read_csv(a.distances); weights, no_face = f'external distances ({a.distances})', 0
+        if 'fold' not in df: df['fold'] = np.arange(len(df)) * 10 // len(df)
+        v1, df = (df[df.view == 1], df[df.view == 2]) if 'view' in df else (df, df)
+        d, same, folds = df.distance.values, df.same.astype(bool).values, df.fold.values
+        d1, s1 = v1.distance.values, v1.same.astype(bool).values
+    else:
+        emb, weights = _load_embedder(a)
+        view2 = read_pairs(a.pairs, a.images); view1 = read_pairs(a.dev, a.images) if a.dev else view2
+        if a.limit: view2, view1 = view2.groupby('fold').head(a.limit), view1.head(a.limit)
+        dist, no_face = _embed_pairs(pd.concat([view2, view1]), emb)
+        d, same, folds = dist[:len(view2)], view2.same.values, view2.fold.values
+        d1, s1 = dist[len(view2):], view1.same.values
+    th_dev, acc_dev = best_threshold(d1[s1], d1[~s1])
+    rep = verification_report(d[same], d[~same]); folds_r = lfw_folds(d, same, folds)
+    res = dict(threshold=th_dev, weights=weights, view1_accuracy=acc_dev, view2=dict(mean=folds_r['mean'], std=folds_r['std'], folds=folds_r['folds']),
+               view2_report=rep, photos_without_face=int(no_face), seconds=time.time() - t0)
+    plot_verification(d[same], d[~same], th_dev, f'({weights[:20]})').savefig(out / 'verification.png', dpi=100)
+    atomic_write(out / 'threshold.json', json.dumps(res, indent=1))
+    return res
+
+# %% ../nbs/08_cli.ipynb #0013
 def _dataset_args(p):
     p.add_argument('data_dir', type=Path, help='the dataset folder')
     p.add_argument('--labels-from', default='folders', choices=['folders', 'identities', 'lfw', 'utkface'], help='how the folder gives labels')
@@ -52,7 +156,7 @@ def _gate_args(p):
     for k, t in (('face-prob', float), ('min-face', int), ('blur-min', float), ('background-face-ratio', float)):
         p.add_argument(f'--{k}', type=t, help=f'quality gate: {k} (default: FEMVERIFY_{k.upper().replace("-", "_")} or Config)')
 
-# %% ../nbs/08_cli.ipynb #000b
+# %% ../nbs/08_cli.ipynb #0014
 def parser() -> argparse.ArgumentParser:
     "The `femverify` argument parser."
     p = argparse.ArgumentParser(prog='femverify', description='femverify: one clear face, female or not, same person.')
@@ -64,14 +168,35 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--batch-size', type=int, default=16); s.add_argument('--max-side', type=int, default=1024)
     s.add_argument('--limit', type=int, help='annotate a seeded random sample of this many photos')
     s.add_argument('--seed', type=int, default=0, help='seed of the split (and of --limit)')
+    s = sub.add_parser('train', help=cmd_train.__doc__)
+    s.add_argument('ann', nargs='+', type=Path, help='COCO annotation file(s) from `femverify annotate`')
+    s.add_argument('--arch', default='fasterrcnn_mobilenet_v3_large_320_fpn', choices=['fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn'])
+    s.add_argument('--epochs', type=int, default=10); s.add_argument('--batch-size', type=int, default=8); s.add_argument('--lr', type=float)
+    s.add_argument('--out', type=Path, required=True); s.add_argument('--resume', type=Path); s.add_argument('--max-minutes', type=float)
+    s.add_argument('--device', default='auto'); s.add_argument('--workers', type=int, default=2); s.add_argument('--seed', type=int, default=0)
+    s.add_argument('--min-size', type=int, help='resize photos to this shorter side (default: the architecture\'s)'); s.add_argument('--max-size', type=int)
+    s.add_argument('--random-init', action='store_true', help="don't look for COCO weights"); s.add_argument('--limit', type=int, help='use only this many training photos')
+    s = sub.add_parser('evaluate', help=cmd_evaluate.__doc__)
+    s.add_argument('run', type=Path, help='a run folder written by `femverify train`'); s.add_argument('ann', nargs='+', type=Path)
+    s.add_argument('--split', default='test', choices=['train', 'val', 'test']); s.add_argument('--device', default='auto')
+    s.add_argument('--batch-size', type=int, default=8); s.add_argument('--limit', type=int)
+    s = sub.add_parser('enroll', help=cmd_enroll.__doc__)
+    s.add_argument('db', type=Path); s.add_argument('user'); s.add_argument('photos', nargs='+'); s.add_argument('--replace', action='store_true')
+    s = sub.add_parser('verify', help=cmd_verify.__doc__); s.add_argument('db', type=Path); s.add_argument('user'); s.add_argument('photo')
+    s = sub.add_parser('calibrate', help=cmd_calibrate.__doc__)
+    s.add_argument('--pairs', type=Path, help="View 2's pairs.txt"); s.add_argument('--dev', type=Path, help="View 1's pairsDevTrain.txt, where the threshold is chosen")
+    s.add_argument('--images', type=Path, help='the LFW images/ folder'); s.add_argument('--distances', type=Path, help='CSV of distance,same[,fold] instead of embedding')
+    s.add_argument('--weights', default='vggface2'); s.add_argument('--allow-random-weights', action='store_true')
+    s.add_argument('--flip', default='none', choices=['none', 'mean', 'concat']); s.add_argument('--out', type=Path, default=Path('runs/calibrate'))
+    s.add_argument('--limit', type=int, help='only this many pairs per fold (a quick run)')
     return p
 
-# %% ../nbs/08_cli.ipynb #000c
+# %% ../nbs/08_cli.ipynb #0015
 def main(argv=None) -> int:
     "Entry point of the `femverify` console script."
     a = parser().parse_args(argv)
     try: result = COMMANDS[a.cmd](a)
-    except (ImageError, WeightsUnavailable, FileNotFoundError, ValueError, KeyError, LookupError) as e:
+    except (ImageError, WeightsUnavailable, FileNotFoundError, ValueError, LookupError, RuntimeError) as e:
         print(f'femverify {a.cmd}: {e}', file=sys.stderr); return 2
     print(json.dumps(result, indent=1, default=str))
     return 0

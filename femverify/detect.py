@@ -19,7 +19,7 @@ from .annotate import LABELS
 
 # %% auto #0
 __all__ = ['ARCHS', 'FaceDataset', 'get_transforms', 'WeightsWarning', 'get_detector', 'collate', 'predict_dataset', 'fit',
-           'plot_history', 'load_detector', 'predict', 'faces_from', 'gender_answer', 'decide']
+           'plot_history', 'load_detector', 'predict', 'plot_predictions', 'faces_from', 'gender_answer', 'decide']
 
 # %% ../nbs/03_detect.ipynb #0005
 class FaceDataset(torch.utils.data.Dataset):
@@ -243,6 +243,27 @@ def predict(model, photos:list, # RGB PIL images
     return out
 
 # %% ../nbs/03_detect.ipynb #0024
+def plot_predictions(ds:FaceDataset, preds:list, n:int=16, seed:int=0) -> 'matplotlib.figure.Figure':
+    "A grid of `n` photos with the annotated box (white) and the top predicted box and gender."
+    import matplotlib.pyplot as plt, matplotlib.patches as mp
+    from femverify.metrics import iou
+    by_id = {p['image_id']: p for p in preds}
+    idx = np.random.default_rng(seed).permutation(len(ds))[:n]
+    fig, axs = plt.subplots(-(-len(idx) // 8), 8, figsize=(16, 2.3 * -(-len(idx) // 8)), squeeze=False)
+    for ax in axs.flat: ax.axis('off')
+    for ax, i in zip(axs.flat, idx):
+        t = ds.target(i); p = by_id.get(t['image_id']); ax.imshow(load_image(ds.root / ds.images[i]['file_name']))
+        g = t['boxes'][0].tolist(); ax.add_patch(mp.Rectangle(g[:2], g[2] - g[0], g[3] - g[1], fill=False, color='white', lw=1))
+        title = f"true {LABELS[int(t['labels'][0])]}"
+        if p is not None and len(p['scores']):
+            k = int(np.argmax(p['scores'])); b = p['boxes'][k]; ok = iou(b, g) >= 0.5
+            ax.add_patch(mp.Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, color='lime' if ok else 'red', lw=1.5))
+            title += f"\npred {LABELS.get(int(p['labels'][k]))} {p['scores'][k]:.2f}"
+        ax.set_title(title, fontsize=7)
+    fig.tight_layout(); plt.close(fig)
+    return fig
+
+# %% ../nbs/03_detect.ipynb #0027
 def _iou(a, b) -> float:
     "IoU of two xyxy boxes."
     w = max(0.0, min(a[2], b[2]) - max(a[0], b[0])); h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -260,7 +281,7 @@ def faces_from(pred:dict, iou:float=0.5) -> list:
     for f in faces: f['p_female'] = f['scores']['female'] / (sum(f['scores'].values()) or 1.0)
     return faces
 
-# %% ../nbs/03_detect.ipynb #0026
+# %% ../nbs/03_detect.ipynb #0029
 def gender_answer(p_female:float, band:tuple=(0.35, 0.65)) -> str:
     "'female' above the band, 'not_female' below it, 'review' inside it."
     return 'female' if p_female >= band[1] else 'not_female' if p_female <= band[0] else 'review'
