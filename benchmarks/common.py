@@ -44,3 +44,67 @@ def save(name: str, result: dict, fig) -> Path:
     (OUT / f'{name}.json').write_text(json.dumps(dict(result, machine=machine()), indent=1, default=float))
     fig.savefig(OUT / f'{name}.png', dpi=100, bbox_inches='tight')
     return OUT / f'{name}.json'
+
+
+def two_megapixel(photo, size=(1920, 1080)):
+    "A >= 2 MP phone-like photo from an LFW photo: the face enlarged 4x in the middle of a blurred backdrop."
+    from PIL import Image, ImageFilter
+    bg = photo.resize(size).filter(ImageFilter.GaussianBlur(12))
+    face = photo.resize((photo.width * 4, photo.height * 4), Image.BICUBIC)
+    bg.paste(face, ((size[0] - face.width) // 2, (size[1] - face.height) // 2))
+    return bg
+
+
+def jpeg_bytes(im, quality=90) -> bytes:
+    import io
+    b = io.BytesIO(); im.save(b, 'JPEG', quality=quality); return b.getvalue()
+
+
+def http(url, method='GET', fields=None, files=None, headers=None, timeout=120):
+    "One HTTP request with an optional multipart body; returns (status, JSON body, seconds)."
+    import json as _json, urllib.error, urllib.request
+    boundary, body = 'femverify-bench-boundary', b''
+    for k, v in (fields or {}).items(): body += f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+    for k, data in (files or []): body += f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode() + data + b'\r\n'
+    if body: body += f'--{boundary}--\r\n'.encode()
+    h = dict(headers or {}, **({'Content-Type': f'multipart/form-data; boundary={boundary}'} if body else {}))
+    req = urllib.request.Request(url, data=body or None, method=method, headers=h)
+    t = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r: return r.status, _json.load(r), time.perf_counter() - t
+    except urllib.error.HTTPError as e: return e.code, _json.load(e), time.perf_counter() - t
+
+
+class Server:
+    "gunicorn serving the API on a free loopback port, with `env` added; a context manager."
+    def __init__(self, env: dict, workers: int = 2):
+        import socket
+        with socket.socket() as s: s.bind(('127.0.0.1', 0)); self.port = s.getsockname()[1]
+        self.env, self.workers, self.url = env, workers, f'http://127.0.0.1:{self.port}/api/v1'
+
+    def __enter__(self):
+        import subprocess, sys
+        root = Path(__file__).resolve().parent.parent
+        self.proc = subprocess.Popen([str(Path(sys.executable).parent / 'gunicorn'), '--workers', str(self.workers), '--timeout', '300',
+                                      '--bind', f'127.0.0.1:{self.port}', 'api:create_app()'], cwd=root,
+                                     env=dict(os.environ, **self.env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if http(self.url + '/health')[0] == 200: return self
+            except OSError: time.sleep(0.5)
+        raise RuntimeError('gunicorn did not start')
+
+    def rss_mb(self) -> float:
+        "Resident memory of the gunicorn master and its workers, MB."
+        import subprocess
+        pids = [self.proc.pid] + [int(p) for p in subprocess.run(['pgrep', '-P', str(self.proc.pid)], capture_output=True, text=True).stdout.split()]
+        total = 0
+        for pid in pids:
+            try: total += int(next(l for l in open(f'/proc/{pid}/status') if l.startswith('VmRSS')).split()[1])
+            except (OSError, StopIteration): pass
+        return total / 1024
+
+    def __exit__(self, *exc):
+        import signal
+        os.killpg(self.proc.pid, signal.SIGTERM); self.proc.wait(timeout=60)

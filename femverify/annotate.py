@@ -44,11 +44,15 @@ class FaceFinder:
                  min_face_size:int=20, # smallest face MTCNN looks for, in (downscaled) pixels
                  thresholds:tuple=(0.6, 0.7, 0.7), # MTCNN's three stage thresholds
                  max_side:int=1024, # photos larger than this are downscaled for detection
+                 channels_last:bool=True, # NHWC memory for MTCNN's nets: same boxes, faster pooling on CPU
                 ):
         from facenet_pytorch import MTCNN
+        import torch
         self.max_side = max_side
         self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, thresholds=list(thresholds),
                            post_process=False, device=get_device(device))
+        if channels_last:
+            for net in (self.mtcnn.pnet, self.mtcnn.rnet, self.mtcnn.onet): net.to(memory_format=torch.channels_last)
 
 # %% ../nbs/02_annotate.ipynb #0008
 @patch

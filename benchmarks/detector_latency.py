@@ -1,0 +1,41 @@
+"""Faster R-CNN inference latency per architecture on CPU (2 threads): p50/p90 over >= 50 photos at 250x250 and 640x480.
+
+Random-init weights (none can be downloaded here); latency does not depend on the weights' values, except that
+random weights leave fewer boxes above the score floor, so the box head's post-processing is slightly cheaper.
+Usage: python benchmarks/detector_latency.py [--n 50]
+"""
+import argparse, time, warnings
+import numpy as np
+import torch
+from femverify.core import load_image
+from femverify.detect import ARCHS, get_detector, predict
+from common import lfw_photos, percentiles, save, threads
+
+
+def main(n=50):
+    threads(2)
+    photos = [load_image(p) for p in lfw_photos(n, seed=1)]
+    sizes = {'250x250': photos, '640x480': [p.resize((640, 480)) for p in photos]}
+    res = {}
+    for arch in ARCHS:
+        with warnings.catch_warnings(): warnings.simplefilter('ignore'); m = get_detector(arch, pretrained=False).eval()
+        for size, ims in sizes.items():
+            predict(m, ims[:2], batch_size=1)  # warm-up
+            ts = []
+            for im in ims:
+                t = time.perf_counter(); predict(m, [im], batch_size=1); ts.append(time.perf_counter() - t)
+            res[f'{arch} @ {size}'] = dict(arch=arch, size=size, n=len(ims), **percentiles(ts, (50, 90)), min_size=m.transform.min_size[0])
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(9, 4))
+    keys = list(res); y = np.arange(len(keys))
+    ax.barh(y - .2, [res[k]['p50'] for k in keys], .4, label='p50'); ax.barh(y + .2, [res[k]['p90'] for k in keys], .4, label='p90')
+    ax.set_yticks(y, [k.replace('fasterrcnn_', '') for k in keys], fontsize=8); ax.set_xscale('log'); ax.set_xlabel('ms per photo (batch 1)')
+    ax.set_title('Faster R-CNN latency, CPU 2 threads'); ax.legend()
+    return save('detector_latency', dict(weights='random init', results=res), fig), res
+
+
+if __name__ == '__main__':
+    a = argparse.ArgumentParser(); a.add_argument('--n', type=int, default=50)
+    p, res = main(**vars(a.parse_args()))
+    for k, r in res.items(): print(f"{k:55s} p50 {r['p50']:8.1f} ms  p90 {r['p90']:8.1f} ms")
+    print(p)
