@@ -60,7 +60,7 @@ def _resized(self:FaceFinder, im:Image.Image) -> tuple:
     "(`im` downscaled to fit `max_side`, the scale used)."
     s = min(1.0, self.max_side / max(im.size))
     if s == 1.0: return im, 1.0
-    return im.resize((round(im.width * s), round(im.height * s)), Image.BILINEAR), s
+    return im.resize((round(im.width * s), round(im.height * s)), Image.BILINEAR, reducing_gap=3.0), s
 
 @patch
 def __call__(self:FaceFinder, images:list, # RGB PIL images

@@ -93,7 +93,7 @@ def _gender(self:FaceService, im, box) -> dict:
     from femverify.metrics import iou
     if self.detector is None: return dict(answer=None, reason=self.problems['detector'])
     s = min(1.0, self.config.detect_side / max(im.size))
-    small = im if s == 1.0 else im.resize((round(im.width * s), round(im.height * s)))
+    small = im if s == 1.0 else im.resize((round(im.width * s), round(im.height * s)), reducing_gap=3.0)
     faces = [f for f in faces_from(predict(self.detector, [small])[0]) if f['score'] >= self.config.detect_score / 2]
     b = [x * s for x in box]
     f = max(faces, key=lambda f: iou(f['box'], b), default=None)
