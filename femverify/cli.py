@@ -43,7 +43,7 @@ def cmd_annotate(a) -> dict:
     if a.limit: df = df.sample(min(a.limit, len(df)), random_state=a.seed).sort_index()
     gate = {k: v for k, v in dict(face_prob=a.face_prob, min_face=a.min_face, blur_min=a.blur_min, background_face_ratio=a.background_face_ratio).items() if v is not None}
     cfg = Config.from_env(**gate)
-    return annotate(df, a.out, cfg=cfg, finder=FaceFinder(device=cfg.device, max_side=a.max_side), batch_size=a.batch_size, seed=a.seed)
+    return annotate(df, a.out, cfg=cfg, finder=FaceFinder(device=cfg.device, max_side=a.max_side), batch_size=a.batch_size, chunk=a.chunk, seed=a.seed)
 
 # %% ../nbs/08_cli.ipynb #000a
 def _annotations(paths:list) -> dict:
@@ -166,6 +166,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser('annotate', help=cmd_annotate.__doc__); _dataset_args(s); _gate_args(s)
     s.add_argument('--out', required=True, type=Path, help='COCO JSON file to write')
     s.add_argument('--batch-size', type=int, default=16); s.add_argument('--max-side', type=int, default=1024)
+    s.add_argument('--chunk', type=int, default=256, help='photos between saves of the progress file (what a killed run can lose)')
     s.add_argument('--limit', type=int, help='annotate a seeded random sample of this many photos')
     s.add_argument('--seed', type=int, default=0, help='seed of the split (and of --limit)')
     s = sub.add_parser('train', help=cmd_train.__doc__)

@@ -121,11 +121,13 @@ def get_detector(arch:str='fasterrcnn_mobilenet_v3_large_320_fpn', # one of `ARC
 def collate(batch): return tuple(zip(*batch))
 
 # %% ../nbs/03_detect.ipynb #0016
-def _schedule(opt, total:int, warmup:int):
-    "Linear warm-up for `warmup` steps, then cosine decay to 1% over `total` steps."
+def _schedule(opt, total:int, warmup:int, budget:float=None):
+    "Linear warm-up for `warmup` steps, then cosine decay to 1% over `total` steps — or over `budget` seconds from now."
+    t0 = time.time()
     def f(step):
         if step < warmup: return 0.001 + (1 - 0.001) * step / max(1, warmup)
-        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+        done = (time.time() - t0) / budget if budget else (step - warmup) / max(1, total - warmup)
+        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
     return torch.optim.lr_scheduler.LambdaLR(opt, f)
 
 def _save(path:Path, obj:dict) -> Path:
@@ -170,7 +172,7 @@ def fit(model, train_ds:FaceDataset, val_ds:FaceDataset=None,
         clip:float=10.0, # gradient-norm clip
         device='auto', seed:int=0, workers:int=2,
         resume=None, # a checkpoint to continue from
-        max_seconds:float=None, # stop after this much training time (checkpoint still written)
+        max_seconds:float=None, # a time budget: the cosine runs over it, training stops when it is spent (checkpoint still written)
         stop_after:int=None, # stop after this many epochs in this call; the schedule still spans `epochs`
         config:dict=None, # anything to keep in the checkpoint's config
         progress:bool=True) -> dict:
@@ -181,7 +183,7 @@ def fit(model, train_ds:FaceDataset, val_ds:FaceDataset=None,
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=lr or 0.02 * batch_size / 16, momentum=0.9, weight_decay=1e-4)
     steps_per_epoch = math.ceil(len(train_ds) / batch_size)
-    sched = _schedule(opt, epochs * steps_per_epoch, min(warmup, epochs * steps_per_epoch // 4 + 1))
+    sched = _schedule(opt, epochs * steps_per_epoch, min(warmup, epochs * steps_per_epoch // 4 + 1), max_seconds)
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == 'cuda')
     history, start = [], 0
     if resume:

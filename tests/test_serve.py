@@ -23,7 +23,7 @@ def test_make_serve_answers_health(tmp_path):
                 assert proc.poll() is None, proc.stdout.read().decode()
                 time.sleep(0.5)
         assert body is not None, 'gunicorn did not answer within 90 s'
-        assert body['version'] and body['models']['mtcnn']['loaded'] is True
+        assert body['version'] and body['models']['face_finder']['loaded'] is True
         assert all('loaded' in m for m in body['models'].values())
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
