@@ -16,6 +16,7 @@ from fastcore.basics import patch
 from .core import *
 from .data import coco_to_xyxy
 from .annotate import LABELS
+from .metrics import iou as box_iou
 
 # %% auto #0
 __all__ = ['ARCHS', 'FaceDataset', 'get_transforms', 'WeightsWarning', 'get_detector', 'collate', 'predict_dataset', 'fit',
@@ -266,18 +267,12 @@ def plot_predictions(ds:FaceDataset, preds:list, n:int=16, seed:int=0) -> 'matpl
     return fig
 
 # %% ../nbs/03_detect.ipynb #0027
-def _iou(a, b) -> float:
-    "IoU of two xyxy boxes."
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0])); h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    u = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
-    return float(w * h / u) if u > 0 else 0.0
-
 def faces_from(pred:dict, iou:float=0.5) -> list:
     "Merge class-specific boxes into faces: box, score, per-class scores, p_female; best first."
     faces = []
     for k in np.argsort(-pred['scores'], kind='stable'):
         b, s, name = pred['boxes'][k], float(pred['scores'][k]), LABELS.get(int(pred['labels'][k]))
-        f = next((f for f in faces if _iou(f['box'], b) >= iou), None)
+        f = next((f for f in faces if box_iou(f['box'], b) >= iou), None)
         if f is None: faces.append(f := dict(box=[round(float(x), 2) for x in b], score=s, scores={'female': 0.0, 'male': 0.0}))
         if name in f['scores']: f['scores'][name] = max(f['scores'][name], s)
     for f in faces: f['p_female'] = f['scores']['female'] / (sum(f['scores'].values()) or 1.0)
