@@ -27,9 +27,10 @@ class WeightsCorrupt(WeightsUnavailable):
 
 # %% ../nbs/00_core.ipynb #0008
 def _default_data_dir() -> Path:
-    "`../shared/data` when it exists, else `./data`."
-    p = Path('../shared/data')
-    return p.resolve() if p.exists() else Path('data')
+    "`../shared/data` beside the project (or the working folder) when it exists, else `./data`."
+    for p in (Path(__file__).resolve().parents[2] / 'shared' / 'data', Path('../shared/data')):
+        if p.is_dir(): return p.resolve()
+    return Path('data')
 
 _ENV_NAMES = dict(data_dir='FEMVERIFY_DATA', weights_dir='FEMVERIFY_WEIGHTS_DIR')
 
