@@ -28,7 +28,7 @@ class WeightsCorrupt(WeightsUnavailable):
 # %% ../nbs/00_core.ipynb #0008
 def _default_data_dir() -> Path:
     "`../shared/data` beside the project (or the working folder) when it exists, else `./data`."
-    root = Path(globals().get('__file__', Path.cwd() / 'nbs' / 'x')).resolve().parents[1]  # the project folder
+    root = Path(globals().get('__file__', Path.cwd() / 'x')).resolve().parents[1]  # the project (from femverify/ or nbs/)
     for p in (root.parent / 'shared' / 'data', Path('../shared/data')):
         if p.is_dir(): return p.resolve()
     return Path('data')
