@@ -21,14 +21,15 @@ def main(n=40):
                FEMVERIFY_API_KEYS=KEY, FEMVERIFY_TORCH_THREADS='2', FEMVERIFY_RATE_LIMIT='1000000')
     res = {}
     with Server(env, workers=1) as s:
-        for i, b in enumerate(lfw):
-            assert http(s.url + '/users', 'POST', {'user': f'u{i}'}, [('photos', b)], {'X-API-Key': KEY})[0] == 201
+        # photos the gate refuses (about 1 in 9 LFW photos shows a second face) can't be enrolled: they are left out
+        kept = [i for i, b in enumerate(lfw) if http(s.url + '/users', 'POST', {'user': f'u{i}'}, [('photos', b)], {'X-API-Key': KEY})[0] == 201]
+        lfw, big, users = [lfw[i] for i in kept], [big[i] for i in kept], [f'u{i}' for i in kept]
         for name, blobs in (('LFW 250x250', lfw), ('2 MP 1920x1080', big)):
             http(s.url + '/detect', 'POST', files=[('image', blobs[0])])  # warm-up
             for route in ('detect', 'verify'):
                 wall, server = [], []
                 for i, b in enumerate(blobs):
-                    url = s.url + ('/detect' if route == 'detect' else f'/users/u{i}/verify')
+                    url = s.url + ('/detect' if route == 'detect' else f'/users/{users[i]}/verify')
                     st, body, dt = http(url, 'POST', files=[('image', b)])
                     assert st == 200, body
                     if route == 'verify': assert body['match'], body

@@ -185,7 +185,7 @@ def annotate(df:pd.DataFrame, # a dataset table from `read_dataset`
              out, # the COCO JSON file to write; <stem>.progress.json and <stem>.rejects.json go beside it
              cfg:Config=None, # quality-gate settings (default `Config.from_env()`)
              finder:FaceFinder=None, # default: MTCNN on `cfg.device`
-             batch_size:int=16, # photos per MTCNN call
+             batch_size:int=8, # photos per MTCNN call (8 was fastest on a 2-core CPU: benchmarks/annotate.py)
              chunk:int=256, # photos between saves of the progress file
              fractions:tuple=(0.8, 0.1, 0.1), # train, val, test shares
              seed:int=0, # split seed

@@ -117,7 +117,7 @@ def _load_embedder(a):
     try: return Embedder(a.weights, flip=flip, weights_dir=Config.from_env().weights_dir), a.weights
     except WeightsUnavailable as e:
         if not a.allow_random_weights: raise WeightsUnavailable(f"{e}. Refusing to report random-weight accuracy as a calibration; pass --allow-random-weights to run the pipeline anyway (numbers labelled random-weight)") from None
-        return Embedder(None, flip=flip), 'RANDOM WEIGHTS (not a result: the pipeline ran, the numbers say nothing about identity)'
+        return Embedder(None, flip=flip), 'random'
 
 # %% ../nbs/08_cli.ipynb #0011
 @command
@@ -141,7 +141,7 @@ def cmd_calibrate(a) -> dict:
         d1, s1 = dist[len(view2):], view1.same.values
     th_dev, acc_dev = best_threshold(d1[s1], d1[~s1])
     rep = verification_report(d[same], d[~same]); folds_r = lfw_folds(d, same, folds)
-    res = dict(threshold=th_dev, weights=weights, view1_accuracy=acc_dev, view2=dict(mean=folds_r['mean'], std=folds_r['std'], folds=folds_r['folds']),
+    res = dict(threshold=th_dev, weights=weights, result=('NOT A RESULT: random weights; the pipeline ran, the numbers say nothing about identity' if weights == 'random' else 'calibrated'), view1_accuracy=acc_dev, view2=dict(mean=folds_r['mean'], std=folds_r['std'], folds=folds_r['folds']),
                view2_report=rep, photos_without_face=int(no_face), seconds=time.time() - t0)
     plot_verification(d[same], d[~same], th_dev, f'({weights[:20]})').savefig(out / 'verification.png', dpi=100)
     atomic_write(out / 'threshold.json', json.dumps(res, indent=1))
@@ -165,7 +165,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--out', default='runs/inspect', help='folder for summary.json and figures')
     s = sub.add_parser('annotate', help=cmd_annotate.__doc__); _dataset_args(s); _gate_args(s)
     s.add_argument('--out', required=True, type=Path, help='COCO JSON file to write')
-    s.add_argument('--batch-size', type=int, default=16); s.add_argument('--max-side', type=int, default=1024)
+    s.add_argument('--batch-size', type=int, default=8); s.add_argument('--max-side', type=int, default=1024)
     s.add_argument('--chunk', type=int, default=256, help='photos between saves of the progress file (what a killed run can lose)')
     s.add_argument('--limit', type=int, help='annotate a seeded random sample of this many photos')
     s.add_argument('--seed', type=int, default=0, help='seed of the split (and of --limit)')

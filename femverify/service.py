@@ -66,10 +66,15 @@ def _load_detector(self:FaceService):
 
 @patch
 def _threshold(self:FaceService) -> float:
-    "The calibrated threshold from `threshold_path` (a `femverify calibrate` output), else `verify_threshold`."
-    p = self.config.threshold_path
-    if p and Path(p).is_file(): return float(json.loads(Path(p).read_text())['threshold'])
-    return self.config.verify_threshold
+    "The threshold calibrated for these weights in `threshold_path` (a `femverify calibrate` output), else `verify_threshold`."
+    p, c = self.config.threshold_path, self.config
+    if not p: return c.verify_threshold
+    try: cal = json.loads(Path(p).read_text())
+    except (OSError, ValueError) as e: self.problems['threshold'] = f"can't read {p}: {e}; using FEMVERIFY_VERIFY_THRESHOLD={c.verify_threshold}"; return c.verify_threshold
+    if cal.get('weights') != c.facenet:
+        self.problems['threshold'] = f"{p} was calibrated with {str(cal.get('weights'))[:60]!r} weights, not {c.facenet!r}: using FEMVERIFY_VERIFY_THRESHOLD={c.verify_threshold}"
+        return c.verify_threshold
+    return float(cal['threshold'])
 
 # %% ../nbs/07_service.ipynb #0009
 @patch
@@ -82,8 +87,10 @@ def health(self:FaceService) -> dict:
     if self.embedder is not None: models['embedder']['weights'] = 'random (development only: identity answers are meaningless)' if c.facenet == 'random' else c.facenet
     if self.detector is not None: models['detector']['weights'] = self.detector.weights
     if not c.gender_check: models['detector']['note'] = 'gender check switched off (FEMVERIFY_GENDER_CHECK=0): registration skips it'
+    th = dict(value=self.threshold, source='calibrated' if c.threshold_path and 'threshold' not in self.problems else 'default (not calibrated)')
+    if 'threshold' in self.problems: th['problem'] = self.problems['threshold']
     return dict(status='ok' if not self.problems else 'degraded', version=femverify.__version__, models=models,
-                verify_threshold=self.threshold, gender_band=list(c.gender_band))
+                verify_threshold=th, gender_band=list(c.gender_band))
 
 # %% ../nbs/07_service.ipynb #000d
 @patch
@@ -172,7 +179,7 @@ def _enrol(self:FaceService, user:str, rows:list, replace:bool) -> dict:
     photos = [{k: v for k, v in r.items() if k not in ('embedding', 'boxes')} for r in rows]
     return dict(user=user, status=status, reason=reason, enrolled_photos=len(ok) if status == 'enrolled' else 0, photos=photos)
 
-# %% ../nbs/07_service.ipynb #0019
+# %% ../nbs/07_service.ipynb #001b
 @patch
 def _check_rate(self:FaceService, user:str, client:str):
     "Raise `RateLimited` when `user` or `client` had `rate_limit` failures in the last minute."
@@ -194,7 +201,7 @@ def verify(self:FaceService, user:str, photo, client:str=None) -> dict:
     self.store.log_attempt(user, 'match' if r['match'] else r['reason'], r['distance'], client); t3 = time.perf_counter()
     return dict(r, user=user, timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1), store=_ms(t3 - t2)))
 
-# %% ../nbs/07_service.ipynb #001c
+# %% ../nbs/07_service.ipynb #001e
 @patch
 def delete(self:FaceService, user:str) -> dict:
     "Erase `user`; raises `UnknownUser` if there is nobody to erase."
