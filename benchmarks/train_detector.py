@@ -27,7 +27,7 @@ def main(minutes=30.0, arch='fasterrcnn_mobilenet_v3_large_320_fpn', device='cpu
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always'); model = get_detector(arch, pretrained=True)
     name = 'train_detector' + ('' if (arch, device) == ('fasterrcnn_mobilenet_v3_large_320_fpn', 'cpu') else f'-{arch}-{device}')
-    out = OUT / 'runs' / name
+    out = Path(__file__).resolve().parent.parent / 'runs' / name  # the checkpoint stays out of git; serve it with FEMVERIFY_DETECTOR_PATH
     t0 = time.time()
     hist = fit(model, tr, va, out=out, epochs=100, batch_size=batch_size, warmup=100, device=dev,
                workers=workers, max_seconds=minutes * 60, config=dict(arch=arch, model_kw={}))
@@ -44,7 +44,7 @@ def main(minutes=30.0, arch='fasterrcnn_mobilenet_v3_large_320_fpn', device='cpu
     from femverify.metrics import plot_detection
     fig = plot_detection(rep, top_box_table(preds, te), m['pr'])
     fig.suptitle(f'{arch} on {device}, {minutes:g} min budget, {model.weights}: test split ({len(te)} photos)', y=1.03)
-    (out / 'model.pt').unlink(missing_ok=True)  # the checkpoint is large and not a result; rerun to get it
+    res['checkpoint'] = str(out / 'model.pt')
     return save(name, res, fig), res
 
 
