@@ -14,7 +14,8 @@ from femverify.detect import FaceDataset, get_detector, get_transforms, fit, pre
 from femverify.metrics import coco_map, top_box_report, top_box_table
 from common import save, threads, OUT
 
-ANN = ['runs/annotations/utkface.json', 'runs/annotations/lfw2000.json']
+ROOT = Path(__file__).resolve().parent.parent
+ANN = [str(ROOT / 'runs' / 'annotations' / n) for n in ('utkface.json', 'lfw2000.json')]
 
 
 def main(minutes=30.0, arch='fasterrcnn_mobilenet_v3_large_320_fpn', device='cpu', batch_size=8, ann=ANN, workers=1):
@@ -27,7 +28,7 @@ def main(minutes=30.0, arch='fasterrcnn_mobilenet_v3_large_320_fpn', device='cpu
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always'); model = get_detector(arch, pretrained=True)
     name = 'train_detector' + ('' if (arch, device) == ('fasterrcnn_mobilenet_v3_large_320_fpn', 'cpu') else f'-{arch}-{device}')
-    out = Path(__file__).resolve().parent.parent / 'runs' / name  # the checkpoint stays out of git; serve it with FEMVERIFY_DETECTOR_PATH
+    out = ROOT / 'runs' / name  # the checkpoint stays out of git; serve it with FEMVERIFY_DETECTOR_PATH
     t0 = time.time()
     hist = fit(model, tr, va, out=out, epochs=100, batch_size=batch_size, warmup=100, device=dev,
                workers=workers, max_seconds=minutes * 60, config=dict(arch=arch, model_kw={}))

@@ -30,10 +30,11 @@ class Faces:
 
     def __len__(self): return len(self.boxes)
 
-def _faces(boxes, probs, points, scale:float=1.0) -> Faces:
-    "A `Faces` from MTCNN's output for one image (None when there is no face), in original pixels."
+def _faces(boxes, probs, points, scale:float=1.0, size:tuple=None) -> Faces:
+    "A `Faces` from MTCNN's output for one image (None when there is no face), in original pixels, clipped to `size`."
     if boxes is None: return Faces(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32))
     b, p, l = (np.asarray(x, np.float32) / s for x, s in ((boxes, scale), (probs, 1.0), (points, scale)))
+    if size is not None: b = np.clip(b, 0, np.array([size[0], size[1], size[0], size[1]], np.float32))
     order = np.argsort(-(b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), kind='stable')
     return Faces(b[order], p[order], l[order])
 
@@ -77,7 +78,7 @@ def __call__(self:FaceFinder, images:list, # RGB PIL images
             for j in range(0, len(idx), batch_size):
                 chunk = idx[j:j + batch_size]
                 boxes, probs, points = self.mtcnn.detect([small[i][0] for i in chunk], landmarks=True)
-                for k, i in enumerate(chunk): out[i] = _faces(boxes[k], probs[k], points[k], small[i][1])
+                for k, i in enumerate(chunk): out[i] = _faces(boxes[k], probs[k], points[k], small[i][1], images[i].size)
     return out
 
 # %% ../nbs/02_annotate.ipynb #000c
@@ -149,7 +150,7 @@ def to_coco(df:pd.DataFrame, # the dataset table (rows with a result)
         if not r or r['reason'] != 'ok': continue
         iid = len(images) + 1
         images.append(dict(id=iid, file_name=row.rel, width=r['width'], height=r['height'], split=splits[row.rel], **_extra(row)))
-        (x, y, w, h), = xyxy_to_coco(r['box']).tolist()
+        (x, y, w, h), = xyxy_to_coco(np.clip(r['box'], 0, [r['width'], r['height']] * 2)).tolist()
         anns.append(dict(id=iid, image_id=iid, bbox=[x, y, w, h], area=w * h, iscrowd=0, category_id=CATEGORY_ID[row.gender], score=r['prob']))
     return dict(info=info or {}, images=images, annotations=anns, categories=CATEGORIES)
 

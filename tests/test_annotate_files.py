@@ -18,10 +18,11 @@ def load_coco(path):
 
 @pytest.fixture(scope='module')
 def dataset(tmp_path_factory):
-    "A small gender-folder dataset: Grace Hopper at several sizes and crops, mirrored, a blank and a pair."
+    "A small gender-folder dataset: Grace Hopper at several sizes and crops (one tight), mirrored, a blank and a pair."
     d = tmp_path_factory.mktemp('ds'); h = Image.open(HOPPER).convert('RGB')
     ims = {'female/a.jpg': h, 'female/b.jpg': h.transpose(Image.FLIP_LEFT_RIGHT), 'female/c.jpg': h.resize((256, 300)),
-           'male/d.jpg': h.crop((60, 40, 480, 520)), 'male/e.png': h.resize((1024, 1200)), 'female/blank.jpg': Image.new('RGB', (300, 300))}
+           'male/d.jpg': h.crop((60, 40, 480, 520)), 'male/e.png': h.resize((1024, 1200)), 'female/blank.jpg': Image.new('RGB', (300, 300)),
+           'female/tight.jpg': h.crop((185, 135, 345, 330)).resize((200, 200))}  # a UTKFace-like tight crop: MTCNN's box runs past the edges
     pair = Image.new('RGB', (1024, 600)); pair.paste(h, (0, 0)); pair.paste(h, (512, 0)); ims['male/pair.jpg'] = pair
     for rel, im in ims.items(): (d / rel).parent.mkdir(exist_ok=True, parents=True); im.save(d / rel)
     return d
@@ -46,7 +47,7 @@ def check_coco_file(path, root):
 
 def test_written_files_load_and_boxes_are_valid(dataset, finder, tmp_path):
     s = annotate(read_folders(dataset), tmp_path / 'ann.json', finder=finder, progress=False)
-    assert s['kept'] == 5 and s['rejected'] == {'no_face': 1, 'multiple_faces': 1}
+    assert s['kept'] == 6 and s['rejected'] == {'no_face': 1, 'multiple_faces': 1}
     c = check_coco_file(tmp_path / 'ann.json', dataset)
     big = next(i for i in c.loadImgs(c.getImgIds()) if i['file_name'] == 'male/e.png')
     assert (big['width'], big['height']) == (1024, 1200)  # boxes of downscaled detection are in the original's pixels
