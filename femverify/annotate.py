@@ -46,16 +46,23 @@ class FaceFinder:
                  thresholds:tuple=(0.6, 0.7, 0.7), # MTCNN's three stage thresholds
                  max_side:int=1024, # photos larger than this are downscaled for detection
                  channels_last:bool=True, # NHWC memory for MTCNN's nets: same boxes, faster pooling on CPU
+                 pad_retry:float=0.25, # photos with no face are tried again with this margin added on each side (0: off)
                 ):
         from facenet_pytorch import MTCNN
         import torch
-        self.max_side = max_side
+        self.max_side, self.pad_retry = max_side, pad_retry
         self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, thresholds=list(thresholds),
                            post_process=False, device=get_device(device))
         if channels_last:
             for net in (self.mtcnn.pnet, self.mtcnn.rnet, self.mtcnn.onet): net.to(memory_format=torch.channels_last)
 
 # %% ../nbs/02_annotate.ipynb #0008
+def _pad(im:Image.Image, frac:float) -> Image.Image:
+    "`im` on a canvas with `frac` of its longer side added on every side, in its mean colour."
+    m = round(frac * max(im.size))
+    c = Image.new('RGB', (im.width + 2 * m, im.height + 2 * m), tuple(int(x) for x in np.asarray(im).reshape(-1, 3).mean(0)))
+    c.paste(im, (m, m)); return c
+
 @patch
 def _resized(self:FaceFinder, im:Image.Image) -> tuple:
     "(`im` downscaled to fit `max_side`, the scale used)."
@@ -66,6 +73,7 @@ def _resized(self:FaceFinder, im:Image.Image) -> tuple:
 @patch
 def __call__(self:FaceFinder, images:list, # RGB PIL images
              batch_size:int=16, # photos per MTCNN call (1 = one at a time)
+             _retry:bool=True, # (internal) whether missed photos get the padded retry
             ) -> list:
     "A `Faces` for each photo in `images`."
     import torch
@@ -79,6 +87,11 @@ def __call__(self:FaceFinder, images:list, # RGB PIL images
                 chunk = idx[j:j + batch_size]
                 boxes, probs, points = self.mtcnn.detect([small[i][0] for i in chunk], landmarks=True)
                 for k, i in enumerate(chunk): out[i] = _faces(boxes[k], probs[k], points[k], small[i][1], images[i].size)
+    missed = [i for i, f in enumerate(out) if not len(f)]
+    if self.pad_retry and _retry and missed:
+        for i, f in zip(missed, self([_pad(images[i], self.pad_retry) for i in missed], batch_size, _retry=False)):
+            m = round(self.pad_retry * max(images[i].size))
+            out[i] = _faces(f.boxes - m, f.probs, f.landmarks - m, 1.0, images[i].size) if len(f) else f
     return out
 
 # %% ../nbs/02_annotate.ipynb #000c
