@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_annotate.ipynb #0002
 from __future__ import annotations
-import json, os, time
+import hashlib, json, os, time
 from collections import Counter
 from dataclasses import dataclass, asdict
 from pathlib import Path
@@ -168,6 +168,10 @@ def to_coco(df:pd.DataFrame, # the dataset table (rows with a result)
     return dict(info=info or {}, images=images, annotations=anns, categories=CATEGORIES)
 
 # %% ../nbs/02_annotate.ipynb #0018
+def _digest(path) -> str:
+    "SHA-1 of a file's bytes: byte-identical photos get the same split."
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()
+
 def _key(path) -> str:
     "What identifies a photo's content cheaply: size and modification time."
     st = os.stat(path)
@@ -227,7 +231,7 @@ def _write_outputs(df, done, out, rej_path, cfg, fractions, seed, run) -> dict:
     for rel, g in zip(df.rel, df.gender):
         if res[rel]['reason'] == 'ok' and pd.isna(g): res[rel]['reason'] = 'no_label'
     kept = df[[res[r]['reason'] == 'ok' for r in df.rel]]
-    groups = [i if isinstance(i, str) else r for i, r in zip(kept.identity, kept.rel)]
+    groups = [i if isinstance(i, str) else _digest(path) for i, path in zip(kept.identity, kept.path)]
     splits = dict(zip(kept.rel, split_groups(groups, fractions, seed)))
     info = dict(description='femverify annotations (MTCNN boxes)', root=df.attrs.get('root'), seed=seed, fractions=list(fractions),
                 gate={k: getattr(cfg, k) for k in ('face_prob', 'min_face', 'blur_min', 'background_face_ratio')})

@@ -15,7 +15,7 @@ def execute(path) -> Path:
     path = Path(path).resolve(); here = os.getcwd()
     nb = read_nb(path)
     os.chdir(path.parent)
-    try: CaptureShell(path.parent).run_all(nb, exc_stop=True)
+    try: CaptureShell(path.parent, mpl_format='png').run_all(nb, exc_stop=True)  # plain PNG: retina figures quadruple the notebook
     finally: os.chdir(here)
     for c in nb.cells:
         if c.cell_type == 'code' and ('hide' in directives(c.source) or 'export' in directives(c.source)): c.outputs = []
