@@ -266,15 +266,15 @@ def plot_annotations(ann, # the COCO JSON file written by `annotate`
     rej = json.loads(_side_files(ann)[1].read_text())
     rng = np.random.default_rng(seed)
     boxes = {a['image_id']: coco_to_xyxy(a['bbox'])[0] for a in coco['annotations']}
-    kept = [(root / im['file_name'], [boxes[im['id']]], f"{im['gender']} {im['split']}") for im in rng.permutation(coco['images'])[:n_kept]]
-    rejs = [(root / r['file_name'], r['boxes'], r['reason']) for r in rng.permutation(rej)[:n_rejects]]
+    kept = [(root / im['file_name'], [boxes[im['id']]], f"{im['gender']} {im['split']}", True) for im in rng.permutation(coco['images'])[:n_kept]]
+    rejs = [(root / r['file_name'], r['boxes'], r['reason'], False) for r in rng.permutation(rej)[:n_rejects]]
     items, cols = kept + rejs, 8
     fig, axs = plt.subplots(max(1, -(-len(items) // cols)), cols, figsize=(2 * cols, 2.3 * max(1, -(-len(items) // cols))), squeeze=False)
     for ax in axs.flat: ax.axis('off')
-    for ax, (p, bs, title) in zip(axs.flat, items):
+    for ax, (p, bs, title, ok) in zip(axs.flat, items):
         try: ax.imshow(load_image(p))
         except ImageError: pass
-        for b in bs: ax.add_patch(mp.Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, color='lime' if title != 'multiple_faces' and (p, bs, title) in kept else 'red', lw=1.5))
-        ax.set_title(title, fontsize=8, color='black' if (p, bs, title) in kept else 'firebrick')
+        for b in bs: ax.add_patch(mp.Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, color='lime' if ok else 'red', lw=1.5))
+        ax.set_title(title, fontsize=8, color='black' if ok else 'firebrick')
     fig.tight_layout(); plt.close(fig)
     return fig
