@@ -3,10 +3,11 @@
 One gunicorn worker (torch 2 threads), requests one at a time. Each response carries the server's own timings
 (decode, detect, gender / face+embed, store); the rest of the end-to-end time is HTTP, multipart parsing and JSON.
 Random (seeded) FaceNet weights and no gender detector unless FEMVERIFY_DETECTOR_PATH is set: the latency of
-MTCNN + InceptionResnetV1 does not depend on the weights' values.
+MTCNN + InceptionResnetV1 does not depend on the weights' values. With FEMVERIFY_DETECTOR_PATH set, /detect also runs the
+gender detector and the results go to api_latency-with-detector.json.
 Usage: python benchmarks/api_latency.py [--n 40]
 """
-import argparse, tempfile, time
+import argparse, os, tempfile, time
 import numpy as np
 from femverify.core import load_image
 from common import Server, http, jpeg_bytes, lfw_photos, percentiles, save, two_megapixel
@@ -45,7 +46,9 @@ def main(n=40):
     ax.barh(keys, [res[k]['other_ms'] for k in keys], left=left, label='HTTP, parsing, JSON', color='lightgray')
     ax.axvline(260, c='k', ls='--', label='goal: /verify p50 260 ms on 2 MP'); ax.legend(fontsize=7); ax.set_xlabel('ms (median)')
     ax.set_title('API latency through gunicorn, CPU 2 threads')
-    return save('api_latency', dict(weights='random (seeded) FaceNet; no gender detector', results=res), fig), res
+    det = os.environ.get('FEMVERIFY_DETECTOR_PATH')
+    name, weights = ('api_latency-with-detector', f'random (seeded) FaceNet; gender detector {det}') if det else ('api_latency', 'random (seeded) FaceNet; no gender detector')
+    return save(name, dict(weights=weights, results=res), fig), res
 
 
 if __name__ == '__main__':
