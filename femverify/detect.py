@@ -249,7 +249,6 @@ def predict(model, photos:list, # RGB PIL images
 def plot_predictions(ds:FaceDataset, preds:list, n:int=16, seed:int=0) -> 'matplotlib.figure.Figure':
     "A grid of `n` photos with the annotated box (white) and the top predicted box and gender."
     import matplotlib.pyplot as plt, matplotlib.patches as mp
-    from femverify.metrics import iou
     by_id = {p['image_id']: p for p in preds}
     idx = np.random.default_rng(seed).permutation(len(ds))[:n]
     fig, axs = plt.subplots(-(-len(idx) // 8), 8, figsize=(16, 2.3 * -(-len(idx) // 8)), squeeze=False)
@@ -259,7 +258,7 @@ def plot_predictions(ds:FaceDataset, preds:list, n:int=16, seed:int=0) -> 'matpl
         g = t['boxes'][0].tolist(); ax.add_patch(mp.Rectangle(g[:2], g[2] - g[0], g[3] - g[1], fill=False, color='white', lw=1))
         title = f"true {LABELS[int(t['labels'][0])]}"
         if p is not None and len(p['scores']):
-            k = int(np.argmax(p['scores'])); b = p['boxes'][k]; ok = iou(b, g) >= 0.5
+            k = int(np.argmax(p['scores'])); b = p['boxes'][k]; ok = box_iou(b, g) >= 0.5
             ax.add_patch(mp.Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, color='lime' if ok else 'red', lw=1.5))
             title += f"\npred {LABELS.get(int(p['labels'][k]))} {p['scores'][k]:.2f}"
         ax.set_title(title, fontsize=7)

@@ -94,18 +94,22 @@ def health(self:FaceService) -> dict:
 
 # %% ../nbs/07_service.ipynb #000d
 @patch
-def _gender(self:FaceService, im, box) -> dict:
-    "The detector's gender answer for the face at `box` (original pixels)."
+def _genders(self:FaceService, ims:list, boxes:list) -> list:
+    "The detector's gender answer for the face at each box (original pixels), in one batched call."
     from femverify.detect import predict, faces_from, gender_answer
     from femverify.metrics import iou
-    if self.detector is None: return dict(answer=None, reason=self.problems['detector'])
-    s = min(1.0, self.config.detect_side / max(im.size))
-    small = im if s == 1.0 else im.resize((round(im.width * s), round(im.height * s)), reducing_gap=3.0)
-    faces = [f for f in faces_from(predict(self.detector, [small])[0]) if f['score'] >= self.config.detect_score / 2]
-    b = [x * s for x in box]
-    f = max(faces, key=lambda f: iou(f['box'], b), default=None)
-    if f is None or iou(f['box'], b) < 0.3: return dict(answer='review', reason='the gender model found no face here', p_female=None)
-    return dict(answer=gender_answer(f['p_female'], self.config.gender_band), p_female=round(f['p_female'], 4), score=round(f['score'], 4))
+    if self.detector is None: return [dict(answer=None, reason=self.problems['detector'])] * len(ims)
+    t = self.detector.transform  # shrink once, straight to the scale the detector works at (it would resize again)
+    scales = [min(1.0, t.min_size[0] / min(im.size), t.max_size / max(im.size)) for im in ims]
+    small = [im if s == 1.0 else im.resize((round(im.width * s), round(im.height * s)), reducing_gap=3.0) for im, s in zip(ims, scales)]
+    out = []
+    for pred, box, s in zip(predict(self.detector, small), boxes, scales):
+        faces = [f for f in faces_from(pred) if f['score'] >= self.config.detect_score / 2]
+        b = [x * s for x in box]
+        f = max(faces, key=lambda f: iou(f['box'], b), default=None)
+        if f is None or iou(f['box'], b) < 0.3: out.append(dict(answer='review', reason='the gender model found no face here', p_female=None))
+        else: out.append(dict(answer=gender_answer(f['p_female'], self.config.gender_band), p_female=round(f['p_female'], 4), score=round(f['score'], 4)))
+    return out
 
 # %% ../nbs/07_service.ipynb #000e
 @patch
@@ -114,7 +118,7 @@ def detect(self:FaceService, photo, # path, bytes or file object
     "One clear face? and female? for one photo, with the box and scores."
     t0 = time.perf_counter(); im = load_image(photo, self.config.max_pixels); t1 = time.perf_counter()
     g = judge(self.finder([im])[0], im, self.config); t2 = time.perf_counter()
-    gender = self._gender(im, g['box']) if g['box'] else dict(answer=None, reason='no face')
+    gender = self._genders([im], [g['box']])[0] if g['box'] else dict(answer=None, reason='no face')
     t3 = time.perf_counter()
     return dict(width=im.width, height=im.height, quality=g['reason'], faces=g['n_faces'], box=g['box'], face_prob=g['prob'], sharpness=g['blur'],
                 gender=gender, timings_ms=dict(decode=_ms(t1 - t0), detect=_ms(t2 - t1), gender=_ms(t3 - t2)))
@@ -157,8 +161,9 @@ def register(self:FaceService, user:str, photos:list, # 1-5 photos: paths, bytes
     good = [im for im in ims if not isinstance(im, ImageError)]
     res = iter(self.embedder.analyse(good, self.config) if good else [])
     rows = [dict(index=i, reason='unreadable', message=str(im)) if isinstance(im, ImageError) else dict(index=i, **next(res)) for i, im in enumerate(ims)]
-    for r, im in zip(rows, ims):
-        if r['reason'] == 'ok' and self.config.gender_check: r['gender'] = self._gender(im, r['box'])
+    ok = [(r, im) for r, im in zip(rows, ims) if r['reason'] == 'ok']
+    if ok and self.config.gender_check:
+        for (r, _), g in zip(ok, self._genders([im for _, im in ok], [r['box'] for r, _ in ok])): r['gender'] = g
     return self._enrol(user, rows, replace)
 
 # %% ../nbs/07_service.ipynb #0015
@@ -193,7 +198,7 @@ def verify(self:FaceService, user:str, photo, client:str=None) -> dict:
     "Is the person in `photo` the enrolled `user`? match, distance, threshold, reason."
     check_user(user); self._need('embedder', 'store'); self._check_rate(user, client)
     t0 = time.perf_counter()
-    try: tmpl = self.store.get(user)['template']
+    try: tmpl = self.store.template(user)
     except UnknownUser: self.store.log_attempt(user, 'unknown_user', None, client); raise
     im = load_image(photo, self.config.max_pixels); t1 = time.perf_counter()
     a = self.embedder.analyse([im], self.config)[0]; t2 = time.perf_counter()

@@ -100,6 +100,13 @@ def get(self:Store, user:str) -> dict:
     return dict(template=_vec(u[0]), embeddings=np.stack(e) if e else np.zeros((0, len(_vec(u[0]))), np.float32), created=u[1])
 
 @patch
+def template(self:Store, user:str) -> np.ndarray:
+    "Just the template of `user` (what verification needs); raises `UnknownUser`."
+    with self._connect() as db: u = db.execute('SELECT template FROM users WHERE id=?', (user,)).fetchone()
+    if u is None: raise UnknownUser(user)
+    return _vec(u[0])
+
+@patch
 def users(self:Store) -> list:
     "Every enrolled user id, sorted."
     with self._connect() as db: return [r[0] for r in db.execute('SELECT id FROM users ORDER BY id')]

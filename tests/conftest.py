@@ -1,5 +1,6 @@
 """Shared fixtures: real photos that ship with matplotlib, photos made here, the service and Flask client, no network."""
 import io, socket
+from types import SimpleNamespace
 from pathlib import Path
 import matplotlib.cbook
 import numpy as np
@@ -21,10 +22,6 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, 'getaddrinfo', refuse)
 
 
-@pytest.fixture
-def hopper_bytes():
-    return HOPPER.read_bytes()
-
 
 def jpeg(im, **kw) -> bytes:
     b = io.BytesIO(); im.save(b, 'JPEG', **kw); return b.getvalue()
@@ -43,6 +40,7 @@ class FakeDetector(torch.nn.Module):
     "A stand-in gender detector: boxes the whole photo's centre with a fixed female probability."
     def __init__(self, p_female=0.9):
         super().__init__(); self.p = p_female; self.w = torch.nn.Parameter(torch.zeros(1)); self.weights = 'fake'
+        self.transform = SimpleNamespace(min_size=(320,), max_size=640)  # as torchvision's GeneralizedRCNNTransform
 
     def forward(self, images):
         out = []

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from pycocotools.coco import COCO
-from femverify.annotate import annotate, merge_coco, FaceFinder
+from femverify.annotate import REASONS, annotate, merge_coco, FaceFinder
 from femverify.data import read_folders, coco_to_xyxy
 from femverify.detect import FaceDataset
 from conftest import HOPPER, ROOT
@@ -53,6 +53,7 @@ def test_written_files_load_and_boxes_are_valid(dataset, finder, tmp_path):
     assert (big['width'], big['height']) == (1024, 1200)  # boxes of downscaled detection are in the original's pixels
     rej = json.loads((tmp_path / 'ann.rejects.json').read_text())
     assert {r['file_name']: r['reason'] for r in rej} == {'female/blank.jpg': 'no_face', 'male/pair.jpg': 'multiple_faces'}
+    assert set(s['rejected']) <= set(REASONS) and all(r['reason'] in REASONS for r in rej)
     merged = tmp_path / 'merged.json'; merged.write_text(json.dumps(merge_coco([tmp_path / 'ann.json'] * 2)))
     check_coco_file(merged, '/')
 

@@ -99,10 +99,12 @@ def test_register_bad_photo_among_good(client, photos):
 def test_register_gender_outcomes(tmp_path, photos, p_female, status, outcome):
     svc = make_service(tmp_path, detector=FakeDetector(p_female))
     c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
-    r = register(c, 'ana', photos['one'])
+    r = register(c, 'ana', photos['one'], photos['mirrored'])
     assert r.status_code == status
     b = r.get_json()
     assert (b['status'] if status < 300 else b['error']['code']) == outcome
+    rows = b['photos'] if status < 300 else b['error']['photos']
+    assert [p['gender']['answer'] for p in rows] == [{'enrolled': 'female', 'review': 'review', 'not_female': 'not_female'}[outcome]] * 2
     assert (svc.store.users() == ['ana']) == (outcome == 'enrolled')
     g = c.post('/api/v1/detect', data={'image': up(photos['one'])}).get_json()['gender']
     assert g['answer'] == {'enrolled': 'female', 'review': 'review', 'not_female': 'not_female'}[outcome]
