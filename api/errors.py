@@ -3,11 +3,11 @@ from flask import jsonify
 from werkzeug.exceptions import HTTPException
 from femverify.core import ImageError
 from femverify.service import InvalidRequest, ModelUnavailable, RateLimited
-from femverify.store import UnknownUser, UserExists
+from femverify.store import ModelMismatch, UnknownUser, UserExists
 
 # the project's own errors → HTTP status and code
 STATUS = {ImageError: (400, 'bad_image'), InvalidRequest: (400, 'bad_request'), UnknownUser: (404, 'unknown_user'),
-          UserExists: (409, 'user_exists'), RateLimited: (429, 'rate_limited'), ModelUnavailable: (503, 'model_unavailable')}
+          UserExists: (409, 'user_exists'), ModelMismatch: (409, 'template_model_mismatch'), RateLimited: (429, 'rate_limited'), ModelUnavailable: (503, 'model_unavailable')}
 
 
 def error(status, code, message, headers=None, **extra):

@@ -17,8 +17,8 @@ from .core import *
 from .data import *
 
 # %% auto #0
-__all__ = ['REASONS', 'SPLITS', 'LABELS', 'CATEGORIES', 'CATEGORY_ID', 'Faces', 'FaceFinder', 'sharpness', 'judge',
-           'split_groups', 'to_coco', 'annotate', 'merge_coco', 'plot_annotations']
+__all__ = ['REASONS', 'SPLITS', 'LABELS', 'CATEGORIES', 'CATEGORY_ID', 'Faces', 'FaceFinder', 'sharpness', 'rivals', 'competing',
+           'judge', 'split_groups', 'to_coco', 'annotate', 'merge_coco', 'plot_annotations']
 
 # %% ../nbs/02_annotate.ipynb #0005
 @dataclass
@@ -107,17 +107,34 @@ def sharpness(im:Image.Image, # the photo
     return float(lap.var())
 
 # %% ../nbs/02_annotate.ipynb #000e
-def judge(faces:Faces, # what `FaceFinder` found in the photo
+def rivals(faces:Faces, # what `FaceFinder` found, main (largest) face first
+           im:Image.Image, # the photo
+           main_sharpness:float=None, # the main face's `sharpness`, if already known
+          ) -> dict:
+    "For each face besides the main one: area and sharpness relative to the main face, probability, cut by the photo's edge."
+    b = faces.boxes; area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    s0 = main_sharpness if main_sharpness is not None else sharpness(im, b[0])
+    return dict(ratio=area[1:] / max(float(area[0]), 1e-6), prob=faces.probs[1:],
+                sharpness=np.array([sharpness(im, x) for x in b[1:]], np.float32) / max(s0, 1e-6),
+                cut=(b[1:, 0] <= 1) | (b[1:, 1] <= 1) | (b[1:, 2] >= im.width - 1) | (b[1:, 3] >= im.height - 1))
+
+def competing(rv:dict, cfg:Config=Config()) -> np.ndarray:
+    "Which of `rivals` count as a second face under `cfg`."
+    return ((rv['prob'] >= cfg.face_prob) & (rv['ratio'] >= cfg.background_face_ratio)
+            & (rv['sharpness'] >= cfg.background_sharpness) & (cfg.count_cut_faces | ~rv['cut']))
+
+# %% ../nbs/02_annotate.ipynb #f482f93b
+def judge(faces:Faces, # what `FaceFinder` (or the detector, through `to_faces`) found in the photo
           im:Image.Image, # the photo
-          cfg:Config=Config(), # face_prob, min_face, blur_min, background_face_ratio
+          cfg:Config=Config(), # face_prob, min_face, blur_min, background_face_ratio, background_sharpness, count_cut_faces
          ) -> dict:
-    "The quality gate for one photo: reason ('ok' or why not), main box, prob, sharpness, face count."
-    r = dict(reason='no_face', box=None, prob=None, blur=None, n_faces=len(faces), boxes=faces.boxes.round(1).tolist())
+    "The quality gate for one photo: reason ('ok' or why not), main box, prob, sharpness, face counts."
+    r = dict(reason='no_face', box=None, prob=None, blur=None, n_faces=len(faces), n_competing=0, boxes=faces.boxes.round(1).tolist())
     if not len(faces): return r
-    b, areas = faces.boxes, (faces.boxes[:, 2] - faces.boxes[:, 0]) * (faces.boxes[:, 3] - faces.boxes[:, 1])
+    b = faces.boxes
     r.update(box=[float(x) for x in b[0].round(2)], prob=float(faces.probs[0]), blur=round(sharpness(im, b[0]), 2))
-    others = (faces.probs[1:] >= cfg.face_prob) & (areas[1:] >= cfg.background_face_ratio * areas[0])
-    if others.any(): r['reason'] = 'multiple_faces'
+    r['n_competing'] = int(competing(rivals(faces, im, r['blur']), cfg).sum())
+    if r['n_competing']: r['reason'] = 'multiple_faces'
     elif faces.probs[0] < cfg.face_prob: r['reason'] = 'low_confidence'
     elif min(b[0, 2] - b[0, 0], b[0, 3] - b[0, 1]) < cfg.min_face: r['reason'] = 'too_small'
     elif r['blur'] < cfg.blur_min: r['reason'] = 'blurry'
@@ -233,8 +250,8 @@ def _write_outputs(df, done, out, rej_path, cfg, fractions, seed, run) -> dict:
     kept = df[[res[r]['reason'] == 'ok' for r in df.rel]]
     groups = [i if isinstance(i, str) else _digest(path) for i, path in zip(kept.identity, kept.path)]
     splits = dict(zip(kept.rel, split_groups(groups, fractions, seed)))
-    info = dict(description='femverify annotations (MTCNN boxes)', root=df.attrs.get('root'), seed=seed, fractions=list(fractions),
-                gate={k: getattr(cfg, k) for k in ('face_prob', 'min_face', 'blur_min', 'background_face_ratio')})
+    info = dict(description='femverify annotations (MTCNN boxes)', root=str(Path(df.attrs['root']).resolve()) if df.attrs.get('root') else None, seed=seed, fractions=list(fractions),
+                gate={k: getattr(cfg, k) for k in ('face_prob', 'min_face', 'blur_min', 'background_face_ratio', 'background_sharpness', 'count_cut_faces')})
     coco = to_coco(df, res, splits, info)
     rejects = [dict(file_name=rel, **{k: v for k, v in r.items() if k != 'key'}) for rel, r in res.items() if r['reason'] != 'ok']
     atomic_write(out, json.dumps(coco)); atomic_write(rej_path, json.dumps(rejects, indent=0))

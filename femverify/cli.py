@@ -41,7 +41,7 @@ def cmd_annotate(a) -> dict:
     from femverify.annotate import annotate, FaceFinder
     df = read_dataset(a.data_dir, a.labels_from)
     if a.limit: df = df.sample(min(a.limit, len(df)), random_state=a.seed).sort_index()
-    gate = {k: v for k, v in dict(face_prob=a.face_prob, min_face=a.min_face, blur_min=a.blur_min, background_face_ratio=a.background_face_ratio).items() if v is not None}
+    gate = {k: v for k, v in dict(face_prob=a.face_prob, min_face=a.min_face, blur_min=a.blur_min, background_face_ratio=a.background_face_ratio, background_sharpness=a.background_sharpness).items() if v is not None}
     cfg = Config.from_env(**gate)
     return annotate(df, a.out, cfg=cfg, finder=FaceFinder(device=cfg.device, max_side=a.max_side), batch_size=a.batch_size, chunk=a.chunk, seed=a.seed)
 
@@ -98,28 +98,39 @@ def cmd_verify(a) -> dict:
     return _service(a.db).verify(a.user, Path(a.photo), client='cli')
 
 # %% ../nbs/08_cli.ipynb #000f
-def _embed_pairs(pairs, emb, batch:int=32) -> np.ndarray:
-    "Cosine distance for each pair; a photo with no face found gives distance 2 (a certain reject)."
+def _embed_pairs(pairs, emb, batch:int=32) -> tuple:
+    "(cosine distance per pair, photos without a face): a photo with no face gives an infinite distance, a certain reject."
     from tqdm.auto import tqdm
     from femverify.verify import cosine_distance
     paths = sorted(set(pairs.path1) | set(pairs.path2)); vec = {}
-    for i in tqdm(range(0, len(paths), batch), desc='embedding', unit='batch'):
+    for i in tqdm(range(0, len(paths), batch), desc=f'embedding ({emb.model})', unit='batch'):
         chunk = paths[i:i + batch]
         for p, e in zip(chunk, emb([load_image(p) for p in chunk], batch_size=batch)): vec[p] = e[0] if len(e) else None
-    d = [2.0 if vec[a] is None or vec[b] is None else float(cosine_distance(vec[a], vec[b])) for a, b in zip(pairs.path1, pairs.path2)]
+    d = [np.inf if vec[a] is None or vec[b] is None else float(cosine_distance(vec[a], vec[b])) for a, b in zip(pairs.path1, pairs.path2)]
     return np.array(d), sum(v is None for v in vec.values())
 
 # %% ../nbs/08_cli.ipynb #0010
 def _load_embedder(a):
-    "The Embedder for `calibrate`, refusing random weights unless asked; returns (embedder, weights label)."
-    from femverify.verify import Embedder
-    flip = None if a.flip == 'none' else a.flip
-    try: return Embedder(a.weights, flip=flip, weights_dir=Config.from_env().weights_dir), a.weights
-    except WeightsUnavailable as e:
-        if not a.allow_random_weights: raise WeightsUnavailable(f"{e}. Refusing to report random-weight accuracy as a calibration; pass --allow-random-weights to run the pipeline anyway (numbers labelled random-weight)") from None
-        return Embedder(None, flip=flip), 'random'
+    "The embedder for `calibrate` (`--embedder`), refusing FaceNet's random weights unless asked."
+    from femverify.verify import get_embedder
+    c = Config.from_env()
+    if a.embedder == 'dlib': return get_embedder('dlib', weights_dir=c.weights_dir)
+    try:
+        e = get_embedder(a.embedder, a.weights, weights_dir=c.weights_dir)
+        if a.flip != 'none' and e.name == 'facenet': e = type(e)(a.weights, flip=a.flip, finder=e.finder, weights_dir=c.weights_dir)
+        return e
+    except WeightsUnavailable as err:
+        if not a.allow_random_weights: raise WeightsUnavailable(f"{err}. Refusing to report random-weight accuracy as a calibration; pass --allow-random-weights to run the pipeline anyway (numbers labelled random-weight)") from None
+        return get_embedder('facenet', 'random')
 
 # %% ../nbs/08_cli.ipynb #0011
+def _lfw_defaults(a):
+    "Fill --pairs, --dev and --images from the data folder (FEMVERIFY_DATA) where they were not given."
+    lfw = Config.from_env().data_dir / 'lfw'
+    if a.pairs is None: a.pairs, a.dev = lfw / 'pairs.txt', a.dev or lfw / 'pairsDevTrain.txt'
+    a.images = a.images or lfw / 'images'
+    return a
+
 @command
 def cmd_calibrate(a) -> dict:
     "Choose the verification threshold on LFW View 1, report View 2 (10 folds); threshold.json + figures."
@@ -127,13 +138,13 @@ def cmd_calibrate(a) -> dict:
     from femverify.metrics import read_pairs, best_threshold, lfw_folds, verification_report, plot_verification
     t0, out = time.time(), Path(a.out); out.mkdir(parents=True, exist_ok=True)
     if a.distances:
-        df = pd.read_csv(a.distances); weights, no_face = f'external distances ({a.distances})', 0
+        df = pd.read_csv(a.distances); model, no_face = f'external distances ({a.distances})', 0
         if 'fold' not in df: df['fold'] = np.arange(len(df)) * 10 // len(df)
         v1, df = (df[df.view == 1], df[df.view == 2]) if 'view' in df else (df, df)
         d, same, folds = df.distance.values, df.same.astype(bool).values, df.fold.values
         d1, s1 = v1.distance.values, v1.same.astype(bool).values
     else:
-        emb, weights = _load_embedder(a)
+        _lfw_defaults(a); emb = _load_embedder(a); model = emb.model
         view2 = read_pairs(a.pairs, a.images); view1 = read_pairs(a.dev, a.images) if a.dev else view2
         if a.limit: view2, view1 = view2.groupby('fold').head(a.limit), view1.head(a.limit)
         dist, no_face = _embed_pairs(pd.concat([view2, view1]), emb)
@@ -141,11 +152,13 @@ def cmd_calibrate(a) -> dict:
         d1, s1 = dist[len(view2):], view1.same.values
     th_dev, acc_dev = best_threshold(d1[s1], d1[~s1])
     rep = verification_report(d[same], d[~same]); folds_r = lfw_folds(d, same, folds)
-    res = dict(threshold=th_dev, weights=weights, result=('NOT A RESULT: random weights; the pipeline ran, the numbers say nothing about identity' if weights == 'random' else 'calibrated'), view1_accuracy=acc_dev, view2=dict(mean=folds_r['mean'], std=folds_r['std'], folds=folds_r['folds']),
-               view2_report=rep, photos_without_face=int(no_face), seconds=time.time() - t0)
-    plot_verification(d[same], d[~same], th_dev, f'({weights[:20]})').savefig(out / 'verification.png', dpi=100)
+    res = dict(threshold=th_dev, model=model, embedder=model.split(':')[0],
+               result='NOT A RESULT: random weights; the pipeline ran, the numbers say nothing about identity' if model == 'facenet:random' else 'calibrated',
+               view1_accuracy=acc_dev, view2=dict(mean=folds_r['mean'], std=folds_r['std'], folds=folds_r['folds']),
+               view2_report=rep, pairs_without_face=int(np.isinf(d).sum()), photos_without_face=int(no_face), seconds=time.time() - t0)
+    plot_verification(d[same], d[~same], th_dev, f'({model[:28]})').savefig(out / 'verification.png', dpi=100)
     atomic_write(out / 'threshold.json', json.dumps(res, indent=1))
-    return res
+    return dict(res, wrote=[str(out / 'threshold.json'), str(out / 'verification.png')])
 
 # %% ../nbs/08_cli.ipynb #0013
 def _dataset_args(p):
@@ -153,7 +166,7 @@ def _dataset_args(p):
     p.add_argument('--labels-from', default='folders', choices=['folders', 'identities', 'lfw', 'utkface'], help='how the folder gives labels')
 
 def _gate_args(p):
-    for k, t in (('face-prob', float), ('min-face', int), ('blur-min', float), ('background-face-ratio', float)):
+    for k, t in (('face-prob', float), ('min-face', int), ('blur-min', float), ('background-face-ratio', float), ('background-sharpness', float)):
         p.add_argument(f'--{k}', type=t, help=f'quality gate: {k} (default: FEMVERIFY_{k.upper().replace("-", "_")} or Config)')
 
 # %% ../nbs/08_cli.ipynb #0014
@@ -185,9 +198,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('db', type=Path); s.add_argument('user'); s.add_argument('photos', nargs='+'); s.add_argument('--replace', action='store_true')
     s = sub.add_parser('verify', help=cmd_verify.__doc__); s.add_argument('db', type=Path); s.add_argument('user'); s.add_argument('photo')
     s = sub.add_parser('calibrate', help=cmd_calibrate.__doc__)
-    s.add_argument('--pairs', type=Path, help="View 2's pairs.txt"); s.add_argument('--dev', type=Path, help="View 1's pairsDevTrain.txt, where the threshold is chosen")
+    s.add_argument('--pairs', type=Path, help="View 2's pairs.txt (default: FEMVERIFY_DATA/lfw/pairs.txt)"); s.add_argument('--dev', type=Path, help="View 1's pairsDevTrain.txt, where the threshold is chosen (default: beside pairs.txt in FEMVERIFY_DATA)")
     s.add_argument('--images', type=Path, help='the LFW images/ folder'); s.add_argument('--distances', type=Path, help='CSV of distance,same[,fold] instead of embedding')
-    s.add_argument('--weights', default='vggface2'); s.add_argument('--allow-random-weights', action='store_true')
+    s.add_argument('--embedder', default='auto', choices=['auto', 'facenet', 'dlib'], help='the face-recognition model (auto: FaceNet if its weights are found, else dlib)')
+    s.add_argument('--weights', default='vggface2', help="FaceNet's weights"); s.add_argument('--allow-random-weights', action='store_true')
     s.add_argument('--flip', default='none', choices=['none', 'mean', 'concat']); s.add_argument('--out', type=Path, default=Path('runs/calibrate'))
     s.add_argument('--limit', type=int, help='only this many pairs per fold (a quick run)')
     return p

@@ -47,7 +47,9 @@ class Config:
     face_prob: float = 0.95
     min_face: int = 40
     blur_min: float = 15.0
-    background_face_ratio: float = 0.1
+    background_face_ratio: float = 0.3
+    background_sharpness: float = 0.2
+    count_cut_faces: bool = False
     detect_score: float = 0.5
     gender_band: tuple = (0.35, 0.65)
     verify_threshold: float = 0.6
@@ -58,6 +60,7 @@ class Config:
     api_keys: tuple = ()
     rate_limit: int = 5
     allow_download: bool = False
+    embedder: str = 'auto'
     facenet: str = 'vggface2'
     gender_check: bool = True
     torch_threads: int = 0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #0002
 from __future__ import annotations
-import hashlib, os, re
+import hashlib, io, os, re
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -14,8 +14,8 @@ from .core import *
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'COLUMNS', 'GENDER_WORDS', 'UTK_RACES', 'READERS', 'STAT_COLUMNS', 'coco_to_xyxy', 'xyxy_to_coco',
-           'image_files', 'read_folders', 'read_identities', 'read_lfw', 'read_utkface', 'read_dataset', 'image_stats',
-           'duplicates', 'unreadable', 'summary', 'plot_overview', 'sample_grid']
+           'image_files', 'read_folders', 'read_identities', 'read_lfw', 'read_utkface', 'read_boxes_xml',
+           'read_dataset', 'image_stats', 'duplicates', 'unreadable', 'summary', 'plot_overview', 'sample_grid']
 
 # %% ../nbs/01_data.ipynb #0005
 def coco_to_xyxy(b) -> np.ndarray:
@@ -118,6 +118,16 @@ def read_utkface(root) -> pd.DataFrame:
         else: r.update(age=int(m.group(1)), gender=('male', 'female')[int(m.group(2))], race=UTK_RACES[int(m.group(3))])
         rows.append(r)
     return _table(rows, root)
+
+# %% ../nbs/01_data.ipynb #77ff7df6
+def read_boxes_xml(path) -> dict:
+    "{file name: (n, 4) float32 xyxy boxes} from a dlib/imglab XML file of boxed photos (ignored boxes left out)."
+    import xml.etree.ElementTree as ET
+    out = {}
+    for im in ET.parse(path).getroot().iter('image'):
+        b = [[float(x.get(k)) for k in ('left', 'top', 'width', 'height')] for x in im.iter('box') if x.get('ignore') != '1']
+        out[im.get('file')] = coco_to_xyxy(b) if b else np.zeros((0, 4), np.float32)
+    return out
 
 # %% ../nbs/01_data.ipynb #0016
 READERS = {'folders': read_folders, 'identities': read_identities, 'lfw': read_lfw, 'utkface': read_utkface}

@@ -19,8 +19,9 @@ from .annotate import LABELS
 from .metrics import iou as box_iou
 
 # %% auto #0
-__all__ = ['ARCHS', 'FaceDataset', 'get_transforms', 'WeightsWarning', 'get_detector', 'collate', 'predict_dataset', 'fit',
-           'plot_history', 'load_detector', 'predict', 'plot_predictions', 'faces_from', 'gender_answer', 'decide']
+__all__ = ['ARCHS', 'FaceDataset', 'get_transforms', 'Composites', 'WeightsWarning', 'get_detector', 'collate', 'TeacherHeads',
+           'predict_dataset', 'fit', 'plot_history', 'load_detector', 'predict', 'export_detector', 'plot_predictions',
+           'faces_from', 'gender_answer', 'decide']
 
 # %% ../nbs/03_detect.ipynb #0005
 class FaceDataset(torch.utils.data.Dataset):
@@ -29,37 +30,71 @@ class FaceDataset(torch.utils.data.Dataset):
                  root=None, # folder `file_name`s are relative to (default: the file's info.root)
                  split:str=None, # 'train', 'val', 'test', or None for all
                  transforms=None, # a v2 transform taking (image, target)
-                ):
+                 balance:bool=False, # keep as many photos of the larger gender as of the smaller (seeded draw)
+                 teacher=None, # {annotation id: descriptor} to add as `desc` to the targets (see `teacher_targets`)
+                 seed:int=0):
         coco = json.loads(Path(ann).read_text()) if not isinstance(ann, dict) else ann
         self.root = Path(root or coco.get('info', {}).get('root') or '.')
         self.images = [im for im in coco['images'] if split is None or im.get('split') == split]
+        if balance: self.images = _balanced(self.images, seed)
         by_image = {}
         for a in coco['annotations']: by_image.setdefault(a['image_id'], []).append(a)
-        self.anns, self.transforms, self.split = by_image, transforms, split
+        self.anns, self.transforms, self.split, self.teacher = by_image, transforms, split, teacher
         self.categories = {c['id']: c['name'] for c in coco['categories']}
 
     def __len__(self): return len(self.images)
 
+# %% ../nbs/03_detect.ipynb #ad65cca4
+def _balanced(images:list, seed:int=0) -> list:
+    "`images` with the larger gender drawn down (seeded) to the size of the smaller; order kept."
+    by = {}
+    for i, im in enumerate(images): by.setdefault(im.get('gender'), []).append(i)
+    n = min(len(v) for k, v in by.items() if k is not None)
+    rng = np.random.default_rng(seed)
+    keep = sorted(j for k, v in by.items() if k is not None for j in (v if len(v) == n else rng.choice(v, n, replace=False)))
+    return [images[j] for j in keep]
+
 # %% ../nbs/03_detect.ipynb #0006
 @patch
 def target(self:FaceDataset, i:int) -> dict:
-    "The un-augmented target of photo `i`."
+    "The un-augmented target of photo `i` (with `desc`, NaN where unknown, when the dataset has a teacher)."
     im, anns = self.images[i], self.anns.get(self.images[i]['id'], [])
-    boxes = coco_to_xyxy([a['bbox'] for a in anns])
-    return dict(boxes=torch.from_numpy(boxes), labels=torch.tensor([a['category_id'] for a in anns], dtype=torch.int64),
-                image_id=int(im['id']), area=torch.tensor([a['area'] for a in anns], dtype=torch.float32),
-                iscrowd=torch.tensor([a.get('iscrowd', 0) for a in anns], dtype=torch.int64))
+    t = dict(boxes=torch.from_numpy(coco_to_xyxy([a['bbox'] for a in anns])),
+             labels=torch.tensor([a['category_id'] for a in anns], dtype=torch.int64), image_id=int(im['id']),
+             area=torch.tensor([a['area'] for a in anns], dtype=torch.float32),
+             iscrowd=torch.tensor([a.get('iscrowd', 0) for a in anns], dtype=torch.int64))
+    if self.teacher is not None: t['desc'] = _descs(self.teacher, [a['id'] for a in anns])
+    return t
 
+def _descs(teacher:dict, ids:list) -> torch.Tensor:
+    "The (n, d) teacher descriptors of annotation `ids`; NaN rows for those without one."
+    d = len(next(iter(teacher.values())))
+    return torch.tensor(np.stack([teacher.get(k, np.full(d, np.nan)) for k in ids]) if ids else np.zeros((0, d)), dtype=torch.float32)
+
+def _per_box(inputs) -> tuple:
+    "The target tensors that `SanitizeBoundingBoxes` must filter along with the boxes."
+    return tuple(inputs[1][k] for k in ('labels', 'iscrowd', 'desc') if k in inputs[1])
+
+# %% ../nbs/03_detect.ipynb #96205674
 @patch
-def __getitem__(self:FaceDataset, i:int) -> tuple:
-    "(image float32 (3, H, W) in [0, 1], target dict)."
+def raw(self:FaceDataset, i:int) -> tuple:
+    "(uint8 `tv_tensors.Image`, target with `BoundingBoxes`) of photo `i`, before any transform."
     pil = load_image(self.root / self.images[i]['file_name'])
     img = tv_tensors.Image(torch.from_numpy(np.asarray(pil).copy()).permute(2, 0, 1))
     t = self.target(i)
     t['boxes'] = tv_tensors.BoundingBoxes(t['boxes'], format='XYXY', canvas_size=img.shape[-2:])
-    img, t = (self.transforms or v2.ToDtype(torch.float32, scale=True))(img, t)
-    b = t['boxes']; t['area'] = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]); t['iscrowd'] = t['iscrowd'][:len(b)]
+    return img, t
+
+def _finish(img, t, transforms) -> tuple:
+    "Apply `transforms` (default: to float) and recompute `area`; plain tensors out."
+    img, t = (transforms or v2.ToDtype(torch.float32, scale=True))(img, t)
+    b = t['boxes']; t['area'] = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     return img.as_subclass(torch.Tensor), t
+
+@patch
+def __getitem__(self:FaceDataset, i:int) -> tuple:
+    "(image float32 (3, H, W) in [0, 1], target dict)."
+    return _finish(*self.raw(i), self.transforms)
 
 # %% ../nbs/03_detect.ipynb #0008
 def _toy_coco(folder, n:int=3, size:tuple=(96, 80), seed:int=0) -> Path:
@@ -87,8 +122,44 @@ def get_transforms(train:bool=True, # augment (training) or only convert (evalua
         v2.RandomHorizontalFlip(0.5),
         v2.RandomAffine(degrees=0, translate=(0.05, 0.05), scale=(0.8, 1.2)),
         v2.ColorJitter(0.3, 0.3, 0.3, 0.05),
-        v2.ClampBoundingBoxes(), v2.SanitizeBoundingBoxes(min_size=2),
+        v2.ClampBoundingBoxes(), v2.SanitizeBoundingBoxes(min_size=2, labels_getter=_per_box),
         v2.ToDtype(torch.float32, scale=True)])
+
+# %% ../nbs/03_detect.ipynb #c1c88716
+class Composites(torch.utils.data.Dataset):
+    "A `FaceDataset` whose items are, with probability `p`, canvases of 2–`max_faces` of its photos at different scales."
+    def __init__(self, ds:FaceDataset, p:float=0.2, max_faces:int=4,
+                 size:int=320, # the canvas's side in pixels
+                 scale:tuple=(0.5, 1.0)): # each photo fills this share of its grid cell
+        self.ds, self.p, self.max_faces, self.size, self.scale = ds, p, max_faces, size, scale
+
+
+    def __len__(self): return len(self.ds)
+
+# %% ../nbs/03_detect.ipynb #2e0cacad
+@patch
+def compose(self:Composites, idx:list) -> tuple:
+    "A canvas with the photos `idx` on a grid, each at a random scale and place in its cell, and their merged target."
+    k = len(idx); cols = 2 if k > 1 else 1; rows = -(-k // cols); cw, ch = self.size // cols, self.size // rows
+    canvas = torch.empty(3, rows * ch, cols * cw, dtype=torch.uint8); canvas[:] = torch.tensor([124, 116, 104])[:, None, None]
+    parts = []
+    for j, i in enumerate(idx):
+        img, t = self.ds.raw(i)
+        s = float(torch.empty(1).uniform_(*self.scale)) * min(cw / img.shape[2], ch / img.shape[1])
+        h, w = max(1, int(img.shape[1] * s)), max(1, int(img.shape[2] * s))
+        y = (j // cols) * ch + int(torch.randint(0, ch - h + 1, ())); x = (j % cols) * cw + int(torch.randint(0, cw - w + 1, ()))
+        canvas[:, y:y + h, x:x + w] = v2.functional.resize(img, [h, w], antialias=True)
+        parts.append(dict(t, boxes=t['boxes'] * torch.tensor([w / img.shape[2], h / img.shape[1]] * 2) + torch.tensor([x, y, x, y])))
+    t = {k: torch.cat([p[k] for p in parts]) for k in parts[0] if k not in ('boxes', 'image_id')}
+    t['boxes'] = tv_tensors.BoundingBoxes(torch.cat([p['boxes'] for p in parts]), format='XYXY', canvas_size=canvas.shape[-2:])
+    return tv_tensors.Image(canvas), dict(t, image_id=parts[0]['image_id'])
+
+@patch
+def __getitem__(self:Composites, i:int) -> tuple:
+    "Photo `i` as it is, or (with probability `p`) a composite of it and 1–`max_faces - 1` random others."
+    if float(torch.rand(())) >= self.p: return self.ds[i]
+    k = int(torch.randint(2, self.max_faces + 1, ()))
+    return _finish(*self.compose([i] + torch.randint(0, len(self.ds), (k - 1,)).tolist()), self.ds.transforms)
 
 # %% ../nbs/03_detect.ipynb #000f
 ARCHS = ('fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn')
@@ -101,6 +172,9 @@ def get_detector(arch:str='fasterrcnn_mobilenet_v3_large_320_fpn', # one of `ARC
                  num_classes:int=3, # background + female + male
                  pretrained:bool=True, # start from COCO weights when `weights_file` finds them
                  weights_dir=None, # where to look for the COCO weights
+                 head:int=None, # width of the box head's two layers (torchvision's: 1024)
+                 sampling_ratio:int=None, # RoIAlign's samples per bin side (torchvision's: 2)
+                 teacher:int=0, # size of a teacher descriptor the box features also learn to predict (0: none)
                  **kw, # passed to the torchvision builder (e.g. min_size, box_detections_per_img)
                 ) -> torch.nn.Module:
     "A Faster R-CNN with a `num_classes` box predictor; says which weights it starts from in `.weights`."
@@ -116,18 +190,60 @@ def get_detector(arch:str='fasterrcnn_mobilenet_v3_large_320_fpn', # one of `ARC
         m.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
         m.roi_heads.box_predictor = FastRCNNPredictor(m.roi_heads.box_predictor.cls_score.in_features, num_classes)
     m.weights = f'COCO ({Path(path).name})' if path else 'random init'
+    return _reshape(m, head, sampling_ratio, teacher)
+
+# %% ../nbs/03_detect.ipynb #c1915efa
+def _reshape(m, head:int=None, sampling_ratio:int=None, teacher:int=0):
+    "`m` with a `head`-wide box head, RoIAlign's `sampling_ratio`, and a `teacher`-sized projection of the box features."
+    from torchvision.models.detection.faster_rcnn import TwoMLPHead, FastRCNNPredictor
+    rh = m.roi_heads
+    if head:
+        rh.box_head = TwoMLPHead(rh.box_head.fc6.in_features, head)
+        rh.box_predictor = FastRCNNPredictor(head, rh.box_predictor.cls_score.out_features)
+    if sampling_ratio: rh.box_roi_pool.sampling_ratio = sampling_ratio
+    if teacher: rh.__class__ = TeacherHeads; rh.teacher = torch.nn.Linear(rh.box_predictor.cls_score.in_features, teacher)
     return m
 
 # %% ../nbs/03_detect.ipynb #0013
 def collate(batch): return tuple(zip(*batch))
 
+# %% ../nbs/03_detect.ipynb #67f20f74
+from torchvision.models.detection.roi_heads import RoIHeads
+
+class TeacherHeads(RoIHeads):
+    "torchvision's `RoIHeads`, plus `loss_teacher`: the box features of matched proposals predict the face's `desc`."
+    teacher_weight = 1.0
+    def select_training_samples(self, proposals, targets):
+        out = super().select_training_samples(proposals, targets)
+        self._sampled = out[1], out[2]  # matched ground-truth index and label of every sampled proposal
+        return out
+
+    def forward(self, features, proposals, image_shapes, targets=None):
+        feats = []
+        hook = self.box_head.register_forward_hook(lambda mod, i, o: feats.append(o))
+        try: result, losses = super().forward(features, proposals, image_shapes, targets)
+        finally: hook.remove()
+        if self.training and targets and 'desc' in targets[0]: losses['loss_teacher'] = self._teacher_loss(feats[0], targets)
+        return result, losses
+
+# %% ../nbs/03_detect.ipynb #54114718
+@patch
+def _teacher_loss(self:TeacherHeads, x:torch.Tensor, targets:list) -> torch.Tensor:
+    "Mean (1 − cosine) between projected box features of face proposals and their face's descriptor."
+    matched, labels = self._sampled
+    nan = torch.full((1, self.teacher.out_features), float('nan'), device=x.device)
+    want = torch.cat([t['desc'][m] if len(t['desc']) else nan.expand(len(m), -1) for t, m in zip(targets, matched)])
+    ok = (torch.cat(labels) > 0) & torch.isfinite(want).all(1)
+    if not ok.any(): return x.sum() * 0.0
+    cos = torch.nn.functional.cosine_similarity(self.teacher(x[ok]), want[ok], dim=1)
+    return self.teacher_weight * (1 - cos).mean()
+
 # %% ../nbs/03_detect.ipynb #0016
-def _schedule(opt, total:int, warmup:int, budget:float=None):
-    "Linear warm-up for `warmup` steps, then cosine decay to 1% over `total` steps — or over `budget` seconds from now."
-    t0 = time.time()
+def _schedule(opt, total:int, warmup:int, budget:float=None, spent=None):
+    "Linear warm-up for `warmup` steps, then cosine decay to 1% over `total` steps — or over `budget` seconds of `spent()`."
     def f(step):
         if step < warmup: return 0.001 + (1 - 0.001) * step / max(1, warmup)
-        done = (time.time() - t0) / budget if budget else (step - warmup) / max(1, total - warmup)
+        done = spent() / budget if budget else (step - warmup) / max(1, total - warmup)
         return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
     return torch.optim.lr_scheduler.LambdaLR(opt, f)
 
@@ -136,10 +252,10 @@ def _save(path:Path, obj:dict) -> Path:
     buf = io.BytesIO(); torch.save(obj, buf); return atomic_write(path, buf.getvalue())
 
 # %% ../nbs/03_detect.ipynb #0017
-def _train_epoch(model, dl, opt, sched, scaler, device, clip, epoch, deadline, progress) -> dict:
+def _train_epoch(model, dl, opt, sched, scaler, device, clip, epoch, deadline, progress, max_steps=None) -> dict:
     "One epoch of training; returns mean losses, the per-step totals, and whether the time budget ran out."
     model.train(); sums, steps, totals = {}, 0, []
-    for imgs, targets in tqdm(dl, desc=f'epoch {epoch}', leave=False, disable=not progress):
+    for imgs, targets in tqdm(dl, desc=f'epoch {epoch}', leave=False, disable=not progress, total=min(len(dl), max_steps or len(dl))):
         imgs = [i.to(device) for i in imgs]; targets = [{k: (v.to(device) if torch.is_tensor(v) else v) for k, v in t.items()} for t in targets]
         with torch.autocast(device.type, enabled=scaler.is_enabled()):
             losses = model(imgs, targets)
@@ -150,7 +266,7 @@ def _train_epoch(model, dl, opt, sched, scaler, device, clip, epoch, deadline, p
         scaler.step(opt); scaler.update(); sched.step()
         for k, v in losses.items(): sums[k] = sums.get(k, 0.0) + v.item()
         steps += 1; totals.append(loss.item())
-        if deadline and time.time() > deadline: break
+        if (deadline and time.time() > deadline) or steps == max_steps: break
     return dict({k: v / max(steps, 1) for k, v in sums.items()}, loss=float(np.mean(totals)) if totals else float('nan'), steps=steps,
                 first_loss=totals[0] if totals else None, out_of_time=bool(deadline and time.time() > deadline))
 
@@ -165,6 +281,12 @@ def predict_dataset(model, ds:FaceDataset, device='cpu', batch_size:int=8, progr
                 out.append(dict(image_id=t['image_id'], **{k: v.float().cpu().numpy() if k != 'labels' else v.cpu().numpy() for k, v in p.items()}))
     return out
 
+def _validate(model, ds:FaceDataset, device, progress:bool=True) -> dict:
+    "Validation figures: COCO mAP and mAP@.5, top-box IoU and gender accuracy."
+    from femverify.metrics import coco_map, top_box_report
+    preds = predict_dataset(model, ds, device, progress=progress); r = top_box_report(preds, ds, by=())
+    return {f'val_{k}': v for k, v in dict(coco_map(preds, ds), iou_mean=r['iou_mean'], gender_accuracy=r['gender_accuracy']).items()}
+
 # %% ../nbs/03_detect.ipynb #001a
 def fit(model, train_ds:FaceDataset, val_ds:FaceDataset=None,
         out='runs/detector', # folder for model.pt, history.json, curves.png
@@ -175,32 +297,36 @@ def fit(model, train_ds:FaceDataset, val_ds:FaceDataset=None,
         resume=None, # a checkpoint to continue from
         max_seconds:float=None, # a time budget: the cosine runs over it, training stops when it is spent (checkpoint still written)
         stop_after:int=None, # stop after this many epochs in this call; the schedule still spans `epochs`
+        epoch_steps:int=None, # an epoch is at most this many steps: checkpoints and validation come that often
         config:dict=None, # anything to keep in the checkpoint's config
         progress:bool=True) -> dict:
     "Train `model`; returns the history (per-epoch losses and val mAP)."
-    from femverify.metrics import coco_map
     device, out = get_device(device) if isinstance(device, str) else device, Path(out)
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=lr or 0.02 * batch_size / 16, momentum=0.9, weight_decay=1e-4)
-    steps_per_epoch = math.ceil(len(train_ds) / batch_size)
-    sched = _schedule(opt, epochs * steps_per_epoch, min(warmup, epochs * steps_per_epoch // 4 + 1), max_seconds)
+    steps_per_epoch = min(math.ceil(len(train_ds) / batch_size), epoch_steps or math.inf)
+    clock = dict(before=0.0, t0=time.time())  # training seconds of earlier calls, and when this one started
+    sched = _schedule(opt, epochs * steps_per_epoch, min(warmup, epochs * steps_per_epoch // 4 + 1), max_seconds,
+                      lambda: clock['before'] + time.time() - clock['t0'])
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == 'cuda')
     history, start = [], 0
     if resume:
         ck = torch.load(resume, map_location=device, weights_only=False)
         model.load_state_dict(ck['model']); opt.load_state_dict(ck['optimizer']); sched.load_state_dict(ck['scheduler'])
         history, start = ck['metrics'], ck['epoch'] + 1
+        clock['before'] = sum(h['train_seconds'] + h.get('val_seconds', 0) for h in history)
     cfg = dict(config or {}, epochs=epochs, batch_size=batch_size, lr=opt.param_groups[0]['initial_lr'], seed=seed, weights=getattr(model, 'weights', None))
-    deadline = time.time() + max_seconds if max_seconds else None
+    deadline = time.time() + max_seconds - clock['before'] if max_seconds else None
     for epoch in range(start, epochs):
         torch.manual_seed(seed + epoch)
         dl = torch.utils.data.DataLoader(train_ds, batch_size=batch_size, shuffle=True, collate_fn=collate, num_workers=workers,
                                          generator=torch.Generator().manual_seed(seed + epoch), persistent_workers=False)
         t0 = time.time()
-        h = dict(epoch=epoch, **_train_epoch(model, dl, opt, sched, scaler, device, clip, epoch, deadline, progress))
+        h = dict(epoch=epoch, **_train_epoch(model, dl, opt, sched, scaler, device, clip, epoch, deadline, progress, epoch_steps))
         h['train_seconds'] = time.time() - t0; h['images_per_s'] = h['steps'] * batch_size / h['train_seconds']
-        if val_ds is not None and len(val_ds): h.update({f'val_{k}': v for k, v in coco_map(predict_dataset(model, val_ds, device, progress=progress), val_ds).items()})
+        t1 = time.time()
+        if val_ds is not None and len(val_ds): h.update(_validate(model, val_ds, device, progress), val_seconds=time.time() - t1)
         history.append(h)
         _save(out / 'model.pt', dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch,
                                      config=cfg, classes=LABELS, metrics=history))
@@ -224,14 +350,18 @@ def plot_history(history:list) -> 'matplotlib.figure.Figure':
 
 # %% ../nbs/03_detect.ipynb #0020
 def load_detector(path, device='cpu') -> torch.nn.Module:
-    "The detector saved by `fit` at `path`, in eval mode (raises FileNotFoundError / WeightsCorrupt)."
+    "A detector saved by `fit` or `export_detector` at `path`, in eval mode, its metadata in `.meta` (raises FileNotFoundError / WeightsCorrupt)."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"detector checkpoint {path} does not exist")
     try: ck = torch.load(path, map_location='cpu', weights_only=False)
     except Exception as e: raise WeightsCorrupt(f"{path} is not a readable checkpoint: {e}") from None
+    if not isinstance(ck, dict) or 'model' not in ck: raise WeightsCorrupt(f"{path} is not a femverify detector checkpoint (no 'model' entry)")
     c = ck.get('config', {})
     m = get_detector(c.get('arch', ARCHS[2]), len(ck.get('classes', LABELS)), pretrained=False, **c.get('model_kw', {}))
-    m.load_state_dict(ck['model']); m.weights = f"trained ({path}); started from {c.get('weights')}"
+    try: m.load_state_dict(ck['model'])
+    except RuntimeError as e: raise WeightsCorrupt(f"{path} does not fit {c.get('arch', ARCHS[2])} {c.get('model_kw', {})}: {str(e)[:200]}") from None
+    m.weights = f"trained ({path.name}); started from {c.get('weights')}"
+    m.meta = {k: v for k, v in ck.items() if k not in ('model', 'optimizer', 'scheduler')}
     return m.to(get_device(device) if isinstance(device, str) else device).eval()
 
 # %% ../nbs/03_detect.ipynb #0021
@@ -244,6 +374,17 @@ def predict(model, photos:list, # RGB PIL images
             x = [torch.from_numpy(np.asarray(p).copy()).permute(2, 0, 1).to(dev).float().div_(255) for p in photos[i:i + batch_size]]
             out += [dict(boxes=o['boxes'].float().cpu().numpy().reshape(-1, 4), labels=o['labels'].cpu().numpy(), scores=o['scores'].float().cpu().numpy()) for o in model(x)]
     return out
+
+# %% ../nbs/03_detect.ipynb #65c1f9f5
+def export_detector(ck, # a checkpoint written by `fit`
+                    out, # the file to write (atomically)
+                    **meta, # anything else to record: band, data, metrics, code version
+                   ) -> Path:
+    "A float16 state dict of `ck` without training-only parts, with its config and `meta`, at `out`."
+    c = torch.load(ck, map_location='cpu', weights_only=False)
+    sd = {k: v.half() if v.is_floating_point() else v for k, v in c['model'].items() if not k.startswith('roi_heads.teacher.')}
+    cfg = dict(c['config'], model_kw={k: v for k, v in c['config'].get('model_kw', {}).items() if k != 'teacher'})
+    return _save(Path(out), dict(model=sd, config=cfg, classes=c['classes'], format='femverify-detector/1', **meta))
 
 # %% ../nbs/03_detect.ipynb #0024
 def plot_predictions(ds:FaceDataset, preds:list, n:int=16, seed:int=0) -> 'matplotlib.figure.Figure':

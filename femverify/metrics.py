@@ -12,7 +12,7 @@ import pandas as pd
 # %% auto #0
 __all__ = ['AGE_BANDS', 'NAMES', 'roc', 'auc', 'eer', 'tar_at_far', 'best_threshold', 'verification_report', 'read_pairs',
            'lfw_folds', 'plot_verification', 'coco_map', 'iou', 'age_band', 'top_box_table', 'top_box_report',
-           'plot_detection']
+           'choose_band', 'gender_rates', 'gender_table', 'plot_detection']
 
 # %% ../nbs/04_metrics.ipynb #0005
 def roc(genuine, # distances of same-person pairs
@@ -100,17 +100,21 @@ def lfw_folds(distances, # one distance per pair
     return dict(mean=float(np.mean(accs)), std=float(np.std(accs)), folds=accs, thresholds=ths)
 
 # %% ../nbs/04_metrics.ipynb #0018
-def plot_verification(genuine, impostor, threshold:float, title:str='') -> 'matplotlib.figure.Figure':
-    "ROC (log FAR) and distance histograms with `threshold`."
+def plot_verification(genuine, impostor, threshold:float, title:str='',
+                      metric:str='cosine distance', # the distance's name, for the axis
+                     ) -> 'matplotlib.figure.Figure':
+    "ROC (log FAR) and histograms of the finite distances with `threshold`; pairs with no face (inf) are counted in the legend."
     import matplotlib.pyplot as plt
     r = roc(genuine, impostor)
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
     ax[0].plot(np.maximum(r['far'], 1e-5), r['tar']); ax[0].set_xscale('log')
     ax[0].set(xlabel='false-accept rate', ylabel='true-accept rate', title=f'ROC (AUC {auc(genuine, impostor):.3f}) {title}')
     ax[0].axvline(3 / len(impostor), ls=':', c='gray', label=f'3/N = {3 / len(impostor):.1e}: smallest FAR the sample backs'); ax[0].legend(fontsize=8)
-    bins = np.linspace(min(np.min(genuine), np.min(impostor)), max(np.max(genuine), np.max(impostor)), 50)
-    ax[1].hist(genuine, bins, alpha=.6, label=f'genuine ({len(genuine)})'); ax[1].hist(impostor, bins, alpha=.6, label=f'impostor ({len(impostor)})')
-    ax[1].axvline(threshold, c='k', ls='--', label=f'threshold {threshold:.3f}'); ax[1].set(xlabel='cosine distance', title='distances'); ax[1].legend(fontsize=8)
+    g, i = (np.asarray(x, float) for x in (genuine, impostor)); fg, fi = g[np.isfinite(g)], i[np.isfinite(i)]
+    bins = np.linspace(min(fg.min(), fi.min()), max(fg.max(), fi.max()), 50)
+    for x, fx, name in ((g, fg, 'genuine'), (i, fi, 'impostor')):
+        ax[1].hist(fx, bins, alpha=.6, label=f'{name} ({len(fx)}' + (f'; {len(x) - len(fx)} with no face)' if len(x) > len(fx) else ')'))
+    ax[1].axvline(threshold, c='k', ls='--', label=f'threshold {threshold:.3f}'); ax[1].set(xlabel=metric, ylabel='pairs', title='distances'); ax[1].legend(fontsize=8)
     fig.tight_layout(); plt.close(fig)
     return fig
 
@@ -187,6 +191,35 @@ def top_box_report(preds:list, gt, by:tuple=('race', 'age_band')) -> dict:
     conf = pd.crosstab(df.true, df.pred).reindex(index=['female', 'male'], columns=['female', 'male', 'none'], fill_value=0)
     groups = {c: {str(k): _summ(v) for k, v in df.groupby(c)} for c in by if c in df and df[c].notna().any()}
     return dict(_summ(df), confusion={k: {c: int(v) for c, v in row.items()} for k, row in conf.iterrows()}, by=groups)
+
+# %% ../nbs/04_metrics.ipynb #f3f2654c
+def choose_band(p_female, # the model's p_female per face
+                is_female, # the truth per face
+                max_false_accept:float=0.02, # at most this share of men answered 'female'
+                max_false_refusal:float=0.05, # at most this share of women answered 'not_female'
+               ) -> tuple:
+    "(low, high): the narrowest review band that keeps both error rates within their limits on this data."
+    p, f = np.asarray(p_female, float), np.asarray(is_female, bool)
+    t = np.unique(np.r_[p, -1e-9, 1 + 1e-9])
+    hi = float(next(x for x in t if (p[~f] >= x).mean() <= max_false_accept))
+    lo = float(next(x for x in t[::-1] if (p[f] <= x).mean() <= max_false_refusal))
+    return (lo, hi) if lo < hi else ((lo + hi) / 2,) * 2
+
+def gender_rates(p_female, is_female, band:tuple) -> dict:
+    "What `band` does: men accepted as female, women refused, review rate, accuracy of the decided answers, counts."
+    p, f = np.asarray(p_female, float), np.asarray(is_female, bool)
+    acc, ref = p >= band[1], (p <= band[0]) & ~(p >= band[1]); dec = acc | ref
+    rate = lambda m, n: float(m.sum() / n.sum()) if n.sum() else float('nan')
+    return dict(n=int(len(p)), women=int(f.sum()), men=int((~f).sum()), false_accept=rate(acc & ~f, ~f), false_refusal=rate(ref & f, f),
+                review=float(1 - dec.mean()) if len(p) else float('nan'), decided_accuracy=rate((acc & f) | (ref & ~f), dec), decided=int(dec.sum()))
+
+# %% ../nbs/04_metrics.ipynb #bf549799
+def gender_table(df:pd.DataFrame, # one row per face: p_female, true ('female'/'male'), and the group columns
+                 band:tuple, by:tuple=('race', 'age_band')) -> pd.DataFrame:
+    "`gender_rates` of `band` for every combination of the `by` columns, with counts; groups sorted by size."
+    rows = [dict(zip(by, k if isinstance(k, tuple) else (k,)), **gender_rates(g.p_female, g.true == 'female', band))
+            for k, g in df.groupby(list(by), dropna=False)]
+    return pd.DataFrame(rows).sort_values('n', ascending=False, ignore_index=True)
 
 # %% ../nbs/04_metrics.ipynb #0026
 def plot_detection(report:dict, table:pd.DataFrame, pr:dict=None) -> 'matplotlib.figure.Figure':

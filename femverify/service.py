@@ -11,11 +11,11 @@ from fastcore.basics import patch
 import femverify
 from .core import *
 from .annotate import FaceFinder, judge
-from .verify import Embedder, consistency, template, verify as _verify
-from .store import Store, UnknownUser, UserExists
+from .verify import Embedder, get_embedder, consistency, template, verify as _verify
+from .store import Store, UnknownUser, UserExists, ModelMismatch
 
 # %% auto #0
-__all__ = ['USER_ID', 'ModelUnavailable', 'InvalidRequest', 'RateLimited', 'FaceService', 'check_user']
+__all__ = ['USER_ID', 'ModelUnavailable', 'InvalidRequest', 'RateLimited', 'FaceService', 'shipped_threshold', 'check_user']
 
 # %% ../nbs/07_service.ipynb #0005
 class ModelUnavailable(RuntimeError):
@@ -50,10 +50,9 @@ class FaceService:
 # %% ../nbs/07_service.ipynb #0008
 @patch
 def _load_embedder(self:FaceService) -> Embedder:
-    "FaceNet with the configured weights (`random` only for development)."
+    "The embedder `config.embedder` asks for (`auto`: FaceNet if its weights are found, else dlib); `.reason` says why."
     c = self.config
-    return Embedder(None if c.facenet == 'random' else c.facenet, device=c.device, finder=self.finder,
-                    weights_dir=c.weights_dir, allow_download=c.allow_download)
+    return get_embedder(c.embedder, c.facenet, weights_dir=c.weights_dir, allow_download=c.allow_download, device=c.device, finder=self.finder)
 
 @patch
 def _load_detector(self:FaceService):
@@ -64,16 +63,25 @@ def _load_detector(self:FaceService):
     try: return load_detector(p, self.config.device)
     except FileNotFoundError as e: raise ModelUnavailable(f"{e}: set FEMVERIFY_DETECTOR_PATH to a checkpoint written by `femverify train`") from None
 
+# %% ../nbs/07_service.ipynb #911c2f35
+def shipped_threshold(name:str) -> Path:
+    "The calibration file that ships in the package for embedder `name` (it may not exist)."
+    import importlib.resources
+    return Path(str(importlib.resources.files('femverify') / 'thresholds' / f'{name}.json'))
+
 @patch
 def _threshold(self:FaceService) -> float:
-    "The threshold calibrated for these weights in `threshold_path` (a `femverify calibrate` output), else `verify_threshold`."
-    p, c = self.config.threshold_path, self.config
-    if not p: return c.verify_threshold
+    "The threshold calibrated for the running model: `threshold_path`, else the packaged file; else `verify_threshold`."
+    c, e = self.config, self.embedder
+    if e is None: return c.verify_threshold
+    p = c.threshold_path or shipped_threshold(e.name)
+    if not Path(p).exists() and not c.threshold_path: self.threshold_source = 'default (no calibration ships for this model)'; return c.verify_threshold
     try: cal = json.loads(Path(p).read_text())
-    except (OSError, ValueError) as e: self.problems['threshold'] = f"can't read {p}: {e}; using FEMVERIFY_VERIFY_THRESHOLD={c.verify_threshold}"; return c.verify_threshold
-    if cal.get('weights') != c.facenet:
-        self.problems['threshold'] = f"{p} was calibrated with {str(cal.get('weights'))[:60]!r} weights, not {c.facenet!r}: using FEMVERIFY_VERIFY_THRESHOLD={c.verify_threshold}"
+    except (OSError, ValueError) as err: self.problems['threshold'] = f"can't read the calibration file: {err.__class__.__name__}; using FEMVERIFY_VERIFY_THRESHOLD={c.verify_threshold}"; return c.verify_threshold
+    if cal.get('model') != e.model:
+        self.problems['threshold'] = f"the calibration file was made with {str(cal.get('model'))[:60]!r}, not {e.model!r}: using FEMVERIFY_VERIFY_THRESHOLD={c.verify_threshold}"
         return c.verify_threshold
+    self.threshold_source = 'calibrated (FEMVERIFY_THRESHOLD_PATH)' if c.threshold_path else f'calibrated (packaged thresholds/{e.name}.json, LFW View 1)'
     return float(cal['threshold'])
 
 # %% ../nbs/07_service.ipynb #0009
@@ -84,10 +92,12 @@ def health(self:FaceService) -> dict:
     models = dict(face_finder=dict(loaded=True, weights='MTCNN (inside facenet-pytorch)'))
     for name, obj in (('embedder', self.embedder), ('detector', self.detector), ('store', self.store)):
         models[name] = dict(loaded=False, reason=self.problems[name]) if obj is None else dict(loaded=True)
-    if self.embedder is not None: models['embedder']['weights'] = 'random (development only: identity answers are meaningless)' if c.facenet == 'random' else c.facenet
+    if (e := self.embedder) is not None:
+        models['embedder'].update(name=e.name, model=e.model, dim=e.dim, reason=e.reason)
+        if e.model == 'facenet:random': models['embedder']['warning'] = 'random weights (development only: identity answers are meaningless)'
     if self.detector is not None: models['detector']['weights'] = self.detector.weights
     if not c.gender_check: models['detector']['note'] = 'gender check switched off (FEMVERIFY_GENDER_CHECK=0): registration skips it'
-    th = dict(value=self.threshold, source='calibrated' if c.threshold_path and 'threshold' not in self.problems else 'default (not calibrated)')
+    th = dict(value=self.threshold, source=getattr(self, 'threshold_source', 'default (not calibrated)'))
     if 'threshold' in self.problems: th['problem'] = self.problems['threshold']
     return dict(status='ok' if not self.problems else 'degraded', version=femverify.__version__, models=models,
                 verify_threshold=th, gender_band=list(c.gender_band))
@@ -171,7 +181,7 @@ def register(self:FaceService, user:str, photos:list, # 1-5 photos: paths, bytes
 def _enrol(self:FaceService, user:str, rows:list, replace:bool) -> dict:
     "Decide and, if enrolled, store; `rows` are per-photo verdicts with embeddings."
     ok = [r for r in rows if r['reason'] == 'ok']
-    for r, c in zip(ok, consistency(np.concatenate([r['embedding'] for r in ok]) if ok else np.zeros((0, 512)), self.threshold)): r['reason'] = c
+    for r, c in zip(ok, consistency(np.concatenate([r['embedding'] for r in ok]) if ok else np.zeros((0, self.embedder.dim)), self.threshold)): r['reason'] = c
     ok = [r for r in ok if r['reason'] == 'ok']
     answers = [r.get('gender', {}).get('answer', 'female') if self.config.gender_check else 'female' for r in ok]
     if not ok: status, reason = 'refused', 'no_usable_photo'
@@ -180,7 +190,7 @@ def _enrol(self:FaceService, user:str, rows:list, replace:bool) -> dict:
     else: status, reason = 'enrolled', 'ok'
     if status == 'enrolled':
         e = np.concatenate([r['embedding'] for r in ok])
-        self.store.enroll(user, template(e), e, [r['blur'] for r in ok], replace=replace)
+        self.store.enroll(user, template(e), e, [r['blur'] for r in ok], replace=replace, model=self.embedder.model)
     photos = [{k: v for k, v in r.items() if k not in ('embedding', 'boxes')} for r in rows]
     return dict(user=user, status=status, reason=reason, enrolled_photos=len(ok) if status == 'enrolled' else 0, photos=photos)
 
@@ -198,8 +208,9 @@ def verify(self:FaceService, user:str, photo, client:str=None) -> dict:
     "Is the person in `photo` the enrolled `user`? match, distance, threshold, reason."
     check_user(user); self._need('embedder', 'store'); self._check_rate(user, client)
     t0 = time.perf_counter()
-    try: tmpl = self.store.template(user)
+    try: tmpl = self.store.template(user, model=self.embedder.model)
     except UnknownUser: self.store.log_attempt(user, 'unknown_user', None, client); raise
+    except ModelMismatch: self.store.log_attempt(user, 'model_mismatch', None, client); raise
     im = load_image(photo, self.config.max_pixels); t1 = time.perf_counter()
     a = self.embedder.analyse([im], self.config)[0]; t2 = time.perf_counter()
     r = _verify(tmpl, a['embedding'], self.threshold, a['reason'])

@@ -4,14 +4,14 @@
 
 # %% ../nbs/06_store.ipynb #0002
 from __future__ import annotations
-import sqlite3, time
+import os, sqlite3, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'SCHEMA', 'UnknownUser', 'UserExists', 'Store']
+__all__ = ['SCHEMA_VERSION', 'SCHEMA', 'MIGRATIONS', 'UnknownUser', 'UserExists', 'Store', 'ModelMismatch']
 
 # %% ../nbs/06_store.ipynb #0004
 class UnknownUser(KeyError):
@@ -21,10 +21,11 @@ class UnknownUser(KeyError):
 class UserExists(ValueError):
     "A user with this id is already enrolled (and `replace` was not asked for)."
 
-# %% ../nbs/06_store.ipynb #0006
-SCHEMA_VERSION = 1
+# %% ../nbs/06_store.ipynb #a9fdac2a
+SCHEMA_VERSION = 2
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, created REAL NOT NULL, dim INTEGER NOT NULL, template BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, created REAL NOT NULL, dim INTEGER NOT NULL, template BLOB NOT NULL,
+    model TEXT NOT NULL DEFAULT 'unknown');
 CREATE TABLE IF NOT EXISTS embeddings (id INTEGER PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     vector BLOB NOT NULL, created REAL NOT NULL, quality REAL);
 CREATE TABLE IF NOT EXISTS attempts (id INTEGER PRIMARY KEY, time REAL NOT NULL, user_id TEXT NOT NULL, client TEXT,
@@ -33,19 +34,21 @@ CREATE INDEX IF NOT EXISTS embeddings_user ON embeddings(user_id);
 CREATE INDEX IF NOT EXISTS attempts_user_time ON attempts(user_id, time);
 CREATE INDEX IF NOT EXISTS attempts_client_time ON attempts(client, time);
 """
+MIGRATIONS = {1: ["ALTER TABLE users ADD COLUMN model TEXT NOT NULL DEFAULT 'unknown'"]}  # from version k to k + 1
 
 # %% ../nbs/06_store.ipynb #0008
 class Store:
     "SQLite enrolment store: users, embeddings, attempts."
-    def __init__(self, path, # the database file (created with its folder if missing)
+    def __init__(self, path, # the database file (created with its folder if missing, readable by its owner only)
                  timeout:float=30.0): # seconds to wait for another writer
         self.path, self.timeout = Path(path), timeout
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists(): os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         with self._tx() as db:
             v = db.execute('PRAGMA user_version').fetchone()[0]
             if v > SCHEMA_VERSION: raise RuntimeError(f"{self.path} has schema version {v}; this femverify knows up to {SCHEMA_VERSION}")
-            for stmt in SCHEMA.split(';'):
-                if v == 0 and stmt.strip(): db.execute(stmt)
+            for stmt in (SCHEMA.split(';') if v == 0 else [s for k in range(v, SCHEMA_VERSION) for s in MIGRATIONS[k]]):
+                if stmt.strip(): db.execute(stmt)
             db.execute(f'PRAGMA user_version = {SCHEMA_VERSION}')
 
     @contextmanager
@@ -77,6 +80,7 @@ def enroll(self:Store, user:str, # the user id
            embeddings, # iterable of (d,) embeddings, one per accepted photo
            qualities=None, # a quality score per embedding (e.g. sharpness)
            replace:bool=False, # replace an existing enrolment instead of refusing
+           model:str='unknown', # the embedder that made them (`Embedder.model`)
           ) -> int:
     "Write `user`'s enrolment atomically; returns the number of embeddings stored."
     now, n = time.time(), 0
@@ -84,26 +88,36 @@ def enroll(self:Store, user:str, # the user id
         if db.execute('SELECT 1 FROM users WHERE id=?', (user,)).fetchone():
             if not replace: raise UserExists(f"user {user!r} is already enrolled")
             db.execute('DELETE FROM users WHERE id=?', (user,))
-        db.execute('INSERT INTO users VALUES (?,?,?,?)', (user, now, len(template), _blob(template)))
+        db.execute('INSERT INTO users (id, created, dim, template, model) VALUES (?,?,?,?,?)', (user, now, len(template), _blob(template), model))
         for n, (e, q) in enumerate(zip(embeddings, qualities if qualities is not None else iter(lambda: None, 0)), 1):
             db.execute('INSERT INTO embeddings (user_id, vector, created, quality) VALUES (?,?,?,?)', (user, _blob(e), now, q))
     return n
 
 # %% ../nbs/06_store.ipynb #000d
-@patch
-def get(self:Store, user:str) -> dict:
-    "The enrolment of `user`: template (d,), embeddings (k, d), created; raises `UnknownUser`."
-    with self._connect() as db:
-        u = db.execute('SELECT template, created FROM users WHERE id=?', (user,)).fetchone()
-        if u is None: raise UnknownUser(user)
-        e = [_vec(r[0]) for r in db.execute('SELECT vector FROM embeddings WHERE user_id=? ORDER BY id', (user,))]
-    return dict(template=_vec(u[0]), embeddings=np.stack(e) if e else np.zeros((0, len(_vec(u[0]))), np.float32), created=u[1])
+class ModelMismatch(ValueError):
+    "The user's template was made by another embedding model: it can't be compared, and the member must register again."
+    def __init__(self, user:str, stored:str, running:str):
+        super().__init__(f"user {user!r} was registered with the face model {stored!r}, but this server verifies with {running!r}: "
+                         "embeddings of different models can't be compared, and photos are not kept, so the member must register again")
+        self.user, self.stored, self.running = user, stored, running
 
 @patch
-def template(self:Store, user:str) -> np.ndarray:
-    "Just the template of `user` (what verification needs); raises `UnknownUser`."
-    with self._connect() as db: u = db.execute('SELECT template FROM users WHERE id=?', (user,)).fetchone()
+def get(self:Store, user:str) -> dict:
+    "The enrolment of `user`: template (d,), embeddings (k, d), model, created; raises `UnknownUser`."
+    with self._connect() as db:
+        u = db.execute('SELECT template, created, model FROM users WHERE id=?', (user,)).fetchone()
+        if u is None: raise UnknownUser(user)
+        e = [_vec(r[0]) for r in db.execute('SELECT vector FROM embeddings WHERE user_id=? ORDER BY id', (user,))]
+    return dict(template=_vec(u[0]), embeddings=np.stack(e) if e else np.zeros((0, len(_vec(u[0]))), np.float32), created=u[1], model=u[2])
+
+@patch
+def template(self:Store, user:str,
+             model:str=None, # the model that will compare it: `ModelMismatch` if the template's differs
+            ) -> np.ndarray:
+    "Just the template of `user` (what verification needs); raises `UnknownUser` or `ModelMismatch`."
+    with self._connect() as db: u = db.execute('SELECT template, model FROM users WHERE id=?', (user,)).fetchone()
     if u is None: raise UnknownUser(user)
+    if model is not None and u[1] != model: raise ModelMismatch(user, u[1], model)
     return _vec(u[0])
 
 @patch

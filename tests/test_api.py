@@ -163,7 +163,7 @@ def test_delete(client, service, photos):
 
 # --- missing models
 def test_missing_models_503_but_detection_works(tmp_path, photos):
-    svc = make_service(tmp_path, facenet='vggface2')  # no such weights here
+    svc = make_service(tmp_path, embedder='facenet', facenet='vggface2')  # FaceNet asked for by name, no such weights here
     c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
     h = c.get('/api/v1/health').get_json()
     assert h['status'] == 'degraded' and not h['models']['embedder']['loaded'] and 'vggface2' in h['models']['embedder']['reason']

@@ -7,7 +7,7 @@ from femverify.service import FaceService
 
 @pytest.fixture(scope='module')
 def client(tmp_path_factory):
-    svc = FaceService(Config(weights_dir=tmp_path_factory.mktemp('w'), detector_path=None))
+    svc = FaceService(Config(weights_dir=tmp_path_factory.mktemp('w'), detector_path=None, db_path=tmp_path_factory.mktemp('db') / 'f.db'))
     return create_app({'TESTING': True}, service=svc).test_client()
 
 
@@ -17,8 +17,9 @@ def test_health_reports_each_model(client):
     body = r.get_json()
     assert body['version'] == __import__('femverify').__version__
     assert body['models']['face_finder']['loaded'] is True
-    for name in ('embedder', 'detector'):  # nothing to load them from in this test
-        assert body['models'][name]['loaded'] is False and body['models'][name]['reason']
+    e = body['models']['embedder']  # no FaceNet weights here: auto falls back to dlib's packaged model, and says why
+    assert e['loaded'] is True and e['name'] == 'dlib' and 'FaceNet is not used' in e['reason']
+    assert body['models']['detector']['loaded'] is False and body['models']['detector']['reason']  # none configured in this test
     assert body['status'] == 'degraded'
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from facenet_pytorch import InceptionResnetV1
 from femverify.core import WEIGHTS, WeightsCorrupt, WeightsUnavailable, load_image
-from femverify.verify import Embedder
+from femverify.verify import FaceNet as Embedder
 from conftest import HOPPER
 
 
