@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FEMVERIFY_DB_PATH ?= var/femverify.db
 
-.PHONY: test serve lab docs readme browser check-clean check-export clean
+.PHONY: test serve lab docs readme browser check-clean check-export lint clean
 
 # the virtual environment, made once and refreshed when the requirements change
 $(STAMP): setup.py settings.ini
@@ -27,7 +27,11 @@ check-clean: $(STAMP)
 check-export: $(STAMP)
 	@tools/unchanged.sh femverify -- $(BIN)/nbdev_export
 
-test: $(STAMP) browser check-clean check-export
+# pyflakes' checks (ruff F) with nbdev's star imports resolved: undefined names, unused imports
+lint: $(STAMP)
+	$(BIN)/python tools/lint.py
+
+test: $(STAMP) browser check-clean check-export lint
 	$(BIN)/python tools/readme.py --check
 	$(BIN)/nbdev_test --n_workers 2
 	$(BIN)/pytest -q

@@ -7,7 +7,6 @@ Usage: python benchmarks/annotate.py [--n 500] [--repeats 3]
 """
 import argparse, time
 import numpy as np
-import torch
 from femverify.core import load_image
 from femverify.annotate import FaceFinder
 from common import lfw_photos, save, threads

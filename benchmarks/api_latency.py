@@ -7,7 +7,7 @@ MTCNN + InceptionResnetV1 does not depend on the weights' values. With FEMVERIFY
 gender detector and the results go to api_latency-with-detector.json.
 Usage: python benchmarks/api_latency.py [--n 40]
 """
-import argparse, os, tempfile, time
+import argparse, os, tempfile
 import numpy as np
 from femverify.core import load_image
 from common import Server, http, jpeg_bytes, lfw_photos, percentiles, save, two_megapixel

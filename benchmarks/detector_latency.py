@@ -6,7 +6,6 @@ Usage: python benchmarks/detector_latency.py [--n 50]
 """
 import argparse, time, warnings
 import numpy as np
-import torch
 from femverify.core import load_image
 from femverify.detect import ARCHS, get_detector, predict
 from common import lfw_photos, percentiles, save, threads

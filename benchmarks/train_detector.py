@@ -13,32 +13,17 @@ from pathlib import Path
 import numpy as np
 import torch
 from femverify.annotate import merge_coco
-from femverify.detect import FaceDataset, Composites, get_detector, get_transforms, fit, predict_dataset
+from femverify.detect import RECIPES, FaceDataset, recipe_datasets, get_detector, fit, predict_dataset
 from femverify.metrics import coco_map, top_box_report, top_box_table
-from common import save, threads, OUT
+from common import save, threads
 
 ROOT = Path(__file__).resolve().parent.parent
 ANN = [str(ROOT / 'runs' / 'annotations' / n) for n in ('utkface.json', 'lfw.json')]
 TEACHER = ROOT / 'runs' / 'teacher' / 'dlib.npz'  # written by benchmarks/teacher.py
-FAST = dict(rpn_post_nms_top_n_train=100, box_batch_size_per_image=64, head=256, sampling_ratio=1, min_size=224, max_size=448)
-RECIPES = {
-    'baseline': dict(model_kw={}, composites=0.0, teacher=False, balance=False),
-    'fast': dict(model_kw=FAST, composites=0.2, teacher=False, balance=True),
-    'fast-teacher': dict(model_kw=dict(FAST, teacher=128), composites=0.2, teacher=True, balance=True),
-}
-
-
 def subset(ds, n, seed=0):
     "`ds` cut to a seeded sample of `n` photos (a quick validation set)."
     if n and n < len(ds): ds.images = [ds.images[i] for i in sorted(np.random.default_rng(seed).choice(len(ds), n, replace=False))]
     return ds
-
-
-def teacher_dict(coco):
-    "{annotation id: dlib descriptor} for the merged COCO dict, from the teacher cache (matched by file name)."
-    z = np.load(TEACHER, allow_pickle=False); by_file = dict(zip(z['path'], z['desc']))
-    files = {im['id']: im['file_name'] for im in coco['images']}
-    return {a['id']: by_file[files[a['image_id']]] for a in coco['annotations'] if files[a['image_id']] in by_file}
 
 
 def main(recipe='fast-teacher', minutes=30.0, arch='fasterrcnn_mobilenet_v3_large_320_fpn', device='cpu', batch_size=8,
@@ -47,10 +32,10 @@ def main(recipe='fast-teacher', minutes=30.0, arch='fasterrcnn_mobilenet_v3_larg
     r, dev = RECIPES[recipe], torch.device(device)
     for p in ANN:
         if not Path(p).exists(): raise SystemExit(f'{p} missing: run `femverify annotate` first (see the model card)')
-    coco = merge_coco(ANN); teacher = teacher_dict(coco) if r['teacher'] else None
-    tr = FaceDataset(coco, split='train', transforms=get_transforms(True), balance=r['balance'], teacher=teacher)
-    if r['composites']: tr = Composites(tr, p=r['composites'])
-    va, te = subset(FaceDataset(coco, split='val'), val_limit), FaceDataset(coco, split='test')
+    coco = merge_coco(ANN)
+    tr, va = recipe_datasets(coco, recipe, TEACHER if r['teacher'] else None)
+    va, te = subset(va, val_limit), FaceDataset(coco, split='test')
+    teacher = getattr(tr, 'ds', tr).teacher
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter('always'); model = get_detector(arch, pretrained=True, **r['model_kw'])
     if channels_last and r['model_kw']: model = model.to(memory_format=torch.channels_last)
@@ -59,7 +44,7 @@ def main(recipe='fast-teacher', minutes=30.0, arch='fasterrcnn_mobilenet_v3_larg
     ck = out / 'model.pt'
     hist = fit(model, tr, va, out=out, epochs=10_000, batch_size=batch_size, warmup=100, device=dev, workers=workers,
                max_seconds=minutes * 60, epoch_steps=epoch_steps, resume=ck if resume and ck.exists() else None,
-               config=dict(arch=arch, model_kw=r['model_kw'], recipe=recipe, annotations=ANN, teacher=str(TEACHER) if teacher else None,
+               config=dict(arch=arch, model_kw=r['model_kw'], recipe=recipe, annotations=ANN, teacher=str(TEACHER) if r['teacher'] else None,
                            balance=r['balance'], composites=r['composites']))
     t1 = time.time(); preds = predict_dataset(model, te, dev); pred_s = time.time() - t1
     m = coco_map(preds, te, curves=True); rep = top_box_report(preds, te)
@@ -76,7 +61,6 @@ def main(recipe='fast-teacher', minutes=30.0, arch='fasterrcnn_mobilenet_v3_larg
 
 def plot(res, preds, te):
     "Validation accuracy and mAP@.5 against training minutes, then the test split's IoU, confusion and PR."
-    import matplotlib.pyplot as plt
     from femverify.metrics import plot_detection
     fig = plot_detection(res['test']['top_box'], top_box_table(preds, te), coco_map(preds, te, curves=True)['pr'])
     fig.suptitle(f"{res['recipe']}: {res['arch']} on {res['device']}, {res['budget_minutes']:g} min, {res['weights']}: test split ({len(te)} photos)", y=1.03)

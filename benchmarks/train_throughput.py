@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from femverify.annotate import merge_coco
 from femverify.detect import FaceDataset, Composites, get_detector, get_transforms, collate
-from common import save, threads, OUT
+from common import save, threads
 from train_detector import ANN
 
 RECIPES = [  # name, get_detector kwargs, channels_last, bf16 autocast

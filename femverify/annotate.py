@@ -6,7 +6,9 @@
 from __future__ import annotations
 import hashlib, json, os, time
 from collections import Counter
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+if TYPE_CHECKING: import matplotlib.figure  # for annotations only
 from pathlib import Path
 import numpy as np
 import pandas as pd

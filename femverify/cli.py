@@ -10,8 +10,8 @@ import numpy as np
 from .core import *
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'cmd_inspect', 'cmd_annotate', 'cmd_train', 'cmd_evaluate', 'cmd_enroll', 'cmd_verify',
-           'cmd_calibrate', 'parser', 'main']
+__all__ = ['COMMANDS', 'EPILOG', 'command', 'cmd_inspect', 'cmd_annotate', 'cmd_train', 'cmd_evaluate', 'cmd_enroll',
+           'cmd_verify', 'cmd_calibrate', 'parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #0004
 COMMANDS = {}
@@ -52,17 +52,17 @@ def _annotations(paths:list) -> dict:
 
 @command
 def cmd_train(a) -> dict:
-    "Fine-tune a Faster R-CNN (3 classes) on COCO annotations; checkpoint, history and curves into --out."
-    from femverify.detect import FaceDataset, get_detector, get_transforms, fit
-    coco = _annotations(a.ann)
-    tr, va = FaceDataset(coco, split='train', transforms=get_transforms(True)), FaceDataset(coco, split='val')
-    if a.limit: tr.images = tr.images[:a.limit]; va.images = va.images[:max(1, a.limit // 8)]
-    model_kw = dict(min_size=a.min_size, max_size=a.max_size) if a.min_size else {}
+    "Train the Faster R-CNN (3 classes) with a recipe on COCO annotations; checkpoint, history and curves into --out."
+    from femverify.detect import RECIPES, recipe_datasets, get_detector, fit
+    tr, va = recipe_datasets(_annotations(a.ann), a.recipe, a.teacher, a.seed)
+    if a.limit: base = getattr(tr, 'ds', tr); base.images = base.images[:a.limit]; va.images = va.images[:max(1, a.limit // 8)]
+    model_kw = dict(RECIPES[a.recipe]['model_kw'], **(dict(min_size=a.min_size, max_size=a.max_size or 2 * a.min_size) if a.min_size else {}))
     model = get_detector(a.arch, pretrained=not a.random_init, weights_dir=Config.from_env().weights_dir, **model_kw)
     h = fit(model, tr, va, out=a.out, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, device=a.device, workers=a.workers, seed=a.seed,
-            resume=a.resume, max_seconds=a.max_minutes * 60 if a.max_minutes else None,
-            config=dict(arch=a.arch, model_kw=model_kw, annotations=[str(x) for x in a.ann]))
-    return dict(out=str(a.out), weights=model.weights, train_photos=len(tr), val_photos=len(va), history=h)
+            resume=a.resume, max_seconds=a.max_minutes * 60 if a.max_minutes else None, epoch_steps=a.epoch_steps,
+            config=dict(arch=a.arch, model_kw=model_kw, recipe=a.recipe, teacher=str(a.teacher) if a.teacher else None, annotations=[str(x) for x in a.ann]))
+    return dict(out=str(a.out), recipe=a.recipe, weights=model.weights, train_photos=len(tr), val_photos=len(va), history=h,
+                wrote=[str(Path(a.out) / n) for n in ('model.pt', 'history.json', 'curves.png')])
 
 # %% ../nbs/08_cli.ipynb #000b
 @command
@@ -170,40 +170,73 @@ def _gate_args(p):
         p.add_argument(f'--{k}', type=t, help=f'quality gate: {k} (default: FEMVERIFY_{k.upper().replace("-", "_")} or Config)')
 
 # %% ../nbs/08_cli.ipynb #0014
+EPILOG = """examples:
+  femverify inspect ../shared/data/utkface --labels-from utkface
+  femverify annotate ../shared/data/lfw --labels-from lfw --out runs/annotations/lfw.json
+  femverify train runs/annotations/utkface.json runs/annotations/lfw.json --recipe fast --max-minutes 90 --out runs/detector
+  femverify evaluate runs/detector runs/annotations/utkface.json --split test
+  femverify calibrate --embedder dlib --out runs/calibrate
+  femverify enroll var/femverify.db ana a.jpg b.jpg && femverify verify var/femverify.db ana today.jpg
+
+environment (every setting is a FEMVERIFY_* variable; see Config in 00_core):
+  FEMVERIFY_DATA          the real photos (default ../shared/data)
+  FEMVERIFY_WEIGHTS_DIR   pretrained weights copied in by hand (FaceNet, COCO, dlib files)
+  FEMVERIFY_EMBEDDER      auto | facenet | dlib (auto: FaceNet if its weights are found, else dlib)
+  FEMVERIFY_DETECTOR_PATH a detector checkpoint (default: the one shipped in models/)
+  FEMVERIFY_THRESHOLD_PATH, FEMVERIFY_GENDER_BAND, FEMVERIFY_DB_PATH, FEMVERIFY_DEVICE, FEMVERIFY_GENDER_CHECK
+Each command prints a JSON result; files it wrote are listed in it."""
+
+def _sub(sub, name:str, fn) -> argparse.ArgumentParser:
+    "A subcommand whose help is `fn`'s docstring and whose --help shows every default."
+    return sub.add_parser(name, help=fn.__doc__, description=fn.__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+# %% ../nbs/08_cli.ipynb #303c171e
+def _train_args(s):
+    s.add_argument('ann', nargs='+', type=Path, help='COCO annotation file(s) from `femverify annotate`')
+    s.add_argument('--recipe', default='fast', choices=['torchvision', 'fast', 'fast-teacher'], help='model options, composites, balance, teacher (see 03_detect)')
+    s.add_argument('--teacher', type=Path, help='teacher descriptors (.npz from benchmarks/teacher.py), for --recipe fast-teacher')
+    s.add_argument('--arch', default='fasterrcnn_mobilenet_v3_large_320_fpn', choices=['fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn'], help='torchvision architecture')
+    s.add_argument('--epochs', type=int, default=10, help='epochs (the schedule spans them)'); s.add_argument('--batch-size', type=int, default=8, help='photos per step')
+    s.add_argument('--lr', type=float, help='learning rate (default 0.02 × batch size / 16)'); s.add_argument('--out', type=Path, required=True, help='run folder')
+    s.add_argument('--resume', type=Path, help='a checkpoint to continue from'); s.add_argument('--max-minutes', type=float, help='training time budget')
+    s.add_argument('--epoch-steps', type=int, help='cut epochs at this many steps (checkpoint and validation that often)')
+    s.add_argument('--device', default='auto', help='cpu, cuda, cuda:1, mps or auto'); s.add_argument('--workers', type=int, default=2, help='DataLoader workers')
+    s.add_argument('--seed', type=int, default=0, help='seed of shuffling and balance'); s.add_argument('--limit', type=int, help='use only this many training photos')
+    s.add_argument('--min-size', type=int, help="resize photos to this shorter side (default: the recipe's)"); s.add_argument('--max-size', type=int, help='longest side cap (default 2 × min-size)')
+    s.add_argument('--random-init', action='store_true', help="don't look for COCO weights")
+
+def _calibrate_args(s):
+    s.add_argument('--embedder', default='auto', choices=['auto', 'facenet', 'dlib'], help='the face-recognition model (auto: FaceNet if its weights are found, else dlib)')
+    s.add_argument('--pairs', type=Path, help="View 2's pairs.txt (default: FEMVERIFY_DATA/lfw/pairs.txt)")
+    s.add_argument('--dev', type=Path, help="View 1's pairsDevTrain.txt, where the threshold is chosen (default: beside pairs.txt in FEMVERIFY_DATA)")
+    s.add_argument('--images', type=Path, help='the LFW images/ folder (default: FEMVERIFY_DATA/lfw/images)')
+    s.add_argument('--distances', type=Path, help='CSV of distance,same[,fold][,view] instead of embedding')
+    s.add_argument('--weights', default='vggface2', help="FaceNet's weights"); s.add_argument('--allow-random-weights', action='store_true', help='run FaceNet with random weights (numbers labelled as such)')
+    s.add_argument('--flip', default='none', choices=['none', 'mean', 'concat'], help="FaceNet's flip test-time augmentation"); s.add_argument('--out', type=Path, default=Path('runs/calibrate'), help='folder for threshold.json and figures')
+    s.add_argument('--limit', type=int, help='only this many pairs per fold (a quick run)')
+
+# %% ../nbs/08_cli.ipynb #58502090
 def parser() -> argparse.ArgumentParser:
     "The `femverify` argument parser."
-    p = argparse.ArgumentParser(prog='femverify', description='femverify: one clear face, female or not, same person.')
-    sub = p.add_subparsers(dest='cmd', required=True)
-    s = sub.add_parser('inspect', help=cmd_inspect.__doc__); _dataset_args(s)
-    s.add_argument('--out', default='runs/inspect', help='folder for summary.json and figures')
-    s = sub.add_parser('annotate', help=cmd_annotate.__doc__); _dataset_args(s); _gate_args(s)
+    import femverify
+    p = argparse.ArgumentParser(prog='femverify', description='femverify: one clear face, female or not, same person.', epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--version', action='version', version=f'femverify {femverify.__version__}')
+    sub = p.add_subparsers(dest='cmd', required=True, metavar='command')
+    s = _sub(sub, 'inspect', cmd_inspect); _dataset_args(s); s.add_argument('--out', default='runs/inspect', help='folder for summary.json and figures')
+    s = _sub(sub, 'annotate', cmd_annotate); _dataset_args(s); _gate_args(s)
     s.add_argument('--out', required=True, type=Path, help='COCO JSON file to write')
-    s.add_argument('--batch-size', type=int, default=8); s.add_argument('--max-side', type=int, default=1024)
+    s.add_argument('--batch-size', type=int, default=8, help='photos per MTCNN call'); s.add_argument('--max-side', type=int, default=1024, help='photos are downscaled to this for detection')
     s.add_argument('--chunk', type=int, default=256, help='photos between saves of the progress file (what a killed run can lose)')
-    s.add_argument('--limit', type=int, help='annotate a seeded random sample of this many photos')
-    s.add_argument('--seed', type=int, default=0, help='seed of the split (and of --limit)')
-    s = sub.add_parser('train', help=cmd_train.__doc__)
-    s.add_argument('ann', nargs='+', type=Path, help='COCO annotation file(s) from `femverify annotate`')
-    s.add_argument('--arch', default='fasterrcnn_mobilenet_v3_large_320_fpn', choices=['fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn'])
-    s.add_argument('--epochs', type=int, default=10); s.add_argument('--batch-size', type=int, default=8); s.add_argument('--lr', type=float)
-    s.add_argument('--out', type=Path, required=True); s.add_argument('--resume', type=Path); s.add_argument('--max-minutes', type=float)
-    s.add_argument('--device', default='auto'); s.add_argument('--workers', type=int, default=2); s.add_argument('--seed', type=int, default=0)
-    s.add_argument('--min-size', type=int, help='resize photos to this shorter side (default: the architecture\'s)'); s.add_argument('--max-size', type=int)
-    s.add_argument('--random-init', action='store_true', help="don't look for COCO weights"); s.add_argument('--limit', type=int, help='use only this many training photos')
-    s = sub.add_parser('evaluate', help=cmd_evaluate.__doc__)
-    s.add_argument('run', type=Path, help='a run folder written by `femverify train`'); s.add_argument('ann', nargs='+', type=Path)
-    s.add_argument('--split', default='test', choices=['train', 'val', 'test']); s.add_argument('--device', default='auto')
-    s.add_argument('--batch-size', type=int, default=8); s.add_argument('--limit', type=int)
-    s = sub.add_parser('enroll', help=cmd_enroll.__doc__)
-    s.add_argument('db', type=Path); s.add_argument('user'); s.add_argument('photos', nargs='+'); s.add_argument('--replace', action='store_true')
-    s = sub.add_parser('verify', help=cmd_verify.__doc__); s.add_argument('db', type=Path); s.add_argument('user'); s.add_argument('photo')
-    s = sub.add_parser('calibrate', help=cmd_calibrate.__doc__)
-    s.add_argument('--pairs', type=Path, help="View 2's pairs.txt (default: FEMVERIFY_DATA/lfw/pairs.txt)"); s.add_argument('--dev', type=Path, help="View 1's pairsDevTrain.txt, where the threshold is chosen (default: beside pairs.txt in FEMVERIFY_DATA)")
-    s.add_argument('--images', type=Path, help='the LFW images/ folder'); s.add_argument('--distances', type=Path, help='CSV of distance,same[,fold] instead of embedding')
-    s.add_argument('--embedder', default='auto', choices=['auto', 'facenet', 'dlib'], help='the face-recognition model (auto: FaceNet if its weights are found, else dlib)')
-    s.add_argument('--weights', default='vggface2', help="FaceNet's weights"); s.add_argument('--allow-random-weights', action='store_true')
-    s.add_argument('--flip', default='none', choices=['none', 'mean', 'concat']); s.add_argument('--out', type=Path, default=Path('runs/calibrate'))
-    s.add_argument('--limit', type=int, help='only this many pairs per fold (a quick run)')
+    s.add_argument('--limit', type=int, help='annotate a seeded random sample of this many photos'); s.add_argument('--seed', type=int, default=0, help='seed of the split (and of --limit)')
+    _train_args(_sub(sub, 'train', cmd_train))
+    s = _sub(sub, 'evaluate', cmd_evaluate); s.add_argument('run', type=Path, help='a run folder written by `femverify train`')
+    s.add_argument('ann', nargs='+', type=Path, help='the COCO annotation file(s) it was trained on'); s.add_argument('--split', default='test', choices=['train', 'val', 'test'], help='which split')
+    s.add_argument('--device', default='auto', help='cpu, cuda or auto'); s.add_argument('--batch-size', type=int, default=8, help='photos per call'); s.add_argument('--limit', type=int, help='only this many photos')
+    s = _sub(sub, 'enroll', cmd_enroll); s.add_argument('db', type=Path, help='the SQLite store'); s.add_argument('user', help='the member id')
+    s.add_argument('photos', nargs='+', help='1 to 5 photos'); s.add_argument('--replace', action='store_true', help='replace an existing enrolment')
+    s = _sub(sub, 'verify', cmd_verify); s.add_argument('db', type=Path, help='the SQLite store'); s.add_argument('user', help='the member id'); s.add_argument('photo', help='the new photo')
+    _calibrate_args(_sub(sub, 'calibrate', cmd_calibrate))
     return p
 
 # %% ../nbs/08_cli.ipynb #0015

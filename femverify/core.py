@@ -5,6 +5,7 @@
 # %% ../nbs/00_core.ipynb #0002
 from __future__ import annotations
 import hashlib, io, os, typing
+if typing.TYPE_CHECKING: import torch  # for annotations only
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 import numpy as np
@@ -51,7 +52,7 @@ class Config:
     background_sharpness: float = 0.2
     count_cut_faces: bool = False
     detect_score: float = 0.5
-    gender_band: tuple = (0.35, 0.65)
+    gender_band: tuple = ()
     verify_threshold: float = 0.6
     device: str = 'auto'
     max_upload_bytes: int = 16 * 2**20
@@ -79,6 +80,8 @@ def _cast(s:str, typ, default=None) -> object:
     return s
 
 # %% ../nbs/00_core.ipynb #000d
+_FLOATS = dict(gender_band=(0.5,))  # tuples of numbers whose default is empty
+
 @patch(cls_method=True)
 def from_env(cls:Config, env:dict=None, **overrides) -> Config:
     "Defaults, then `FEMVERIFY_*` variables from `env` (default `os.environ`), then `overrides`."
@@ -86,7 +89,7 @@ def from_env(cls:Config, env:dict=None, **overrides) -> Config:
     kw = {}
     for f in fields(cls):
         name = _ENV_NAMES.get(f.name, 'FEMVERIFY_' + f.name.upper())
-        if name in env: kw[f.name] = _cast(env[name], f.type, getattr(cls, f.name, None))
+        if name in env: kw[f.name] = _cast(env[name], f.type, _FLOATS.get(f.name, getattr(cls, f.name, None)))
     return replace(cls(**kw), **overrides)
 
 # %% ../nbs/00_core.ipynb #0010

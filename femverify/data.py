@@ -4,7 +4,9 @@
 
 # %% ../nbs/01_data.ipynb #0002
 from __future__ import annotations
-import hashlib, io, os, re
+import hashlib, io, re
+from typing import TYPE_CHECKING
+if TYPE_CHECKING: import matplotlib.figure  # for annotations only
 from pathlib import Path
 import numpy as np
 import pandas as pd

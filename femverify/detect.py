@@ -5,6 +5,9 @@
 # %% ../nbs/03_detect.ipynb #0002
 from __future__ import annotations
 import io, json, math, time, warnings
+from dataclasses import replace
+from typing import TYPE_CHECKING
+if TYPE_CHECKING: import matplotlib.figure  # for annotations only
 from pathlib import Path
 import numpy as np
 import torch
@@ -15,13 +18,14 @@ from PIL import Image
 from fastcore.basics import patch
 from .core import *
 from .data import coco_to_xyxy
-from .annotate import LABELS
+from .annotate import LABELS, Faces, judge
 from .metrics import iou as box_iou
 
 # %% auto #0
-__all__ = ['ARCHS', 'FaceDataset', 'get_transforms', 'Composites', 'WeightsWarning', 'get_detector', 'collate', 'TeacherHeads',
-           'predict_dataset', 'fit', 'plot_history', 'load_detector', 'predict', 'export_detector', 'plot_predictions',
-           'faces_from', 'gender_answer', 'decide']
+__all__ = ['ARCHS', 'FAST', 'RECIPES', 'FaceDataset', 'get_transforms', 'Composites', 'WeightsWarning', 'get_detector', 'collate',
+           'TeacherHeads', 'predict_dataset', 'fit', 'plot_history', 'load_teacher', 'recipe_datasets', 'load_detector',
+           'predict', 'export_detector', 'plot_predictions', 'faces_from', 'gender_answer', 'detector_config',
+           'to_faces', 'decide', 'gender_at']
 
 # %% ../nbs/03_detect.ipynb #0005
 class FaceDataset(torch.utils.data.Dataset):
@@ -348,6 +352,28 @@ def plot_history(history:list) -> 'matplotlib.figure.Figure':
     fig.tight_layout(); plt.close(fig)
     return fig
 
+# %% ../nbs/03_detect.ipynb #7dc2870f
+FAST = dict(rpn_post_nms_top_n_train=100, box_batch_size_per_image=64, head=256, sampling_ratio=1, min_size=224, max_size=448)
+RECIPES = {'torchvision': dict(model_kw={}, composites=0.0, balance=False, teacher=False),
+           'fast': dict(model_kw=FAST, composites=0.2, balance=True, teacher=False),
+           'fast-teacher': dict(model_kw=dict(FAST, teacher=128), composites=0.2, balance=True, teacher=True)}
+
+def load_teacher(path, # an .npz with `path` (photo files) and `desc` (one descriptor each)
+                 coco:dict) -> dict:
+    "{annotation id: centred, unit descriptor} for the faces of `coco` (absolute file names, as `merge_coco` makes them) in `path`."
+    z = np.load(path, allow_pickle=False); d = z['desc'] - z['desc'].mean(0)  # dlib's descriptors share one direction (cosine 0.91 to their mean)
+    by_file = dict(zip(z['path'], d / np.linalg.norm(d, axis=1, keepdims=True)))
+    files = {im['id']: str(Path(im['file_name']).resolve()) for im in coco['images']}
+    return {a['id']: by_file[files[a['image_id']]] for a in coco['annotations'] if files[a['image_id']] in by_file}
+
+def recipe_datasets(coco:dict, recipe:str='fast', teacher=None, seed:int=0) -> tuple:
+    "(train, val) datasets of `recipe` from a merged COCO dict; `teacher` is the descriptor cache the recipe may need."
+    r = RECIPES[recipe]
+    if r['teacher'] and teacher is None: raise ValueError(f"recipe {recipe!r} needs teacher descriptors: run benchmarks/teacher.py and pass its .npz")
+    tr = FaceDataset(coco, split='train', transforms=get_transforms(True), balance=r['balance'], seed=seed,
+                     teacher=load_teacher(teacher, coco) if r['teacher'] else None)
+    return (Composites(tr, p=r['composites']) if r['composites'] else tr), FaceDataset(coco, split='val')
+
 # %% ../nbs/03_detect.ipynb #0020
 def load_detector(path, device='cpu') -> torch.nn.Module:
     "A detector saved by `fit` or `export_detector` at `path`, in eval mode, its metadata in `.meta` (raises FileNotFoundError / WeightsCorrupt)."
@@ -420,16 +446,34 @@ def faces_from(pred:dict, iou:float=0.5) -> list:
 
 # %% ../nbs/03_detect.ipynb #0029
 def gender_answer(p_female:float, band:tuple=(0.35, 0.65)) -> str:
-    "'female' above the band, 'not_female' below it, 'review' inside it."
+    "'female' at or above the band, 'not_female' at or below it, 'review' inside it."
     return 'female' if p_female >= band[1] else 'not_female' if p_female <= band[0] else 'review'
 
-def decide(pred:dict, # one photo's prediction from `predict`
-           score:float=0.5, # a face counts when its score is at least this
-           band:tuple=(0.35, 0.65), # p_female inside this band → 'review'
-          ) -> dict:
-    "The API's verdict on one photo: reason ('ok', 'no_face', 'multiple_faces', 'low_confidence'), the face, the gender answer."
-    faces = faces_from(pred)
-    kept = [f for f in faces if f['score'] >= score]
-    if len(kept) == 1: return dict(reason='ok', n_faces=1, face=kept[0], gender=gender_answer(kept[0]['p_female'], band))
-    reason = 'multiple_faces' if kept else 'low_confidence' if faces and faces[0]['score'] >= score / 2 else 'no_face'
-    return dict(reason=reason, n_faces=len(kept), face=faces[0] if faces else None, gender=None)
+def detector_config(model, cfg:Config=Config()) -> Config:
+    "`cfg` for judging the detector's faces: its score as the face probability, the model's own gender band unless `cfg` sets one."
+    band = tuple(cfg.gender_band) or tuple(getattr(model, 'meta', {}).get('gender_band', ())) or (0.35, 0.65)
+    return replace(cfg, face_prob=cfg.detect_score, gender_band=band)
+
+# %% ../nbs/03_detect.ipynb #52f2b00b
+def to_faces(pred:dict, # one photo's prediction from `predict`
+             cfg:Config, # from `detector_config`: faces scoring under half its `face_prob` are dropped
+            ) -> tuple:
+    "(`Faces` for `judge`, p_female per face): merged faces, the largest of those scoring `face_prob` first."
+    fs = [f for f in faces_from(pred) if f['score'] >= cfg.face_prob / 2]
+    fs.sort(key=lambda f: (f['score'] < cfg.face_prob, -(f['box'][2] - f['box'][0]) * (f['box'][3] - f['box'][1])))
+    b = np.array([f['box'] for f in fs], np.float32).reshape(-1, 4)
+    return (Faces(b, np.array([f['score'] for f in fs], np.float32), np.zeros((len(fs), 5, 2), np.float32)),
+            np.array([f['p_female'] for f in fs], np.float32))
+
+def decide(pred:dict, im:Image.Image, cfg:Config) -> dict:
+    "The detector's verdict on one photo: `judge` on its faces, and the gender answer of the main face when the gate passes."
+    faces, pf = to_faces(pred, cfg); r = judge(faces, im, cfg)
+    if r['reason'] != 'ok': return dict(r, gender=dict(answer=None, reason=f"the photo did not pass the gate: {r['reason']}"))
+    return dict(r, gender=dict(answer=gender_answer(float(pf[0]), cfg.gender_band), p_female=round(float(pf[0]), 4), score=round(r['prob'], 4)))
+
+def gender_at(pred:dict, box, cfg:Config) -> dict:
+    "The gender answer for the face at `box` (found by another finder): the detector's face that overlaps it most, if any does."
+    fs = faces_from(pred)
+    f = max(fs, key=lambda f: box_iou(f['box'], box), default=None)
+    if f is None or box_iou(f['box'], box) < 0.3 or f['score'] < cfg.face_prob / 2: return dict(answer='review', reason='the gender model found no face here', p_female=None)
+    return dict(answer=gender_answer(f['p_female'], cfg.gender_band), p_female=round(f['p_female'], 4), score=round(f['score'], 4))

@@ -5,6 +5,8 @@
 # %% ../nbs/04_metrics.ipynb #0002
 from __future__ import annotations
 import contextlib, io
+from typing import TYPE_CHECKING
+if TYPE_CHECKING: import matplotlib.figure  # for annotations only
 from pathlib import Path
 import numpy as np
 import pandas as pd

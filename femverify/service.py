@@ -12,10 +12,11 @@ import femverify
 from .core import *
 from .annotate import FaceFinder, judge
 from .verify import Embedder, get_embedder, consistency, template, verify as _verify
-from .store import Store, UnknownUser, UserExists, ModelMismatch
+from .store import Store, UnknownUser, ModelMismatch
 
 # %% auto #0
-__all__ = ['USER_ID', 'ModelUnavailable', 'InvalidRequest', 'RateLimited', 'FaceService', 'shipped_threshold', 'check_user']
+__all__ = ['USER_ID', 'ModelUnavailable', 'InvalidRequest', 'RateLimited', 'FaceService', 'shipped_detector', 'shipped_threshold',
+           'check_user']
 
 # %% ../nbs/07_service.ipynb #0005
 class ModelUnavailable(RuntimeError):
@@ -42,6 +43,9 @@ class FaceService:
         self.detector = self._try('detector', self._load_detector)
         self.store = self._try('store', lambda: Store(cfg.db_path))
         self.threshold = self._threshold()
+        from femverify.detect import detector_config
+        self.detector_cfg = detector_config(self.detector, cfg)
+        self.counter = 'detector' if getattr(self.detector, 'meta', {}).get('counts_faces') else 'mtcnn'
 
     def _try(self, name, load):
         try: return load()
@@ -54,12 +58,16 @@ def _load_embedder(self:FaceService) -> Embedder:
     c = self.config
     return get_embedder(c.embedder, c.facenet, weights_dir=c.weights_dir, allow_download=c.allow_download, device=c.device, finder=self.finder)
 
+def shipped_detector() -> Path:
+    "The gender detector that ships with femverify (`models/gender_detector.pt` beside the package; it may be missing)."
+    return Path(femverify.__file__).resolve().parent.parent / 'models' / 'gender_detector.pt'
+
 @patch
 def _load_detector(self:FaceService):
-    "The trained detector checkpoint at `config.detector_path`."
+    "The detector checkpoint at `config.detector_path`, else the shipped one."
     from femverify.detect import load_detector
-    p = self.config.detector_path
-    if not p: raise ModelUnavailable("no gender detector configured: train one with `femverify train ann.json --out runs/NAME` and set FEMVERIFY_DETECTOR_PATH=runs/NAME/model.pt")
+    p = self.config.detector_path or (shipped_detector() if shipped_detector().exists() else None)
+    if not p: raise ModelUnavailable("no gender detector: none ships in models/, and FEMVERIFY_DETECTOR_PATH is not set (train one with `femverify train ann.json --out runs/NAME`)")
     try: return load_detector(p, self.config.device)
     except FileNotFoundError as e: raise ModelUnavailable(f"{e}: set FEMVERIFY_DETECTOR_PATH to a checkpoint written by `femverify train`") from None
 
@@ -95,43 +103,46 @@ def health(self:FaceService) -> dict:
     if (e := self.embedder) is not None:
         models['embedder'].update(name=e.name, model=e.model, dim=e.dim, reason=e.reason)
         if e.model == 'facenet:random': models['embedder']['warning'] = 'random weights (development only: identity answers are meaningless)'
-    if self.detector is not None: models['detector']['weights'] = self.detector.weights
+    if self.detector is not None: models['detector'].update(weights=self.detector.weights, gender_band=list(self.detector_cfg.gender_band))
+    models['face_finder']['counts_faces'] = self.counter == 'mtcnn'
     if not c.gender_check: models['detector']['note'] = 'gender check switched off (FEMVERIFY_GENDER_CHECK=0): registration skips it'
     th = dict(value=self.threshold, source=getattr(self, 'threshold_source', 'default (not calibrated)'))
     if 'threshold' in self.problems: th['problem'] = self.problems['threshold']
     return dict(status='ok' if not self.problems else 'degraded', version=femverify.__version__, models=models,
-                verify_threshold=th, gender_band=list(c.gender_band))
+                verify_threshold=th, counted_by=self.counter, gender_band=list(self.detector_cfg.gender_band))
 
 # %% ../nbs/07_service.ipynb #000d
 @patch
-def _genders(self:FaceService, ims:list, boxes:list) -> list:
-    "The detector's gender answer for the face at each box (original pixels), in one batched call."
-    from femverify.detect import predict, faces_from, gender_answer
-    from femverify.metrics import iou
-    if self.detector is None: return [dict(answer=None, reason=self.problems['detector'])] * len(ims)
+def _predict(self:FaceService, ims:list) -> list:
+    "The detector's predictions for `ims`, in each photo's own pixels; each photo shrunk once to the detector's input scale."
+    from femverify.detect import predict
     t = self.detector.transform  # shrink once, straight to the scale the detector works at (it would resize again)
     scales = [min(1.0, t.min_size[0] / min(im.size), t.max_size / max(im.size)) for im in ims]
     small = [im if s == 1.0 else im.resize((round(im.width * s), round(im.height * s)), reducing_gap=3.0) for im, s in zip(ims, scales)]
-    out = []
-    for pred, box, s in zip(predict(self.detector, small), boxes, scales):
-        faces = [f for f in faces_from(pred) if f['score'] >= self.config.detect_score / 2]
-        b = [x * s for x in box]
-        f = max(faces, key=lambda f: iou(f['box'], b), default=None)
-        if f is None or iou(f['box'], b) < 0.3: out.append(dict(answer='review', reason='the gender model found no face here', p_female=None))
-        else: out.append(dict(answer=gender_answer(f['p_female'], self.config.gender_band), p_female=round(f['p_female'], 4), score=round(f['score'], 4)))
-    return out
+    return [dict(p, boxes=p['boxes'] / s) for p, s in zip(predict(self.detector, small), scales)]
 
-# %% ../nbs/07_service.ipynb #000e
+@patch
+def _genders(self:FaceService, ims:list, boxes:list) -> list:
+    "The detector's gender answer for the face at each box (found by MTCNN), in one batched call."
+    from femverify.detect import gender_at
+    if self.detector is None: return [dict(answer=None, reason=self.problems['detector'])] * len(ims)
+    return [gender_at(p, b, self.detector_cfg) for p, b in zip(self._predict(ims), boxes)]
+
+# %% ../nbs/07_service.ipynb #8da153e9
 @patch
 def detect(self:FaceService, photo, # path, bytes or file object
           ) -> dict:
-    "One clear face? and female? for one photo, with the box and scores."
+    "One clear face? and female? for one photo, with the box, scores, and which model counted the faces."
+    from femverify.detect import decide
     t0 = time.perf_counter(); im = load_image(photo, self.config.max_pixels); t1 = time.perf_counter()
-    g = judge(self.finder([im])[0], im, self.config); t2 = time.perf_counter()
-    gender = self._genders([im], [g['box']])[0] if g['box'] else dict(answer=None, reason='no face')
-    t3 = time.perf_counter()
-    return dict(width=im.width, height=im.height, quality=g['reason'], faces=g['n_faces'], box=g['box'], face_prob=g['prob'], sharpness=g['blur'],
-                gender=gender, timings_ms=dict(decode=_ms(t1 - t0), detect=_ms(t2 - t1), gender=_ms(t3 - t2)))
+    if self.counter == 'detector':
+        g = decide(self._predict([im])[0], im, self.detector_cfg); gender = g['gender']; t2 = t3 = time.perf_counter()
+    else:
+        g = judge(self.finder([im])[0], im, self.config); t2 = time.perf_counter()
+        gender = self._genders([im], [g['box']])[0] if g['box'] else dict(answer=None, reason='no face'); t3 = time.perf_counter()
+    return dict(width=im.width, height=im.height, quality=g['reason'], faces=g['n_faces'], competing_faces=g['n_competing'], counted_by=self.counter,
+                box=g['box'], face_prob=g['prob'], sharpness=g['blur'], gender=gender,
+                timings_ms=dict(decode=_ms(t1 - t0), detect=_ms(t2 - t1), gender=_ms(t3 - t2)))
 
 def _ms(s:float) -> float: return round(s * 1000, 2)
 
@@ -215,7 +226,7 @@ def verify(self:FaceService, user:str, photo, client:str=None) -> dict:
     a = self.embedder.analyse([im], self.config)[0]; t2 = time.perf_counter()
     r = _verify(tmpl, a['embedding'], self.threshold, a['reason'])
     self.store.log_attempt(user, 'match' if r['match'] else r['reason'], r['distance'], client); t3 = time.perf_counter()
-    return dict(r, user=user, timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1), store=_ms(t3 - t2)))
+    return dict(r, user=user, model=self.embedder.model, timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1), store=_ms(t3 - t2)))
 
 # %% ../nbs/07_service.ipynb #001e
 @patch

@@ -3,7 +3,6 @@ import io, socket
 from types import SimpleNamespace
 from pathlib import Path
 import matplotlib.cbook
-import numpy as np
 import pytest
 import torch
 from PIL import Image

@@ -11,7 +11,7 @@ FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--
 
 @pytest.fixture
 def server(tmp_path):
-    app = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=make_service(tmp_path, detector=FakeDetector(0.9)))
+    app = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=make_service(tmp_path, detector=FakeDetector(0.9), embedder='dlib'))  # the real packaged face model
     srv = make_server('127.0.0.1', 0, app, threaded=True)
     t = threading.Thread(target=srv.serve_forever, daemon=True); t.start()
     yield f'http://127.0.0.1:{srv.server_port}'
@@ -48,7 +48,9 @@ def test_upload_detect_register_verify(server, page, tmp_path):
 
     page.fill('#ver-user', 'grace'); page.set_input_files('#ver-photo', str(HOPPER)); page.click('#verify')
     page.wait_for_function("document.getElementById('ver-result').textContent !== ''", timeout=60_000)
-    assert page.inner_text('#ver-result') == 'same person'
+    assert page.inner_text('#ver-result') == 'same person (model dlib:resnet_v1+flip)'
+    page.wait_for_function("!document.getElementById('models').textContent.includes('loading')", timeout=60_000)
+    assert 'identity: dlib:resnet_v1+flip' in page.inner_text('#models') and 'faces counted by mtcnn' in page.inner_text('#models')
 
 
 def test_not_an_image_shows_the_error(server, page, tmp_path):

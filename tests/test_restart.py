@@ -1,6 +1,5 @@
 """gunicorn restarted on the same database: registered users still verify, a user deleted before the restart stays gone."""
-import io, json, os, signal, subprocess, time, urllib.request
-import pytest
+import json, os, signal, subprocess, time, urllib.request
 from conftest import API_KEY, HOPPER, ROOT
 from test_serve import free_port
 

@@ -1,6 +1,5 @@
 """The SQLite store under several processes and under SIGKILL: needs real processes, so it lives in pytest."""
-import os, random, signal, sqlite3, subprocess, sys, time
-import pytest
+import random, signal, sqlite3, subprocess, sys, time
 from femverify.store import Store
 from conftest import ROOT
 

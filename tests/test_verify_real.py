@@ -5,7 +5,6 @@ the same person matches, another person doesn't, a template of another model is 
 FaceNet only when its weights file is there.
 """
 import io
-import numpy as np
 import pytest
 import torch
 from PIL import Image

@@ -4,7 +4,7 @@ Markdown cells are rendered, visible code cells are highlighted with their commi
 exported function or class gets its `show_doc` (signature, docstring, parameter table from docments).
 Usage: python tools/docs.py [OUT_DIR]   (default _docs/)
 """
-import ast, base64, html, importlib, inspect, re, sys
+import ast, html, importlib, inspect, re, sys
 from pathlib import Path
 import mistune
 from pygments import highlight

@@ -1,0 +1,62 @@
+"""The `femverify` console script as a user runs it: each command as a subprocess, on a folder of real image files.
+
+Notebook cells call the command functions in-process, where the kernel may hold imports the package lacks (that is how
+`femverify inspect` shipped broken); only a subprocess of the installed console script sees the package as users do.
+The photos are packaged ones (matplotlib's Grace Hopper, scikit-image's astronaut), resized and copied by the test.
+"""
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest
+from PIL import Image
+from skimage.data import astronaut
+from conftest import HOPPER
+
+FEMVERIFY = str(Path(sys.executable).parent / 'femverify')
+
+
+def run(*args, env=None, ok=True):
+    r = subprocess.run([FEMVERIFY, *map(str, args)], capture_output=True, text=True, timeout=600, env=dict(os.environ, **(env or {})))
+    assert (r.returncode == 0) == ok, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
+    return json.loads(r.stdout) if ok else r.stderr
+
+
+@pytest.fixture(scope='module')
+def photos(tmp_path_factory):
+    "female/ and male/ folders of real photos: Grace Hopper and Eileen Collins at a few sizes, plus one unreadable file."
+    d = tmp_path_factory.mktemp('photos'); (d / 'female').mkdir(); (d / 'male').mkdir()
+    h, c = Image.open(HOPPER).convert('RGB'), Image.fromarray(astronaut())
+    for i, s in enumerate((1.0, 0.6)):
+        h.resize((int(h.width * s), int(h.height * s))).save(d / 'female' / f'hopper{i}.jpg')
+        c.resize((int(c.width * s), int(c.height * s))).save(d / 'male' / f'collins{i}.png')
+    (d / 'male' / 'broken.jpg').write_bytes(b'\xff\xd8 not really')
+    return d
+
+
+def test_version_and_help():
+    r = subprocess.run([FEMVERIFY, '--version'], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith('femverify ')
+    h = subprocess.run([FEMVERIFY, '--help'], capture_output=True, text=True).stdout
+    assert 'examples:' in h and 'FEMVERIFY_EMBEDDER' in h
+
+
+def test_inspect_writes_summary_and_figures(photos, tmp_path):
+    r = run('inspect', photos, '--out', tmp_path / 'insp')
+    assert r['photos'] == 5 and len(r['unreadable']) == 1 and r['gender'] == {'female': 2, 'male': 3}
+    assert all(Path(f).stat().st_size > 1000 for f in r['figures']) and (tmp_path / 'insp' / 'summary.json').exists()
+
+
+def test_annotate_then_enroll_and_verify(photos, tmp_path):
+    r = run('annotate', photos, '--out', tmp_path / 'ann.json')
+    assert r['photos'] == 5 and r['kept'] == 4 and r['rejected'] == {'unreadable': 1}
+    env = dict(FEMVERIFY_EMBEDDER='dlib', FEMVERIFY_GENDER_CHECK='0')
+    db = tmp_path / 'f.db'
+    assert run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', env=env)['status'] == 'enrolled'
+    same = run('verify', db, 'grace', photos / 'female' / 'hopper1.jpg', env=env)
+    other = run('verify', db, 'grace', photos / 'male' / 'collins0.png', env=env)
+    assert (same['match'], other['match'], same['model']) == (True, False, 'dlib:resnet_v1+flip')
+    assert "unknown user 'nobody'" in run('verify', db, 'nobody', photos / 'female' / 'hopper1.jpg', env=env, ok=False)
+
+
+def test_errors_are_one_line_and_exit_2(tmp_path):
+    err = run('inspect', tmp_path / 'missing', ok=False)
+    assert err.startswith('femverify inspect:') and 'does not exist' in err and len(err.splitlines()) == 1
