@@ -23,4 +23,18 @@ def create_app(config=None, service=None):
     errors.register(app)
     app.register_blueprint(views.bp)
     app.add_url_rule('/', 'page', lambda: send_from_directory(app.static_folder, 'index.html'))
+    app.after_request(security_headers)
     return app
+
+
+# the page loads nothing from elsewhere and may not be framed by another site
+CSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; media-src 'self' blob:; frame-ancestors 'none'"
+
+
+def security_headers(resp):
+    "CSP, no framing, no MIME sniffing, no referrer, on every response."
+    resp.headers.setdefault('Content-Security-Policy', CSP)
+    resp.headers.setdefault('X-Frame-Options', 'DENY')
+    resp.headers.setdefault('X-Content-Type-Options', 'nosniff')
+    resp.headers.setdefault('Referrer-Policy', 'no-referrer')
+    return resp

@@ -1,4 +1,5 @@
 """Every error the API returns is JSON: {"error": {"code": ..., "message": ...}} with the right status."""
+import re
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 from femverify.core import ImageError
@@ -10,9 +11,17 @@ STATUS = {ImageError: (400, 'bad_image'), InvalidRequest: (400, 'bad_request'), 
           UserExists: (409, 'user_exists'), ModelMismatch: (409, 'template_model_mismatch'), RateLimited: (429, 'rate_limited'), ModelUnavailable: (503, 'model_unavailable')}
 
 
+PATH = re.compile(r"(?<![\w.])(?:~|\.{1,2})?(?:/[\w.@+-]+){2,}/?")
+
+
+def redact(text: str) -> str:
+    "`text` with file system paths replaced by their last part: paths go to the server log, never to clients."
+    return PATH.sub(lambda m: '…/' + m.group(0).rstrip('/').rsplit('/', 1)[-1], str(text))
+
+
 def error(status, code, message, headers=None, **extra):
-    "A JSON error response."
-    resp = jsonify(error=dict(code=code, message=message, **extra))
+    "A JSON error response (paths in the message redacted)."
+    resp = jsonify(error=dict(code=code, message=redact(message), **extra))
     resp.status_code = status
     resp.headers.update(headers or {})
     return resp

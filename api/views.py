@@ -2,7 +2,7 @@
 import hmac
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
-from .errors import error
+from .errors import error, redact
 from .openapi import spec
 
 bp = Blueprint('api', __name__, url_prefix='/api/v1')
@@ -32,7 +32,14 @@ def one_file(field='image'):
 
 @bp.get('/health')
 def health():
-    return jsonify(service().health())
+    return jsonify(_redacted(service().health()))
+
+
+def _redacted(obj):
+    "`obj` (JSON-ready) with every string's file system paths redacted."
+    if isinstance(obj, dict): return {k: _redacted(v) for k, v in obj.items()}
+    if isinstance(obj, list): return [_redacted(v) for v in obj]
+    return redact(obj) if isinstance(obj, str) else obj
 
 
 @bp.get('/openapi.json')

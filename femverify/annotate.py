@@ -52,7 +52,7 @@ class FaceFinder:
                 ):
         from facenet_pytorch import MTCNN
         import torch
-        self.max_side, self.pad_retry = max_side, pad_retry
+        self.max_side, self.pad_retry, self.min_face = max_side, pad_retry, min_face_size
         self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, thresholds=list(thresholds),
                            post_process=False, device=get_device(device))
         if channels_last:
@@ -70,7 +70,7 @@ def _resized(self:FaceFinder, im:Image.Image) -> tuple:
     "(`im` downscaled to fit `max_side`, the scale used)."
     s = min(1.0, self.max_side / max(im.size))
     if s == 1.0: return im, 1.0
-    return im.resize((round(im.width * s), round(im.height * s)), Image.BILINEAR, reducing_gap=3.0), s
+    return im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))), Image.BILINEAR, reducing_gap=3.0), s
 
 @patch
 def __call__(self:FaceFinder, images:list, # RGB PIL images
@@ -81,15 +81,16 @@ def __call__(self:FaceFinder, images:list, # RGB PIL images
     import torch
     small = [self._resized(im) for im in images]
     groups = {}
-    for i, (im, _) in enumerate(small): groups.setdefault(im.size, []).append(i)
-    out = [None] * len(images)
+    out = [_faces(None, None, None)] * len(images)  # photos thinner than the smallest face MTCNN looks for have none
+    for i, (im, _) in enumerate(small):
+        if min(im.size) >= self.min_face: groups.setdefault(im.size, []).append(i)
     with torch.inference_mode():
         for idx in groups.values():
             for j in range(0, len(idx), batch_size):
                 chunk = idx[j:j + batch_size]
                 boxes, probs, points = self.mtcnn.detect([small[i][0] for i in chunk], landmarks=True)
                 for k, i in enumerate(chunk): out[i] = _faces(boxes[k], probs[k], points[k], small[i][1], images[i].size)
-    missed = [i for i, f in enumerate(out) if not len(f)]
+    missed = [i for idx in groups.values() for i in idx if not len(out[i])]
     if self.pad_retry and _retry and missed:
         for i, f in zip(missed, self([_pad(images[i], self.pad_retry) for i in missed], batch_size, _retry=False)):
             m = round(self.pad_retry * max(images[i].size))

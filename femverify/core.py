@@ -13,8 +13,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['WEIGHTS', 'ImageError', 'WeightsUnavailable', 'WeightsCorrupt', 'Config', 'load_image', 'get_device', 'WeightsSpec',
-           'hub_dir', 'weights_file', 'atomic_write']
+__all__ = ['FORMATS', 'WEIGHTS', 'ImageError', 'WeightsUnavailable', 'WeightsCorrupt', 'Config', 'load_image', 'get_device',
+           'WeightsSpec', 'hub_dir', 'weights_file', 'atomic_write']
 
 # %% ../nbs/00_core.ipynb #0005
 class ImageError(ValueError):
@@ -116,22 +116,27 @@ def _to_rgb(im:Image.Image) -> Image.Image:
     return im.convert('RGB') if im.mode != 'RGB' else im
 
 # %% ../nbs/00_core.ipynb #0012
+FORMATS = ('JPEG', 'PNG', 'WEBP')  # what uploads may be: Pillow is never asked to open anything else (EPS, TIFF, ICO, ...)
+
 def load_image(src, # a path, bytes, or a binary file object
                max_pixels:int=Config.max_pixels, # refuse images with more pixels than this
+               min_side:int=16, # refuse images narrower or shorter than this (no face fits)
+               formats:tuple=FORMATS, # the only formats Pillow may open (None: any it can)
               ) -> Image.Image:
     "Open `src` as an upright RGB image, or raise `ImageError` saying what is wrong."
     data = _read_bytes(src)
     if not data: raise ImageError("empty file (0 bytes)")
     try:
-        im = Image.open(io.BytesIO(data))
+        im = Image.open(io.BytesIO(data), formats=list(formats) if formats else None)
         w, h = im.size
         if w * h > max_pixels:
             raise ImageError(f"image too large: {w}x{h} = {w*h:,} pixels (limit {max_pixels:,})")
+        if min(w, h) < min_side: raise ImageError(f"image too small: {w}x{h} pixels (each side must be at least {min_side})")
         im.load()
         return _to_rgb(ImageOps.exif_transpose(im))
     except ImageError: raise
     except UnidentifiedImageError:
-        raise ImageError(f"not an image ({len(data):,} bytes starting {data[:8]!r})") from None
+        raise ImageError(f"not an image in an accepted format ({', '.join(formats or ('any',))}): {len(data):,} bytes starting {data[:8]!r}") from None
     except Image.DecompressionBombError as e: raise ImageError(f"image too large: {e}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"truncated or corrupt image: {e}") from None

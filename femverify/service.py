@@ -147,12 +147,12 @@ def detect(self:FaceService, photo, # path, bytes or file object
 def _ms(s:float) -> float: return round(s * 1000, 2)
 
 # %% ../nbs/07_service.ipynb #0011
-USER_ID = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$')
+USER_ID = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}')
 
 def check_user(user) -> str:
-    "`user` if it is a valid id (1-64 of letters, digits, `_ . @ -`), else `InvalidRequest`."
-    if not isinstance(user, str) or not USER_ID.match(user): raise InvalidRequest(f"invalid user id {str(user)[:80]!r}: use 1-64 letters, digits, '_', '.', '@' or '-'")
-    return user
+    "`user` in lower case if it is a valid id (1-64 ASCII letters, digits, `_ . @ -`, the whole string), else `InvalidRequest`."
+    if not isinstance(user, str) or not USER_ID.fullmatch(user): raise InvalidRequest(f"invalid user id {str(user)[:80]!r}: use 1-64 letters, digits, '_', '.', '@' or '-'")
+    return user.lower()
 
 # %% ../nbs/07_service.ipynb #0013
 @patch
@@ -175,7 +175,7 @@ def _photos(self:FaceService, photos:list) -> list:
 def register(self:FaceService, user:str, photos:list, # 1-5 photos: paths, bytes or file objects
              replace:bool=False) -> dict:
     "Enrol `user` from 1-5 photos through the gate, the gender check and the consistency check."
-    check_user(user)
+    user = check_user(user)
     if not 1 <= len(photos) <= 5: raise InvalidRequest(f"registration needs 1 to 5 photos, got {len(photos)}")
     self._need('embedder', 'store', *(('detector',) if self.config.gender_check else ()))
     ims = self._photos(photos)
@@ -217,7 +217,7 @@ def _check_rate(self:FaceService, user:str, client:str):
 @patch
 def verify(self:FaceService, user:str, photo, client:str=None) -> dict:
     "Is the person in `photo` the enrolled `user`? match, distance, threshold, reason."
-    check_user(user); self._need('embedder', 'store'); self._check_rate(user, client)
+    user = check_user(user); self._need('embedder', 'store'); self._check_rate(user, client)
     t0 = time.perf_counter()
     try: tmpl = self.store.template(user, model=self.embedder.model)
     except UnknownUser: self.store.log_attempt(user, 'unknown_user', None, client); raise
@@ -225,13 +225,14 @@ def verify(self:FaceService, user:str, photo, client:str=None) -> dict:
     im = load_image(photo, self.config.max_pixels); t1 = time.perf_counter()
     a = self.embedder.analyse([im], self.config)[0]; t2 = time.perf_counter()
     r = _verify(tmpl, a['embedding'], self.threshold, a['reason'])
-    self.store.log_attempt(user, 'match' if r['match'] else r['reason'], r['distance'], client); t3 = time.perf_counter()
+    self.store.log_attempt(user, 'match' if r['match'] else r['reason'], r['distance'], client, enrolled=True); t3 = time.perf_counter()  # deleted meanwhile: 404
+    r['distance'] = None if r['distance'] is None else round(r['distance'], 2)  # coarse: a fine score would help climb towards the threshold
     return dict(r, user=user, model=self.embedder.model, timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1), store=_ms(t3 - t2)))
 
 # %% ../nbs/07_service.ipynb #001e
 @patch
 def delete(self:FaceService, user:str) -> dict:
     "Erase `user`; raises `UnknownUser` if there is nobody to erase."
-    check_user(user); self._need('store')
+    user = check_user(user); self._need('store')
     if not self.store.delete(user): raise UnknownUser(user)
     return dict(user=user, deleted=True)

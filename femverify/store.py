@@ -128,10 +128,14 @@ def users(self:Store) -> list:
 # %% ../nbs/06_store.ipynb #0010
 @patch
 def log_attempt(self:Store, user:str, decision:str, # 'match', or why not
-                distance:float=None, client:str=None) -> None:
+                distance:float=None, client:str=None,
+                enrolled:bool=False, # record it only if `user` is (still) enrolled, else raise `UnknownUser`
+               ) -> None:
     "Record one verification attempt."
     with self._tx() as db:
-        db.execute('INSERT INTO attempts (time, user_id, client, decision, distance) VALUES (?,?,?,?,?)', (time.time(), user, client, decision, distance))
+        n = db.execute('INSERT INTO attempts (time, user_id, client, decision, distance) SELECT ?,?,?,?,? WHERE ? OR EXISTS (SELECT 1 FROM users WHERE id=?)',
+                       (time.time(), user, client, decision, distance, not enrolled, user)).rowcount
+    if not n: raise UnknownUser(user)
 
 @patch
 def failures(self:Store, since:float, # a time.time() value
@@ -151,8 +155,8 @@ def attempts(self:Store, user:str) -> list:
 # %% ../nbs/06_store.ipynb #0012
 @patch
 def delete(self:Store, user:str) -> bool:
-    "Erase every row about `user` (enrolment, embeddings, audit); False if there was none."
+    "Erase every row about enrolled `user` (enrolment, embeddings, audit); False, touching nothing, if `user` is not enrolled."
     with self._tx() as db:
-        n = db.execute('DELETE FROM users WHERE id=?', (user,)).rowcount
-        n += db.execute('DELETE FROM attempts WHERE user_id=?', (user,)).rowcount
-    return n > 0
+        if not db.execute('DELETE FROM users WHERE id=?', (user,)).rowcount: return False
+        db.execute('DELETE FROM attempts WHERE user_id=?', (user,))
+    return True

@@ -35,3 +35,26 @@ def test_user_routes_fuzz(client, user, blob, method):
     url = f'/api/v1/users/{quote(user, safe="")}' + ('/verify' if method == 'post' else '')
     kw = dict(data={'image': (io.BytesIO(blob), 'p.jpg')}) if method == 'post' else {}
     ok(getattr(client, method)(url, headers={'X-API-Key': API_KEY}, **kw))
+
+
+def image_bytes(w, h, fmt, seed):
+    "A real image file of w×h pixels: noise with a bright blob, in JPEG/PNG/WebP."
+    import numpy as np
+    from PIL import Image
+    a = np.random.default_rng(seed).integers(0, 255, (h, w, 3), dtype=np.uint8)
+    b = io.BytesIO(); Image.fromarray(a).save(b, fmt); return b.getvalue()
+
+
+sizes = st.one_of(st.tuples(st.integers(1, 64), st.integers(1, 64)),  # tiny photos, 1x1 to 64x64
+                  st.tuples(st.integers(1, 30), st.integers(200, 4000)), st.tuples(st.integers(200, 4000), st.integers(1, 30)))  # thin strips
+
+
+@SETTINGS
+@given(size=sizes, fmt=st.sampled_from(['JPEG', 'PNG', 'WEBP']), seed=st.integers(0, 9), route=st.sampled_from(['detect', 'register', 'verify']))
+def test_small_and_thin_images_fuzz(client, photos, size, fmt, seed, route):
+    blob = image_bytes(*size, fmt, seed)
+    if route == 'detect': r = client.post('/api/v1/detect', data={'image': (io.BytesIO(blob), 'p.jpg')})
+    elif route == 'register':  # one bad photo among good ones is a per-photo reason, never a 500
+        r = client.post('/api/v1/users', data={'user': f'u{seed}', 'replace': 'true', 'photos': [(io.BytesIO(photos['one']), 'a.jpg'), (io.BytesIO(blob), 'b.jpg')]}, headers={'X-API-Key': API_KEY})
+    else: r = client.post('/api/v1/users/nobody/verify', data={'image': (io.BytesIO(blob), 'p.jpg')})
+    ok(r)

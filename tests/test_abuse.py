@@ -1,0 +1,87 @@
+"""Abuse and edge cases through the API (Flask's test client): each case is a defect an outside test found, now fixed.
+
+Small and thin photos, formats outside the allow-list, ids with a trailing newline, deleting a non-member, a verify
+racing a delete, file paths in answers, precise distances, missing security headers, a world-readable database.
+"""
+import io, os
+import pytest
+from PIL import Image
+from api import create_app
+from conftest import API_KEY, make_service
+
+KEY = {'X-API-Key': API_KEY}
+
+
+def blob(w, h, fmt='PNG'):
+    b = io.BytesIO(); Image.new('RGB', (w, h), (120, 100, 90)).save(b, fmt); return b.getvalue()
+
+
+def up(b, name='p.jpg'): return (io.BytesIO(b), name)
+
+
+@pytest.mark.parametrize('w, h', [(19, 19), (1, 1), (640, 19), (2000, 60), (40000, 1)])
+def test_small_and_thin_photos_get_an_answer(client, photos, w, h):
+    r = client.post('/api/v1/detect', data={'image': up(blob(w, h))})
+    assert r.status_code in (200, 400), r.get_json()
+    assert r.get_json().get('quality') == 'no_face' or r.get_json()['error']['code'] == 'bad_image'
+    r = client.post('/api/v1/users', data={'user': 'ana', 'photos': [up(photos['one']), up(blob(w, h))]}, headers=KEY)
+    reasons = [p['reason'] for p in r.get_json()['photos']]
+    assert r.status_code < 500 and reasons[1] in ('unreadable', 'no_face'), r.get_json()
+
+
+@pytest.mark.parametrize('fmt', ['TIFF', 'BMP', 'GIF', 'ICO', 'PCX', 'TGA'])
+def test_formats_outside_the_allow_list_are_bad_images(client, fmt):
+    r = client.post('/api/v1/detect', data={'image': up(blob(64, 64, fmt))})
+    assert r.status_code == 400 and r.get_json()['error']['code'] == 'bad_image' and 'accepted format' in r.get_json()['error']['message']
+
+
+def test_webp_is_accepted(client, photos):
+    b = io.BytesIO(); Image.open(io.BytesIO(photos['one'])).save(b, 'WEBP')
+    assert client.post('/api/v1/detect', data={'image': up(b.getvalue())}).get_json()['quality'] == 'ok'
+
+
+def test_trailing_newline_and_case_in_ids(client, photos):
+    r = client.post('/api/v1/users', data={'user': 'ana1\n', 'photos': [up(photos['one'])]}, headers=KEY)
+    assert r.status_code == 400 and r.get_json()['error']['code'] == 'bad_request'
+    assert client.post('/api/v1/users', data={'user': 'Ana1', 'photos': [up(photos['one'])]}, headers=KEY).get_json()['user'] == 'ana1'
+    r = client.post('/api/v1/users', data={'user': 'ANA1', 'photos': [up(photos['one'])]}, headers=KEY)
+    assert r.status_code == 409  # the same member, whatever the case
+
+
+def test_delete_of_a_non_member_is_404_even_with_failed_attempts(client, photos):
+    client.post('/api/v1/users/ghost/verify', data={'image': up(photos['one'])})  # a failed attempt on an unknown id
+    r = client.delete('/api/v1/users/ghost', headers=KEY)
+    assert r.status_code == 404 and r.get_json()['error']['code'] == 'unknown_user'
+
+
+def test_verify_racing_a_delete_is_404_and_leaves_no_row(tmp_path, photos):
+    svc = make_service(tmp_path, gender_check=False)
+    c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
+    assert c.post('/api/v1/users', data={'user': 'ana', 'photos': [up(photos['one'])]}, headers=KEY).status_code == 201
+    analyse = svc.embedder.analyse
+    def analyse_then_delete(*a, **k):  # the member is erased while her photo is being embedded
+        out = analyse(*a, **k); svc.store.delete('ana'); return out
+    svc.embedder.analyse = analyse_then_delete
+    r = c.post('/api/v1/users/ana/verify', data={'image': up(photos['one'])})
+    assert r.status_code == 404 and r.get_json()['error']['code'] == 'unknown_user'
+    assert svc.store.attempts('ana') == []
+
+
+def test_no_paths_in_answers_and_a_coarse_distance(tmp_path, photos):
+    svc = make_service(tmp_path, embedder='facenet', facenet='vggface2', gender_check=False)  # no such weights: reasons name folders
+    c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
+    assert str(tmp_path) in svc.health()['models']['embedder']['reason']  # the service knows the path (for the log) ...
+    for r in (c.get('/api/v1/health'), c.post('/api/v1/users/ana/verify', data={'image': up(photos['one'])})):
+        assert str(tmp_path) not in r.get_data(as_text=True) and '/root/' not in r.get_data(as_text=True)  # ... clients don't
+    svc2 = make_service(tmp_path / 'b', gender_check=False); (tmp_path / 'b').mkdir(exist_ok=True)
+    c2 = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc2).test_client()
+    c2.post('/api/v1/users', data={'user': 'ana', 'photos': [up(photos['one'])]}, headers=KEY)
+    d = c2.post('/api/v1/users/ana/verify', data={'image': up(photos['mirrored'])}).get_json()['distance']
+    assert d == round(d, 2)
+
+
+def test_security_headers_and_private_database(client, service):
+    r = client.get('/')
+    assert "frame-ancestors 'none'" in r.headers['Content-Security-Policy'] and r.headers['X-Frame-Options'] == 'DENY'
+    assert r.headers['X-Content-Type-Options'] == 'nosniff'
+    assert oct(os.stat(service.store.path).st_mode & 0o777) == '0o600'
