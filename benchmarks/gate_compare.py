@@ -19,10 +19,11 @@ from common import data_dir, lfw_photos, save, threads
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def portraits():
+def portraits(limit=None):
     "UTKFace's test split (from the annotation file) and 2,000 LFW photos: paths by set."
     coco = json.loads((ROOT / 'runs' / 'annotations' / 'utkface.json').read_text()); root = Path(coco['info']['root'])
-    return {'UTKFace test': [root / im['file_name'] for im in coco['images'] if im['split'] == 'test'], 'LFW 2000': lfw_photos(2000, seed=0)}
+    sets = {'UTKFace test': [root / im['file_name'] for im in coco['images'] if im['split'] == 'test'], 'LFW 2000': lfw_photos(2000, seed=0)}
+    return {k: v[:limit] for k, v in sets.items()}
 
 
 def finders(detector_path):
@@ -43,14 +44,14 @@ def run(fn, paths, batch=16):
     return res
 
 
-def main(detector=None):
+def main(detector=None, limit=None):
     threads(2)
     d = data_dir() / 'dlib_faces'
     groups = read_boxes_xml(d / 'training.xml') | read_boxes_xml(d / 'testing.xml')
     res = {}
     for name, fn in finders(detector).items():
         r = {}
-        for k, paths in portraits().items():
+        for k, paths in portraits(limit).items():
             out = run(fn, paths)
             r[k] = dict(photos=len(out), exactly_one=float(np.mean([g['reason'] != 'no_face' and g['n_competing'] == 0 for g, _ in out])),
                         multiple=float(np.mean([g['reason'] == 'multiple_faces' for g, _ in out])), no_face=float(np.mean([g['reason'] == 'no_face' for g, _ in out])))
