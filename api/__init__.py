@@ -1,6 +1,8 @@
 """femverify's Flask app: `create_app(config=None, service=None)`.
 
 Defaults, then `FEMVERIFY_*` environment variables (`app.config.from_prefixed_env`), then `config`.
+`FEMVERIFY_TRUSTED_PROXIES=N` (default 0) trusts N reverse proxies' X-Forwarded-For/-Proto/-Host (Werkzeug's ProxyFix),
+so that rate limits see each client's own address; leave it 0 unless a proxy you run sets those headers.
 The app talks to the models only through `femverify.service.FaceService`, kept in
 `app.extensions["femverify"]`; tests inject a service of their own.
 """
@@ -24,6 +26,9 @@ def create_app(config=None, service=None):
     app.register_blueprint(views.bp)
     app.add_url_rule('/', 'page', lambda: send_from_directory(app.static_folder, 'index.html'))
     app.after_request(security_headers)
+    if int(app.config.get('TRUSTED_PROXIES') or 0):  # behind N reverse proxies, the client is the N-th address from the right
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        n = int(app.config['TRUSTED_PROXIES']); app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     return app
 
 

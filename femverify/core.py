@@ -60,6 +60,8 @@ class Config:
     detect_side: int = 640
     api_keys: tuple = ()
     rate_limit: int = 5
+    user_rate_limit: int = 20
+    trusted_client_days: float = 30.0
     allow_download: bool = False
     embedder: str = 'auto'
     facenet: str = 'vggface2'

@@ -12,7 +12,7 @@ import femverify
 from .core import *
 from .annotate import FaceFinder, judge
 from .verify import Embedder, get_embedder, consistency, template, verify as _verify
-from .store import Store, UnknownUser, ModelMismatch
+from .store import Store, UnknownUser, ModelMismatch, LimitReached
 
 # %% auto #0
 __all__ = ['USER_ID', 'ModelUnavailable', 'InvalidRequest', 'RateLimited', 'FaceService', 'shipped_detector', 'shipped_threshold',
@@ -207,25 +207,25 @@ def _enrol(self:FaceService, user:str, rows:list, replace:bool) -> dict:
 
 # %% ../nbs/07_service.ipynb #001b
 @patch
-def _check_rate(self:FaceService, user:str, client:str):
-    "Raise `RateLimited` when `user` or `client` had `rate_limit` failures in the last minute."
-    since, lim = time.time() - 60, self.config.rate_limit
-    for who, kw in (('user', dict(user=user)), ('client', dict(client=client))):
-        if kw.get(who) is not None and self.store.failures(since, **kw) >= lim:
-            raise RateLimited(f"too many failed verifications for this {who}: at most {lim} a minute", retry_after=60)
+def _begin(self:FaceService, user:str, client:str) -> int:
+    "A pending attempt under the rate limits (`Store.begin_attempt`), or `RateLimited`."
+    c = self.config
+    try: return self.store.begin_attempt(user, client, c.rate_limit, c.user_rate_limit, 60.0, c.trusted_client_days * 86400)
+    except LimitReached as e: raise RateLimited(f"{e}: try again later", retry_after=60) from None
 
 @patch
 def verify(self:FaceService, user:str, photo, client:str=None) -> dict:
-    "Is the person in `photo` the enrolled `user`? match, distance, threshold, reason."
-    user = check_user(user); self._need('embedder', 'store'); self._check_rate(user, client)
+    "Is the person in `photo` the enrolled `user`? match, coarse distance, threshold, reason."
+    user = check_user(user); self._need('embedder', 'store'); row = self._begin(user, client)
     t0 = time.perf_counter()
-    try: tmpl = self.store.template(user, model=self.embedder.model)
-    except UnknownUser: self.store.log_attempt(user, 'unknown_user', None, client); raise
-    except ModelMismatch: self.store.log_attempt(user, 'model_mismatch', None, client); raise
-    im = load_image(photo, self.config.max_pixels); t1 = time.perf_counter()
+    try:
+        tmpl = self.store.template(user, model=self.embedder.model)
+        im = load_image(photo, self.config.max_pixels); t1 = time.perf_counter()
+    except (UnknownUser, ModelMismatch, ImageError) as e:
+        self.store.end_attempt(row, {UnknownUser: 'unknown_user', ModelMismatch: 'model_mismatch'}.get(type(e), 'bad_image'), enrolled=False); raise
     a = self.embedder.analyse([im], self.config)[0]; t2 = time.perf_counter()
     r = _verify(tmpl, a['embedding'], self.threshold, a['reason'])
-    self.store.log_attempt(user, 'match' if r['match'] else r['reason'], r['distance'], client, enrolled=True); t3 = time.perf_counter()  # deleted meanwhile: 404
+    self.store.end_attempt(row, 'match' if r['match'] else r['reason'], r['distance']); t3 = time.perf_counter()  # erased meanwhile: 404
     r['distance'] = None if r['distance'] is None else round(r['distance'], 2)  # coarse: a fine score would help climb towards the threshold
     return dict(r, user=user, model=self.embedder.model, timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1), store=_ms(t3 - t2)))
 

@@ -11,7 +11,7 @@ import numpy as np
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'SCHEMA', 'MIGRATIONS', 'UnknownUser', 'UserExists', 'Store', 'ModelMismatch']
+__all__ = ['SCHEMA_VERSION', 'SCHEMA', 'MIGRATIONS', 'UnknownUser', 'UserExists', 'Store', 'ModelMismatch', 'LimitReached']
 
 # %% ../nbs/06_store.ipynb #0004
 class UnknownUser(KeyError):
@@ -151,6 +151,40 @@ def attempts(self:Store, user:str) -> list:
     with self._connect() as db:
         return [dict(zip(('time', 'client', 'decision', 'distance'), r)) for r in
                 db.execute('SELECT time, client, decision, distance FROM attempts WHERE user_id=? ORDER BY id', (user,))]
+
+# %% ../nbs/06_store.ipynb #6a52b732
+class LimitReached(RuntimeError):
+    "A rate limit is reached: `who` is 'client', 'pair' or 'user'."
+    def __init__(self, who:str, limit:int):
+        super().__init__(f"too many failed verifications ({who} limit: {limit} a minute)"); self.who, self.limit = who, limit
+
+@patch
+def begin_attempt(self:Store, user:str, client:str=None,
+                  limit:int=5, # failures per client, and per client and user (since that pair's last success)
+                  user_limit:int=20, # failures per user from every client, for clients not trusted
+                  window:float=60.0, # seconds the failures are counted over
+                  trust:float=30 * 86400, # a client that verified as `user` this recently is trusted
+                 ) -> int:
+    "Check the limits and record a pending attempt, atomically: its row id; or `LimitReached`."
+    now = time.time()
+    with self._tx() as db:
+        q = lambda sql, *a: db.execute(sql, a).fetchone()[0]
+        ok = q("SELECT COALESCE(MAX(time), 0) FROM attempts WHERE user_id=? AND client IS ? AND decision='match'", user, client)
+        if client is not None and q("SELECT COUNT(*) FROM attempts WHERE client=? AND time>=? AND decision!='match'", client, now - window) >= limit: raise LimitReached('client', limit)
+        if q("SELECT COUNT(*) FROM attempts WHERE user_id=? AND client IS ? AND time>=? AND decision!='match'", user, client, max(now - window, ok)) >= limit: raise LimitReached('pair', limit)
+        if ok < now - trust and q("SELECT COUNT(*) FROM attempts WHERE user_id=? AND time>=? AND decision!='match'", user, now - window) >= user_limit: raise LimitReached('user', user_limit)
+        return db.execute("INSERT INTO attempts (time, user_id, client, decision) VALUES (?,?,?,'pending')", (now, user, client)).lastrowid
+
+@patch
+def end_attempt(self:Store, rowid:int, decision:str, distance:float=None,
+                enrolled:bool=True, # the user must still be enrolled: else the row is dropped and `UnknownUser` raised
+               ) -> None:
+    "Write the outcome of the pending attempt `rowid`."
+    with self._tx() as db:
+        user = db.execute('SELECT user_id FROM attempts WHERE id=?', (rowid,)).fetchone()
+        if enrolled and (user is None or not db.execute('SELECT 1 FROM users WHERE id=?', (user[0],)).fetchone()):
+            db.execute('DELETE FROM attempts WHERE id=?', (rowid,)); raise UnknownUser(user[0] if user else rowid)
+        db.execute('UPDATE attempts SET decision=?, distance=? WHERE id=?', (decision, distance, rowid))
 
 # %% ../nbs/06_store.ipynb #0012
 @patch

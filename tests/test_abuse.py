@@ -85,3 +85,40 @@ def test_security_headers_and_private_database(client, service):
     assert "frame-ancestors 'none'" in r.headers['Content-Security-Policy'] and r.headers['X-Frame-Options'] == 'DENY'
     assert r.headers['X-Content-Type-Options'] == 'nosniff'
     assert oct(os.stat(service.store.path).st_mode & 0o777) == '0o600'
+
+
+def verify_as(c, user, photo, addr):
+    return c.post(f'/api/v1/users/{user}/verify', data={'image': up(photo)}, environ_base={'REMOTE_ADDR': addr})
+
+
+def test_strangers_cannot_lock_a_member_out_but_brute_force_is_throttled(tmp_path, photos):
+    svc = make_service(tmp_path, gender_check=False)
+    c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
+    assert c.post('/api/v1/users', data={'user': 'ana', 'photos': [up(photos['one'])]}, headers=KEY).status_code == 201
+    assert verify_as(c, 'ana', photos['one'], '10.0.0.7').get_json()['match']  # her phone, once
+    for i in range(30):  # junk from many addresses (or one page in many visitors' browsers)
+        verify_as(c, 'ana', photos['blank'], f'203.0.113.{i % 7}')
+    assert verify_as(c, 'ana', photos['one'], '10.0.0.7').get_json()['match']  # she still gets in
+    r = verify_as(c, 'ana', photos['one'], '198.51.100.1')  # a new address is refused while the attack lasts
+    assert r.status_code == 429 and 'user limit' in r.get_json()['error']['message']
+    for _ in range(5): verify_as(c, 'ana', photos['two'], '198.51.100.2')  # brute force from one address ...
+    assert verify_as(c, 'ana', photos['one'], '198.51.100.2').status_code == 429  # ... is throttled
+
+
+def test_parallel_failures_do_not_overshoot_the_limit(tmp_path, photos):
+    from concurrent.futures import ThreadPoolExecutor
+    svc = make_service(tmp_path, gender_check=False)
+    app = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc)
+    assert app.test_client().post('/api/v1/users', data={'user': 'ana', 'photos': [up(photos['one'])]}, headers=KEY).status_code == 201
+    with ThreadPoolExecutor(6) as ex:
+        codes = list(ex.map(lambda _: verify_as(app.test_client(), 'ana', photos['blank'], '192.0.2.9').status_code, range(12)))
+    assert codes.count(200) == 5 and codes.count(429) == 7, codes
+    assert len([a for a in svc.store.attempts('ana') if a['client'] == '192.0.2.9']) == 5
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(tmp_path, photos):
+    svc = make_service(tmp_path, gender_check=False)
+    c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,), 'TRUSTED_PROXIES': 1}, service=svc).test_client()
+    def via_proxy(addr): return c.post('/api/v1/users/nobody/verify', data={'image': up(photos['one'])}, headers={'X-Forwarded-For': addr}, environ_base={'REMOTE_ADDR': '127.0.0.1'})
+    for _ in range(5): via_proxy('198.51.100.3')
+    assert via_proxy('198.51.100.3').status_code == 429 and via_proxy('198.51.100.4').status_code == 404
