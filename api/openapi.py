@@ -44,7 +44,7 @@ def spec():
                                        'responses': {'201': _json(OBJ, 'enrolled'), '202': _json(OBJ, 'needs a human review'),
                                                      **_errors(400, 401, 403, 409, 413, 422, 503)}}},
             '/api/v1/users/{user}/verify': {'post': {'summary': 'Is this photo the enrolled user?', 'parameters': USER, 'requestBody': _upload('image'),
-                                                     'responses': {'200': _json(OBJ), **_errors(400, 404, 413, 429, 503)}}},
+                                                     'responses': {'200': _json(OBJ), **_errors(400, 404, 409, 413, 429, 503)}}},
             '/api/v1/users/{user}': {'delete': {'summary': 'Erase a user and everything about them', 'parameters': USER, 'security': KEY,
                                                 'responses': {'200': _json(OBJ), **_errors(400, 401, 403, 404, 503)}}},
         },

@@ -25,7 +25,7 @@ from .metrics import iou as box_iou
 __all__ = ['ARCHS', 'FAST', 'RECIPES', 'FaceDataset', 'get_transforms', 'Composites', 'WeightsWarning', 'get_detector', 'collate',
            'TeacherHeads', 'predict_dataset', 'fit', 'plot_history', 'load_teacher', 'recipe_datasets', 'load_detector',
            'predict', 'export_detector', 'plot_predictions', 'faces_from', 'gender_answer', 'detector_config',
-           'to_faces', 'decide', 'gender_at']
+           'to_faces', 'decide', 'gender_at', 'show_batch']
 
 # %% ../nbs/03_detect.ipynb #0005
 class FaceDataset(torch.utils.data.Dataset):
@@ -477,3 +477,18 @@ def gender_at(pred:dict, box, cfg:Config) -> dict:
     f = max(fs, key=lambda f: box_iou(f['box'], box), default=None)
     if f is None or box_iou(f['box'], box) < 0.3 or f['score'] < cfg.face_prob / 2: return dict(answer='review', reason='the gender model found no face here', p_female=None)
     return dict(answer=gender_answer(f['p_female'], cfg.gender_band), p_female=round(f['p_female'], 4), score=round(f['score'], 4))
+
+# %% ../nbs/03_detect.ipynb #b27e9dde
+def show_batch(ds, # a `FaceDataset` or `Composites` (with its transforms)
+               n:int=8, seed:int=0) -> 'matplotlib.figure.Figure':
+    "`n` items of `ds` as the model sees them, with their boxes and labels."
+    import matplotlib.pyplot as plt, matplotlib.patches as mp
+    torch.manual_seed(seed); idx = torch.randperm(len(ds))[:n].tolist()
+    fig, axs = plt.subplots(1, n, figsize=(2.2 * n, 2.6), squeeze=False)
+    for ax, i in zip(axs.flat, idx):
+        img, t = ds[i]; ax.imshow(img.permute(1, 2, 0).clamp(0, 1)); ax.axis('off')
+        for b, l in zip(t['boxes'].tolist(), t['labels'].tolist()):
+            ax.add_patch(mp.Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, color='#e75480' if l == 1 else '#1f77b4', lw=1.5))
+        ax.set_title(f"{len(t['boxes'])} face(s)", fontsize=8)
+    fig.tight_layout(); plt.close(fig)
+    return fig

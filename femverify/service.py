@@ -203,7 +203,7 @@ def _enrol(self:FaceService, user:str, rows:list, replace:bool) -> dict:
         e = np.concatenate([r['embedding'] for r in ok])
         self.store.enroll(user, template(e), e, [r['blur'] for r in ok], replace=replace, model=self.embedder.model)
     photos = [{k: v for k, v in r.items() if k not in ('embedding', 'boxes')} for r in rows]
-    return dict(user=user, status=status, reason=reason, enrolled_photos=len(ok) if status == 'enrolled' else 0, photos=photos)
+    return dict(user=user, status=status, reason=reason, enrolled_photos=len(ok) if status == 'enrolled' else 0, model=self.embedder.model, photos=photos)
 
 # %% ../nbs/07_service.ipynb #001b
 @patch
