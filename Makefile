@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.femverify-installed
 WORKERS ?= 2
+THREADS ?= 4
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export FEMVERIFY_DB_PATH ?= var/femverify.db
@@ -39,7 +40,7 @@ test: $(STAMP) browser check-clean check-export lint
 serve: $(STAMP)
 	@mkdir -p $(dir $(FEMVERIFY_DB_PATH))
 	@echo "femverify API and web page on http://$(HOST):$(PORT)/  (health: http://$(HOST):$(PORT)/api/v1/health)"
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --timeout 120 'api:create_app()'
+	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) --bind $(HOST):$(PORT) --timeout 120 --limit-request-line 2048 'api:create_app()'
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir nbs

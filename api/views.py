@@ -49,7 +49,7 @@ def openapi():
 
 @bp.post('/detect')
 def detect():
-    return jsonify(service().detect(one_file()))
+    return jsonify(service().detect(one_file(), client=request.remote_addr))
 
 
 @bp.post('/users')
@@ -57,7 +57,7 @@ def register():
     require_key()
     photos = [f.read() for f in request.files.getlist('photos')]
     if not photos: raise BadRequest("no file: send 1 to 5 photos as multipart/form-data fields 'photos'")
-    r = service().register(request.form.get('user', ''), photos, replace=request.form.get('replace') == 'true')
+    r = service().register(request.form.get('user', ''), photos, replace=request.form.get('replace') == 'true', client=request.remote_addr)
     if r['status'] in REGISTER_STATUS: return jsonify(r), REGISTER_STATUS[r['status']]
     return error(422, r['reason'], f"registration refused: {r['reason']}", photos=r['photos'])
 

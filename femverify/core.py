@@ -62,6 +62,9 @@ class Config:
     rate_limit: int = 5
     user_rate_limit: int = 20
     trusted_client_days: float = 30.0
+    request_budget: int = 60
+    max_inflight: int = 1
+    queue_timeout: float = 15.0
     allow_download: bool = False
     embedder: str = 'auto'
     facenet: str = 'vggface2'

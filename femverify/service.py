@@ -5,6 +5,7 @@
 # %% ../nbs/07_service.ipynb #0002
 from __future__ import annotations
 import json, re, time
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
@@ -15,8 +16,8 @@ from .verify import Embedder, get_embedder, consistency, template, verify as _ve
 from .store import Store, UnknownUser, ModelMismatch, LimitReached
 
 # %% auto #0
-__all__ = ['USER_ID', 'ModelUnavailable', 'InvalidRequest', 'RateLimited', 'FaceService', 'shipped_detector', 'shipped_threshold',
-           'check_user']
+__all__ = ['USER_ID', 'ModelUnavailable', 'InvalidRequest', 'RateLimited', 'Busy', 'FaceService', 'shipped_detector',
+           'shipped_threshold', 'check_user']
 
 # %% ../nbs/07_service.ipynb #0005
 class ModelUnavailable(RuntimeError):
@@ -26,8 +27,13 @@ class InvalidRequest(ValueError):
     "The request is malformed: a bad user id, the wrong number of photos."
 
 class RateLimited(RuntimeError):
-    "Too many failed verifications recently; `retry_after` is in seconds."
+    "Too many failed verifications, or requests, recently; `retry_after` is in seconds."
     def __init__(self, msg:str, retry_after:int):
+        super().__init__(msg); self.retry_after = retry_after
+
+class Busy(RuntimeError):
+    "Every model slot of this worker stayed taken for `queue_timeout` seconds; `retry_after` is in seconds."
+    def __init__(self, msg:str, retry_after:int=2):
         super().__init__(msg); self.retry_after = retry_after
 
 # %% ../nbs/07_service.ipynb #0007
@@ -38,6 +44,7 @@ class FaceService:
         if cfg.torch_threads:
             import torch; torch.set_num_threads(cfg.torch_threads)
         self.problems = {}
+        import threading; self._slots = threading.BoundedSemaphore(cfg.max_inflight)  # model calls at once in this worker
         self.finder = FaceFinder(device=cfg.device, max_side=cfg.detect_side)
         self.embedder = self._try('embedder', self._load_embedder)
         self.detector = self._try('detector', self._load_detector)
@@ -50,6 +57,23 @@ class FaceService:
     def _try(self, name, load):
         try: return load()
         except (WeightsUnavailable, ModelUnavailable, OSError, RuntimeError) as e: self.problems[name] = str(e); return None
+
+# %% ../nbs/07_service.ipynb #8ee22ce1
+@patch
+@contextmanager
+def _slot(self:FaceService):
+    "Hold one of this worker's `max_inflight` model slots, waiting at most `queue_timeout` seconds, else `Busy`."
+    if not self._slots.acquire(timeout=self.config.queue_timeout):
+        raise Busy(f"the server is busy: every model slot stayed taken for {self.config.queue_timeout:g} s; try again shortly")
+    try: yield
+    finally: self._slots.release()
+
+@patch
+def _spend(self:FaceService, client:str, route:str):
+    "Count one request of `client` against its `request_budget` a minute on `route`, else `RateLimited`."
+    if client is None or self.store is None: return
+    try: self.store.spend(client, route, self.config.request_budget)
+    except LimitReached as e: raise RateLimited(f"{e}: at most {self.config.request_budget} requests a minute", retry_after=60) from None
 
 # %% ../nbs/07_service.ipynb #0008
 @patch
@@ -131,10 +155,17 @@ def _genders(self:FaceService, ims:list, boxes:list) -> list:
 # %% ../nbs/07_service.ipynb #8da153e9
 @patch
 def detect(self:FaceService, photo, # path, bytes or file object
+           client:str=None, # who asks (an address), for the per-client budget
           ) -> dict:
     "One clear face? and female? for one photo, with the box, scores, and which model counted the faces."
-    from femverify.detect import decide
+    self._spend(client, 'detect')
     t0 = time.perf_counter(); im = load_image(photo, self.config.max_pixels); t1 = time.perf_counter()
+    with self._slot(): return self._detect(im, t0, t1)
+
+@patch
+def _detect(self:FaceService, im, t0, t1) -> dict:
+    "`detect` once the photo is loaded and a model slot is held."
+    from femverify.detect import decide
     if self.counter == 'detector':
         g = decide(self._predict([im])[0], im, self.detector_cfg); gender = g['gender']; t2 = t3 = time.perf_counter()
     else:
@@ -173,19 +204,25 @@ def _photos(self:FaceService, photos:list) -> list:
 # %% ../nbs/07_service.ipynb #0014
 @patch
 def register(self:FaceService, user:str, photos:list, # 1-5 photos: paths, bytes or file objects
-             replace:bool=False) -> dict:
+             replace:bool=False, client:str=None) -> dict:
     "Enrol `user` from 1-5 photos through the gate, the gender check and the consistency check."
     user = check_user(user)
     if not 1 <= len(photos) <= 5: raise InvalidRequest(f"registration needs 1 to 5 photos, got {len(photos)}")
-    self._need('embedder', 'store', *(('detector',) if self.config.gender_check else ()))
+    self._need('embedder', 'store', *(('detector',) if self.config.gender_check else ())); self._spend(client, 'register')
     ims = self._photos(photos)
+    with self._slot(): rows = self._analyse(ims)
+    return self._enrol(user, rows, replace)
+
+@patch
+def _analyse(self:FaceService, ims:list) -> list:
+    "Per-photo verdicts of a registration: the gate and the embedding, then the gender of the photos that passed."
     good = [im for im in ims if not isinstance(im, ImageError)]
     res = iter(self.embedder.analyse(good, self.config) if good else [])
     rows = [dict(index=i, reason='unreadable', message=str(im)) if isinstance(im, ImageError) else dict(index=i, **next(res)) for i, im in enumerate(ims)]
     ok = [(r, im) for r, im in zip(rows, ims) if r['reason'] == 'ok']
     if ok and self.config.gender_check:
         for (r, _), g in zip(ok, self._genders([im for _, im in ok], [r['box'] for r, _ in ok])): r['gender'] = g
-    return self._enrol(user, rows, replace)
+    return rows
 
 # %% ../nbs/07_service.ipynb #0015
 @patch
@@ -223,7 +260,8 @@ def verify(self:FaceService, user:str, photo, client:str=None) -> dict:
         im = load_image(photo, self.config.max_pixels); t1 = time.perf_counter()
     except (UnknownUser, ModelMismatch, ImageError) as e:
         self.store.end_attempt(row, {UnknownUser: 'unknown_user', ModelMismatch: 'model_mismatch'}.get(type(e), 'bad_image'), enrolled=False); raise
-    a = self.embedder.analyse([im], self.config)[0]; t2 = time.perf_counter()
+    with self._slot(): a = self.embedder.analyse([im], self.config)[0]
+    t2 = time.perf_counter()
     r = _verify(tmpl, a['embedding'], self.threshold, a['reason'])
     self.store.end_attempt(row, 'match' if r['match'] else r['reason'], r['distance']); t3 = time.perf_counter()  # erased meanwhile: 404
     r['distance'] = None if r['distance'] is None else round(r['distance'], 2)  # coarse: a fine score would help climb towards the threshold

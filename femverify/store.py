@@ -22,7 +22,7 @@ class UserExists(ValueError):
     "A user with this id is already enrolled (and `replace` was not asked for)."
 
 # %% ../nbs/06_store.ipynb #a9fdac2a
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, created REAL NOT NULL, dim INTEGER NOT NULL, template BLOB NOT NULL,
     model TEXT NOT NULL DEFAULT 'unknown');
@@ -33,8 +33,12 @@ CREATE TABLE IF NOT EXISTS attempts (id INTEGER PRIMARY KEY, time REAL NOT NULL,
 CREATE INDEX IF NOT EXISTS embeddings_user ON embeddings(user_id);
 CREATE INDEX IF NOT EXISTS attempts_user_time ON attempts(user_id, time);
 CREATE INDEX IF NOT EXISTS attempts_client_time ON attempts(client, time);
+CREATE TABLE IF NOT EXISTS requests (time REAL NOT NULL, client TEXT NOT NULL, route TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS requests_client_time ON requests(client, route, time);
 """
-MIGRATIONS = {1: ["ALTER TABLE users ADD COLUMN model TEXT NOT NULL DEFAULT 'unknown'"]}  # from version k to k + 1
+MIGRATIONS = {1: ["ALTER TABLE users ADD COLUMN model TEXT NOT NULL DEFAULT 'unknown'"],  # from version k to k + 1
+              2: ["CREATE TABLE IF NOT EXISTS requests (time REAL NOT NULL, client TEXT NOT NULL, route TEXT NOT NULL)",
+                  "CREATE INDEX IF NOT EXISTS requests_client_time ON requests(client, route, time)"]}
 
 # %% ../nbs/06_store.ipynb #0008
 class Store:
@@ -185,6 +189,20 @@ def end_attempt(self:Store, rowid:int, decision:str, distance:float=None,
         if enrolled and (user is None or not db.execute('SELECT 1 FROM users WHERE id=?', (user[0],)).fetchone()):
             db.execute('DELETE FROM attempts WHERE id=?', (rowid,)); raise UnknownUser(user[0] if user else rowid)
         db.execute('UPDATE attempts SET decision=?, distance=? WHERE id=?', (decision, distance, rowid))
+
+# %% ../nbs/06_store.ipynb #8c50c2d6
+@patch
+def spend(self:Store, client:str, route:str,
+          limit:int=60, # requests per client and route within the window
+          window:float=60.0) -> int:
+    "Count one request of `client` to `route` if it is within its budget (atomically): the requests left; else `LimitReached`."
+    now = time.time()
+    with self._tx() as db:
+        db.execute('DELETE FROM requests WHERE time<?', (now - window,))
+        n = db.execute('SELECT COUNT(*) FROM requests WHERE client=? AND route=?', (client, route)).fetchone()[0]
+        if n >= limit: raise LimitReached(f'{route} budget', limit)
+        db.execute('INSERT INTO requests VALUES (?,?,?)', (now, client, route))
+    return limit - n - 1
 
 # %% ../nbs/06_store.ipynb #0012
 @patch

@@ -122,3 +122,21 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_limit(tmp_path, photos):
     def via_proxy(addr): return c.post('/api/v1/users/nobody/verify', data={'image': up(photos['one'])}, headers={'X-Forwarded-For': addr}, environ_base={'REMOTE_ADDR': '127.0.0.1'})
     for _ in range(5): via_proxy('198.51.100.3')
     assert via_proxy('198.51.100.3').status_code == 429 and via_proxy('198.51.100.4').status_code == 404
+
+
+def test_detect_has_a_per_client_budget(tmp_path, photos):
+    svc = make_service(tmp_path, request_budget=3)
+    c = create_app({'TESTING': True}, service=svc).test_client()
+    codes = [c.post('/api/v1/detect', data={'image': up(photos['blank'])}, environ_base={'REMOTE_ADDR': '192.0.2.1'}).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    assert c.post('/api/v1/detect', data={'image': up(photos['blank'])}, environ_base={'REMOTE_ADDR': '192.0.2.2'}).status_code == 200
+
+
+def test_a_full_worker_answers_503_with_retry_after(tmp_path, photos):
+    svc = make_service(tmp_path, max_inflight=1, queue_timeout=0.2)
+    c = create_app({'TESTING': True}, service=svc).test_client()
+    with svc._slot():  # a heavy photo holds the only model slot
+        r = c.post('/api/v1/detect', data={'image': up(photos['one'])})
+        assert r.status_code == 503 and r.get_json()['error']['code'] == 'busy' and int(r.headers['Retry-After']) > 0
+        assert c.get('/api/v1/health').status_code == 200  # health needs no model slot
+    assert c.post('/api/v1/detect', data={'image': up(photos['one'])}).status_code == 200
