@@ -23,9 +23,9 @@ from .metrics import iou as box_iou
 
 # %% auto #0
 __all__ = ['ARCHS', 'FAST', 'RECIPES', 'FaceDataset', 'get_transforms', 'Composites', 'WeightsWarning', 'get_detector', 'collate',
-           'TeacherHeads', 'predict_dataset', 'fit', 'plot_history', 'load_teacher', 'recipe_datasets', 'load_detector',
-           'predict', 'export_detector', 'plot_predictions', 'faces_from', 'gender_answer', 'detector_config',
-           'to_faces', 'decide', 'gender_at', 'show_batch']
+           'TeacherHeads', 'init_distributed', 'predict_dataset', 'fit', 'plot_history', 'load_teacher',
+           'recipe_datasets', 'load_detector', 'predict', 'export_detector', 'plot_predictions', 'faces_from',
+           'gender_answer', 'detector_config', 'to_faces', 'decide', 'gender_at', 'show_batch']
 
 # %% ../nbs/03_detect.ipynb #0005
 class FaceDataset(torch.utils.data.Dataset):
@@ -255,8 +255,26 @@ def _save(path:Path, obj:dict) -> Path:
     "torch.save to `path`, atomically."
     buf = io.BytesIO(); torch.save(obj, buf); return atomic_write(path, buf.getvalue())
 
+# %% ../nbs/03_detect.ipynb #74f82d5f
+def init_distributed(device='auto') -> tuple:
+    "(rank, world size, device) — joining the `torchrun` process group when WORLD_SIZE > 1, else (0, 1, `device`)."
+    import os, torch.distributed as dist
+    world = int(os.environ.get('WORLD_SIZE', 1))
+    if world == 1: return 0, 1, get_device(device) if isinstance(device, str) else device
+    if not dist.is_initialized(): dist.init_process_group('nccl' if torch.cuda.is_available() and str(device) != 'cpu' else 'gloo')
+    local = int(os.environ.get('LOCAL_RANK', 0))
+    dev = torch.device(f'cuda:{local}') if torch.cuda.is_available() and str(device) != 'cpu' else torch.device('cpu')
+    if dev.type == 'cuda': torch.cuda.set_device(dev)
+    return dist.get_rank(), world, dev
+
+def _any(flag:bool, world:int) -> bool:
+    "True if `flag` is true in any process."
+    if world == 1: return flag
+    import torch.distributed as dist
+    t = torch.tensor([int(flag)]); dist.all_reduce(t, op=dist.ReduceOp.MAX); return bool(t.item())
+
 # %% ../nbs/03_detect.ipynb #0017
-def _train_epoch(model, dl, opt, sched, scaler, device, clip, epoch, deadline, progress, max_steps=None) -> dict:
+def _train_epoch(model, dl, opt, sched, scaler, device, clip, epoch, deadline, progress, max_steps=None, world=1) -> dict:
     "One epoch of training; returns mean losses, the per-step totals, and whether the time budget ran out."
     model.train(); sums, steps, totals = {}, 0, []
     for imgs, targets in tqdm(dl, desc=f'epoch {epoch}', leave=False, disable=not progress, total=min(len(dl), max_steps or len(dl))):
@@ -270,9 +288,9 @@ def _train_epoch(model, dl, opt, sched, scaler, device, clip, epoch, deadline, p
         scaler.step(opt); scaler.update(); sched.step()
         for k, v in losses.items(): sums[k] = sums.get(k, 0.0) + v.item()
         steps += 1; totals.append(loss.item())
-        if (deadline and time.time() > deadline) or steps == max_steps: break
+        if _any(bool(deadline and time.time() > deadline), world) or steps == max_steps: break
     return dict({k: v / max(steps, 1) for k, v in sums.items()}, loss=float(np.mean(totals)) if totals else float('nan'), steps=steps,
-                first_loss=totals[0] if totals else None, out_of_time=bool(deadline and time.time() > deadline))
+                first_loss=totals[0] if totals else None, out_of_time=_any(bool(deadline and time.time() > deadline), world))
 
 # %% ../nbs/03_detect.ipynb #0019
 def predict_dataset(model, ds:FaceDataset, device='cpu', batch_size:int=8, progress:bool=True) -> list:
@@ -305,11 +323,12 @@ def fit(model, train_ds:FaceDataset, val_ds:FaceDataset=None,
         config:dict=None, # anything to keep in the checkpoint's config
         progress:bool=True) -> dict:
     "Train `model`; returns the history (per-epoch losses and val mAP)."
-    device, out = get_device(device) if isinstance(device, str) else device, Path(out)
-    model.to(device)
+    rank, world, device = init_distributed(device); out = Path(out)
+    model.to(device); net = model
+    if world > 1: net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None, find_unused_parameters=True)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=lr or 0.02 * batch_size / 16, momentum=0.9, weight_decay=1e-4)
-    steps_per_epoch = min(math.ceil(len(train_ds) / batch_size), epoch_steps or math.inf)
+    steps_per_epoch = min(math.ceil(len(train_ds) / batch_size / world), epoch_steps or math.inf)
     clock = dict(before=0.0, t0=time.time())  # training seconds of earlier calls, and when this one started
     sched = _schedule(opt, epochs * steps_per_epoch, min(warmup, epochs * steps_per_epoch // 4 + 1), max_seconds,
                       lambda: clock['before'] + time.time() - clock['t0'])
@@ -320,22 +339,26 @@ def fit(model, train_ds:FaceDataset, val_ds:FaceDataset=None,
         model.load_state_dict(ck['model']); opt.load_state_dict(ck['optimizer']); sched.load_state_dict(ck['scheduler'])
         history, start = ck['metrics'], ck['epoch'] + 1
         clock['before'] = sum(h['train_seconds'] + h.get('val_seconds', 0) for h in history)
-    cfg = dict(config or {}, epochs=epochs, batch_size=batch_size, lr=opt.param_groups[0]['initial_lr'], seed=seed, weights=getattr(model, 'weights', None))
+    cfg = dict(config or {}, epochs=epochs, batch_size=batch_size, lr=opt.param_groups[0]['initial_lr'], seed=seed, weights=getattr(model, 'weights', None), processes=world)
     deadline = time.time() + max_seconds - clock['before'] if max_seconds else None
     for epoch in range(start, epochs):
-        torch.manual_seed(seed + epoch)
-        dl = torch.utils.data.DataLoader(train_ds, batch_size=batch_size, shuffle=True, collate_fn=collate, num_workers=workers,
+        torch.manual_seed(seed + epoch + 1000 * rank)  # each process its own augmentations
+        sampler = torch.utils.data.DistributedSampler(train_ds, world, rank, shuffle=True, seed=seed) if world > 1 else None
+        if sampler: sampler.set_epoch(epoch)
+        dl = torch.utils.data.DataLoader(train_ds, batch_size=batch_size, shuffle=sampler is None, sampler=sampler, collate_fn=collate, num_workers=workers,
                                          generator=torch.Generator().manual_seed(seed + epoch), persistent_workers=False)
         t0 = time.time()
-        h = dict(epoch=epoch, **_train_epoch(model, dl, opt, sched, scaler, device, clip, epoch, deadline, progress, epoch_steps))
-        h['train_seconds'] = time.time() - t0; h['images_per_s'] = h['steps'] * batch_size / h['train_seconds']
+        h = dict(epoch=epoch, **_train_epoch(net, dl, opt, sched, scaler, device, clip, epoch, deadline, progress and rank == 0, epoch_steps, world))
+        h['train_seconds'] = time.time() - t0; h['images_per_s'] = h['steps'] * batch_size * world / h['train_seconds']
         t1 = time.time()
-        if val_ds is not None and len(val_ds): h.update(_validate(model, val_ds, device, progress), val_seconds=time.time() - t1)
+        if rank == 0 and val_ds is not None and len(val_ds): h.update(_validate(model, val_ds, device, progress), val_seconds=time.time() - t1)
         history.append(h)
-        _save(out / 'model.pt', dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch,
-                                     config=cfg, classes=LABELS, metrics=history))
-        atomic_write(out / 'history.json', json.dumps(history, indent=1))
-        plot_history(history).savefig(out / 'curves.png', dpi=100)
+        if rank == 0:
+            _save(out / 'model.pt', dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch,
+                                         config=cfg, classes=LABELS, metrics=history))
+            atomic_write(out / 'history.json', json.dumps(history, indent=1))
+            plot_history(history).savefig(out / 'curves.png', dpi=100)
+        if world > 1: torch.distributed.barrier()  # the others wait while rank 0 validates and writes
         if h['out_of_time'] or (stop_after and epoch + 1 - start >= stop_after): break
     return history
 
