@@ -45,7 +45,8 @@ def spec():
                                                      **_errors(400, 401, 403, 409, 413, 422, 503)}}},
             '/api/v1/users/{user}/verify': {'post': {'summary': 'Is this photo the enrolled user?', 'parameters': USER, 'requestBody': _upload('image'),
                                                      'responses': {'200': _json(OBJ), **_errors(400, 404, 409, 413, 429, 503)}}},
-            '/api/v1/users/{user}': {'delete': {'summary': 'Erase a user and everything about them', 'parameters': USER, 'security': KEY,
+            '/api/v1/users/{user}': {'delete': {'summary': 'Erase a user and everything about them (with ban=true, keep only her template in the ban list)',
+                                                'parameters': USER + [{'name': 'ban', 'in': 'query', 'required': False, 'schema': {'type': 'string', 'enum': ['true', 'false']}}], 'security': KEY,
                                                 'responses': {'200': _json(OBJ), **_errors(400, 401, 403, 404, 503)}}},
         },
         'components': {

@@ -70,4 +70,4 @@ def verify(user):
 @bp.delete('/users/<user>')
 def delete(user):
     require_key()
-    return jsonify(service().delete(user))
+    return jsonify(service().delete(user, ban=request.args.get('ban') == 'true'))

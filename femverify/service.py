@@ -224,6 +224,25 @@ def _analyse(self:FaceService, ims:list) -> list:
         for (r, _), g in zip(ok, self._genders([im for _, im in ok], [r['box'] for r, _ in ok])): r['gender'] = g
     return rows
 
+# %% ../nbs/07_service.ipynb #fe13aad8
+@patch
+def _gallery(self:FaceService) -> tuple:
+    "(labels, templates) of the running model's members and bans, reloaded when the store's change counter has moved."
+    n = self.store.changes()
+    if getattr(self, '_gal', (None,))[0] != n: self._gal = (n, *self.store.gallery(self.embedder.model))
+    return self._gal[1:]
+
+@patch
+def _search(self:FaceService, user:str, t:np.ndarray) -> tuple:
+    "(reason, matched label, distance) for the closest ban, else the closest other member, within the threshold; or None."
+    labels, g = self._gallery()
+    if not len(labels): return None
+    d = 1.0 - g @ t
+    for kind, reason in (('ban:', 'banned'), ('user:', 'possible_duplicate')):
+        hits = [(float(d[i]), l) for i, l in enumerate(labels) if l.startswith(kind) and l != f'user:{user}' and d[i] <= self.threshold]
+        if hits: dist, label = min(hits); return reason, label, dist
+    return None
+
 # %% ../nbs/07_service.ipynb #0015
 @patch
 def _enrol(self:FaceService, user:str, rows:list, replace:bool) -> dict:
@@ -237,8 +256,10 @@ def _enrol(self:FaceService, user:str, rows:list, replace:bool) -> dict:
     elif 'review' in answers: status, reason = 'review', 'gender_uncertain'
     else: status, reason = 'enrolled', 'ok'
     if status == 'enrolled':
-        e = np.concatenate([r['embedding'] for r in ok])
-        self.store.enroll(user, template(e), e, [r['blur'] for r in ok], replace=replace, model=self.embedder.model)
+        e = np.concatenate([r['embedding'] for r in ok]); t = template(e)
+        if hit := self._search(user, t):
+            status, reason = ('refused' if hit[0] == 'banned' else 'review'), hit[0]; self.store.flag(user, *hit)
+        else: self.store.enroll(user, t, e, [r['blur'] for r in ok], replace=replace, model=self.embedder.model)
     photos = [{k: v for k, v in r.items() if k not in ('embedding', 'boxes')} for r in rows]
     return dict(user=user, status=status, reason=reason, enrolled_photos=len(ok) if status == 'enrolled' else 0, model=self.embedder.model, photos=photos)
 
@@ -269,8 +290,9 @@ def verify(self:FaceService, user:str, photo, client:str=None) -> dict:
 
 # %% ../nbs/07_service.ipynb #001e
 @patch
-def delete(self:FaceService, user:str) -> dict:
-    "Erase `user`; raises `UnknownUser` if there is nobody to erase."
+def delete(self:FaceService, user:str, ban:bool=False) -> dict:
+    "Erase `user` (keeping only her template in the ban list if `ban`); raises `UnknownUser` if there is nobody to erase."
     user = check_user(user); self._need('store')
+    if ban: return dict(user=user, deleted=True, banned=True, ban_id=self.store.ban(user))
     if not self.store.delete(user): raise UnknownUser(user)
     return dict(user=user, deleted=True)

@@ -22,7 +22,7 @@ class UserExists(ValueError):
     "A user with this id is already enrolled (and `replace` was not asked for)."
 
 # %% ../nbs/06_store.ipynb #a9fdac2a
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, created REAL NOT NULL, dim INTEGER NOT NULL, template BLOB NOT NULL,
     model TEXT NOT NULL DEFAULT 'unknown');
@@ -35,10 +35,15 @@ CREATE INDEX IF NOT EXISTS attempts_user_time ON attempts(user_id, time);
 CREATE INDEX IF NOT EXISTS attempts_client_time ON attempts(client, time);
 CREATE TABLE IF NOT EXISTS requests (time REAL NOT NULL, client TEXT NOT NULL, route TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS requests_client_time ON requests(client, route, time);
+CREATE TABLE IF NOT EXISTS bans (id INTEGER PRIMARY KEY, created REAL NOT NULL, model TEXT NOT NULL, template BLOB NOT NULL, note TEXT);
+CREATE TABLE IF NOT EXISTS flags (id INTEGER PRIMARY KEY, time REAL NOT NULL, user_id TEXT NOT NULL, reason TEXT NOT NULL, matched TEXT NOT NULL, distance REAL);
+CREATE TABLE IF NOT EXISTS changes (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+INSERT OR IGNORE INTO changes VALUES (1, 0);
 """
 MIGRATIONS = {1: ["ALTER TABLE users ADD COLUMN model TEXT NOT NULL DEFAULT 'unknown'"],  # from version k to k + 1
               2: ["CREATE TABLE IF NOT EXISTS requests (time REAL NOT NULL, client TEXT NOT NULL, route TEXT NOT NULL)",
-                  "CREATE INDEX IF NOT EXISTS requests_client_time ON requests(client, route, time)"]}
+                  "CREATE INDEX IF NOT EXISTS requests_client_time ON requests(client, route, time)"],
+              3: [s for s in SCHEMA.split(';') if 'bans' in s or 'flags' in s or 'changes' in s]}
 
 # %% ../nbs/06_store.ipynb #0008
 class Store:
@@ -77,6 +82,7 @@ def _tx(self:Store):
 # %% ../nbs/06_store.ipynb #000c
 def _blob(v) -> bytes: return np.asarray(v, np.float32).tobytes()
 def _vec(b:bytes) -> np.ndarray: return np.frombuffer(b, np.float32).copy()
+def _bump(db): db.execute('UPDATE changes SET n = n + 1 WHERE id = 1')  # templates or bans changed
 
 @patch
 def enroll(self:Store, user:str, # the user id
@@ -95,6 +101,7 @@ def enroll(self:Store, user:str, # the user id
         db.execute('INSERT INTO users (id, created, dim, template, model) VALUES (?,?,?,?,?)', (user, now, len(template), _blob(template), model))
         for n, (e, q) in enumerate(zip(embeddings, qualities if qualities is not None else iter(lambda: None, 0)), 1):
             db.execute('INSERT INTO embeddings (user_id, vector, created, quality) VALUES (?,?,?,?)', (user, _blob(e), now, q))
+        _bump(db)
     return n
 
 # %% ../nbs/06_store.ipynb #000d
@@ -210,5 +217,49 @@ def delete(self:Store, user:str) -> bool:
     "Erase every row about enrolled `user` (enrolment, embeddings, audit); False, touching nothing, if `user` is not enrolled."
     with self._tx() as db:
         if not db.execute('DELETE FROM users WHERE id=?', (user,)).rowcount: return False
-        db.execute('DELETE FROM attempts WHERE user_id=?', (user,))
+        db.execute('DELETE FROM attempts WHERE user_id=?', (user,)); _bump(db)
     return True
+
+# %% ../nbs/06_store.ipynb #b661f399
+@patch
+def ban(self:Store, user:str, note:str='') -> int:
+    "Erase `user` but keep her template in the ban list: the ban's id; `UnknownUser` if she is not enrolled."
+    with self._tx() as db:
+        u = db.execute('SELECT template, model FROM users WHERE id=?', (user,)).fetchone()
+        if u is None: raise UnknownUser(user)
+        bid = db.execute('INSERT INTO bans (created, model, template, note) VALUES (?,?,?,?)', (time.time(), u[1], u[0], note)).lastrowid
+        db.execute('DELETE FROM users WHERE id=?', (user,)); db.execute('DELETE FROM attempts WHERE user_id=?', (user,)); _bump(db)
+    return bid
+
+@patch
+def unban(self:Store, ban_id:int) -> bool:
+    "Lift ban `ban_id`, erasing the template it kept; False if there is no such ban."
+    with self._tx() as db:
+        n = db.execute('DELETE FROM bans WHERE id=?', (ban_id,)).rowcount
+        if n: _bump(db)
+    return n > 0
+
+# %% ../nbs/06_store.ipynb #2d8e451f
+@patch
+def changes(self:Store) -> int:
+    "How many times templates or bans have changed: a cheap test of whether a cached gallery is stale."
+    with self._connect() as db: return db.execute('SELECT n FROM changes WHERE id = 1').fetchone()[0]
+
+@patch
+def gallery(self:Store, model:str) -> tuple:
+    "(labels, (n, d) float32 templates) of every member and ban made with `model`: labels are 'user:<id>' or 'ban:<n>'."
+    with self._connect() as db:
+        rows = [(f'user:{u}', t) for u, t in db.execute('SELECT id, template FROM users WHERE model=? ORDER BY id', (model,))]
+        rows += [(f'ban:{b}', t) for b, t in db.execute('SELECT id, template FROM bans WHERE model=? ORDER BY id', (model,))]
+    return [r[0] for r in rows], (np.stack([_vec(r[1]) for r in rows]) if rows else np.zeros((0, 0), np.float32))
+
+@patch
+def flag(self:Store, user:str, reason:str, matched:str, distance:float) -> None:
+    "Record for moderators that registering `user` resembled `matched` ('user:<id>' or 'ban:<n>')."
+    with self._tx() as db: db.execute('INSERT INTO flags (time, user_id, reason, matched, distance) VALUES (?,?,?,?,?)', (time.time(), user, reason, matched, distance))
+
+@patch
+def flags(self:Store) -> list:
+    "Every flag, newest first: time, user, reason, matched, distance."
+    with self._connect() as db:
+        return [dict(zip(('time', 'user', 'reason', 'matched', 'distance'), r)) for r in db.execute('SELECT time, user_id, reason, matched, distance FROM flags ORDER BY id DESC')]

@@ -22,7 +22,7 @@ def server(tmp_path):
 def page():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path='/usr/bin/chromium', headless=True, args=FLAGS)
-        pg = browser.new_page()
+        pg = browser.new_page(bypass_csp=True)  # Playwright's waits evaluate strings; the page's own CSP is checked in test_abuse
         yield pg
         browser.close()
 

@@ -1,5 +1,7 @@
 """gunicorn restarted on the same database: registered users still verify, a user deleted before the restart stays gone."""
-import json, os, signal, subprocess, time, urllib.request
+import io, json, os, signal, subprocess, time, urllib.request
+from PIL import Image
+from skimage.data import astronaut
 from conftest import API_KEY, HOPPER, ROOT
 from test_serve import free_port
 
@@ -34,13 +36,14 @@ def stop(p):
 
 def test_restart_keeps_users_and_deletions(tmp_path):
     port, img = free_port(), HOPPER.read_bytes()
-    env = dict(os.environ, FEMVERIFY_DB_PATH=str(tmp_path / 'var' / 'f.db'), FEMVERIFY_FACENET='random', FEMVERIFY_GENDER_CHECK='0',
+    other = io.BytesIO(); Image.fromarray(astronaut()).save(other, 'JPEG')  # two people: the 1:N check would refuse one face twice
+    env = dict(os.environ, FEMVERIFY_DB_PATH=str(tmp_path / 'var' / 'f.db'), FEMVERIFY_EMBEDDER='dlib', FEMVERIFY_GENDER_CHECK='0',
                FEMVERIFY_API_KEYS=API_KEY, FEMVERIFY_TORCH_THREADS='1')
     base, key = f'http://127.0.0.1:{port}/api/v1', {'X-API-Key': API_KEY}
     p = start(port, env)
     try:
-        for u in ('keep', 'gone'):
-            assert request(base + '/users', 'POST', {'user': u}, [('photos', img)], key)[0] == 201
+        for u, photo in (('keep', img), ('gone', other.getvalue())):
+            assert request(base + '/users', 'POST', {'user': u}, [('photos', photo)], key)[0] == 201
         assert request(base + '/users/gone', 'DELETE', headers=key) == (200, {'user': 'gone', 'deleted': True})
     finally: stop(p)
     p = start(port, env)

@@ -72,3 +72,20 @@ def test_auto_picks_facenet_when_its_weights_are_there(tmp_path, no_network, mon
     torch.manual_seed(3); torch.save(InceptionResnetV1(pretrained=None, classify=True, num_classes=8631).state_dict(), tmp_path / WEIGHTS['vggface2'].filename)
     e = get_embedder('auto', weights_dir=tmp_path)
     assert e.name == 'facenet' and e.model == 'facenet:vggface2' and 'weights found' in e.reason
+
+
+def test_one_face_two_accounts_goes_to_review_and_a_banned_face_is_refused(tmp_path, faces, no_network):
+    c, svc = client_for(tmp_path)
+    assert register(c, 'ana', faces['hopper']).status_code == 201
+    assert register(c, 'eileen', faces['collins']).status_code == 201  # another person: no match
+    r = register(c, 'bea', faces['moved'])  # Grace again, under a new id
+    body = r.get_json()
+    assert r.status_code == 202 and (body['status'], body['reason']) == ('review', 'possible_duplicate'), body
+    assert 'ana' not in r.get_data(as_text=True)  # the client is never told which account matched ...
+    assert svc.store.flags()[0]['matched'] == 'user:ana'  # ... the moderators' record is
+    assert svc.store.users() == ['ana', 'eileen']  # nothing stored for 'bea'
+    r = c.delete('/api/v1/users/ana?ban=true', headers=KEY)
+    assert r.status_code == 200 and r.get_json()['banned'] is True
+    r = register(c, 'cy', faces['moved'])
+    assert r.status_code == 422 and r.get_json()['error']['code'] == 'banned', r.get_json()
+    assert 'ana' not in r.get_data(as_text=True) and svc.store.users() == ['eileen']
