@@ -51,10 +51,10 @@ class FakeDetector(torch.nn.Module):
 
 
 def make_service(tmp_path, detector=None, **cfg):
-    "A real FaceService (random FaceNet weights: nothing can be downloaded here) on a temp database."
+    "A real FaceService (random FaceNet weights: nothing can be downloaded here) on a temp database, without the shipped detector."
     from femverify.core import Config
     from femverify.service import FaceService
-    c = dict(facenet='random', gender_check=detector is not None, db_path=tmp_path / 'f.db', weights_dir=tmp_path)
+    c = dict(facenet='random', gender_check=detector is not None, db_path=tmp_path / 'f.db', weights_dir=tmp_path, detector_path=tmp_path / 'no-detector.pt')
     svc = FaceService(Config(**{**c, **cfg}))
     if detector is not None: svc.detector = detector; svc.problems.pop('detector', None)
     return svc

@@ -7,7 +7,8 @@ from femverify.service import FaceService
 
 @pytest.fixture(scope='module')
 def client(tmp_path_factory):
-    svc = FaceService(Config(weights_dir=tmp_path_factory.mktemp('w'), detector_path=None, db_path=tmp_path_factory.mktemp('db') / 'f.db'))
+    w = tmp_path_factory.mktemp('w')
+    svc = FaceService(Config(weights_dir=w, detector_path=w / 'no-detector.pt', db_path=tmp_path_factory.mktemp('db') / 'f.db'))
     return create_app({'TESTING': True}, service=svc).test_client()
 
 
@@ -19,7 +20,7 @@ def test_health_reports_each_model(client):
     assert body['models']['face_finder']['loaded'] is True
     e = body['models']['embedder']  # no FaceNet weights here: auto falls back to dlib's packaged model, and says why
     assert e['loaded'] is True and e['name'] == 'dlib' and 'FaceNet is not used' in e['reason']
-    assert body['models']['detector']['loaded'] is False and body['models']['detector']['reason']  # none configured in this test
+    assert body['models']['detector']['loaded'] is False and body['models']['detector']['reason']  # pointed at a missing file in this test
     assert body['status'] == 'degraded'
 
 
