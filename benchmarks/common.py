@@ -29,7 +29,7 @@ def lfw_photos(n: int, seed: int = 0) -> list:
 
 def percentiles(xs, ps=(50, 90, 95, 99)) -> dict:
     "Percentiles of `xs` in milliseconds (xs in seconds)."
-    return {f'p{p}': float(np.percentile(np.asarray(xs) * 1000, p)) for p in ps}
+    return {f'p{p}': float(np.percentile(np.asarray(xs) * 1000, p)) if len(xs) else float('nan') for p in ps}
 
 
 def machine() -> dict:
@@ -77,15 +77,16 @@ def http(url, method='GET', fields=None, files=None, headers=None, timeout=120):
 
 class Server:
     "gunicorn serving the API on a free loopback port, with `env` added; a context manager."
-    def __init__(self, env: dict, workers: int = 2):
+    def __init__(self, env: dict, workers: int = 2, threads: int = 0):  # threads > 0: gunicorn's gthread workers, as `make serve`
         import socket
         with socket.socket() as s: s.bind(('127.0.0.1', 0)); self.port = s.getsockname()[1]
-        self.env, self.workers, self.url = env, workers, f'http://127.0.0.1:{self.port}/api/v1'
+        self.env, self.workers, self.threads, self.url = env, workers, threads, f'http://127.0.0.1:{self.port}/api/v1'
 
     def __enter__(self):
         import subprocess, sys
         root = Path(__file__).resolve().parent.parent
-        self.proc = subprocess.Popen([str(Path(sys.executable).parent / 'gunicorn'), '--workers', str(self.workers), '--timeout', '300',
+        gthread = ['--worker-class', 'gthread', '--threads', str(self.threads)] if self.threads else []
+        self.proc = subprocess.Popen([str(Path(sys.executable).parent / 'gunicorn'), '--workers', str(self.workers), '--timeout', '300', *gthread,
                                       '--bind', f'127.0.0.1:{self.port}', 'api:create_app()'], cwd=root,
                                      env=dict(os.environ, **self.env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.time() + 120

@@ -127,6 +127,7 @@ def load_image(src, # a path, bytes, or a binary file object
                max_pixels:int=Config.max_pixels, # refuse images with more pixels than this
                min_side:int=16, # refuse images narrower or shorter than this (no face fits)
                formats:tuple=FORMATS, # the only formats Pillow may open (None: any it can)
+               draft:int=None, # a JPEG may be decoded at 1/2, 1/4 or 1/8 scale if both sides stay at least this (far cheaper)
               ) -> Image.Image:
     "Open `src` as an upright RGB image, or raise `ImageError` saying what is wrong."
     data = _read_bytes(src)
@@ -137,6 +138,7 @@ def load_image(src, # a path, bytes, or a binary file object
         if w * h > max_pixels:
             raise ImageError(f"image too large: {w}x{h} = {w*h:,} pixels (limit {max_pixels:,})")
         if min(w, h) < min_side: raise ImageError(f"image too small: {w}x{h} pixels (each side must be at least {min_side})")
+        if draft and im.format == 'JPEG': im.draft('RGB', (draft, draft))
         im.load()
         return _to_rgb(ImageOps.exif_transpose(im))
     except ImageError: raise

@@ -159,8 +159,9 @@ def detect(self:FaceService, photo, # path, bytes or file object
           ) -> dict:
     "One clear face? and female? for one photo, with the box, scores, and which model counted the faces."
     self._spend(client, 'detect')
-    t0 = time.perf_counter(); im = load_image(photo, self.config.max_pixels); t1 = time.perf_counter()
-    with self._slot(): return self._detect(im, t0, t1)
+    with self._slot():  # decoding a 40 MP photo is heavy too: it waits for a slot like the models
+        t0 = time.perf_counter(); im = load_image(photo, self.config.max_pixels, draft=2 * self.config.detect_side); t1 = time.perf_counter()
+        return self._detect(im, t0, t1)
 
 @patch
 def _detect(self:FaceService, im, t0, t1) -> dict:
@@ -197,7 +198,7 @@ def _photos(self:FaceService, photos:list) -> list:
     "Load each photo; an unreadable one becomes its `ImageError` message."
     out = []
     for p in photos:
-        try: out.append(load_image(p, self.config.max_pixels))
+        try: out.append(load_image(p, self.config.max_pixels, draft=2 * self.config.detect_side))
         except ImageError as e: out.append(e)
     return out
 
@@ -209,8 +210,7 @@ def register(self:FaceService, user:str, photos:list, # 1-5 photos: paths, bytes
     user = check_user(user)
     if not 1 <= len(photos) <= 5: raise InvalidRequest(f"registration needs 1 to 5 photos, got {len(photos)}")
     self._need('embedder', 'store', *(('detector',) if self.config.gender_check else ())); self._spend(client, 'register')
-    ims = self._photos(photos)
-    with self._slot(): rows = self._analyse(ims)
+    with self._slot(): rows = self._analyse(self._photos(photos))
     return self._enrol(user, rows, replace)
 
 @patch
@@ -274,15 +274,19 @@ def _begin(self:FaceService, user:str, client:str) -> int:
 @patch
 def verify(self:FaceService, user:str, photo, client:str=None) -> dict:
     "Is the person in `photo` the enrolled `user`? match, coarse distance, threshold, reason."
-    user = check_user(user); self._need('embedder', 'store'); row = self._begin(user, client)
-    t0 = time.perf_counter()
+    user = check_user(user); self._need('embedder', 'store')
+    with self._slot(): return self._verify_held(user, photo, client)  # a slot first: a busy worker records no attempt
+
+@patch
+def _verify_held(self:FaceService, user:str, photo, client:str=None) -> dict:
+    "`verify` once a model slot is held: the attempt under the rate limits, the photo, the decision."
+    row = self._begin(user, client); t0 = time.perf_counter()
     try:
         tmpl = self.store.template(user, model=self.embedder.model)
-        im = load_image(photo, self.config.max_pixels); t1 = time.perf_counter()
+        im = load_image(photo, self.config.max_pixels, draft=2 * self.config.detect_side); t1 = time.perf_counter()
     except (UnknownUser, ModelMismatch, ImageError) as e:
         self.store.end_attempt(row, {UnknownUser: 'unknown_user', ModelMismatch: 'model_mismatch'}.get(type(e), 'bad_image'), enrolled=False); raise
-    with self._slot(): a = self.embedder.analyse([im], self.config)[0]
-    t2 = time.perf_counter()
+    a = self.embedder.analyse([im], self.config)[0]; t2 = time.perf_counter()
     r = _verify(tmpl, a['embedding'], self.threshold, a['reason'])
     self.store.end_attempt(row, 'match' if r['match'] else r['reason'], r['distance']); t3 = time.perf_counter()  # erased meanwhile: 404
     r['distance'] = None if r['distance'] is None else round(r['distance'], 2)  # coarse: a fine score would help climb towards the threshold

@@ -139,4 +139,6 @@ def test_a_full_worker_answers_503_with_retry_after(tmp_path, photos):
         r = c.post('/api/v1/detect', data={'image': up(photos['one'])})
         assert r.status_code == 503 and r.get_json()['error']['code'] == 'busy' and int(r.headers['Retry-After']) > 0
         assert c.get('/api/v1/health').status_code == 200  # health needs no model slot
+        assert c.post('/api/v1/users/ana/verify', data={'image': up(photos['one'])}).status_code == 503
+    assert svc.store.attempts('ana') == []  # a busy answer is not a failed guess: nothing counts towards a limit
     assert c.post('/api/v1/detect', data={'image': up(photos['one'])}).status_code == 200
