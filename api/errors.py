@@ -3,8 +3,7 @@ import re
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 from femverify.core import ImageError
-from femverify.service import Busy, InvalidRequest, ModelUnavailable, RateLimited
-from femverify.store import ModelMismatch, UnknownUser, UserExists
+from femverify.service import Busy, InvalidRequest, ModelMismatch, ModelUnavailable, RateLimited, UnknownUser, UserExists
 
 # the project's own errors → HTTP status and code
 STATUS = {ImageError: (400, 'bad_image'), InvalidRequest: (400, 'bad_request'), UnknownUser: (404, 'unknown_user'),

@@ -13,11 +13,11 @@ import femverify
 from .core import *
 from .annotate import FaceFinder, judge
 from .verify import Embedder, get_embedder, consistency, template, verify as _verify
-from .store import Store, UnknownUser, ModelMismatch, LimitReached
+from .store import Store, UnknownUser, UserExists, ModelMismatch, LimitReached
 
 # %% auto #0
-__all__ = ['USER_ID', 'ModelUnavailable', 'InvalidRequest', 'RateLimited', 'Busy', 'FaceService', 'shipped_detector',
-           'shipped_threshold', 'check_user']
+__all__ = ['STORE_ERRORS', 'USER_ID', 'ModelUnavailable', 'InvalidRequest', 'RateLimited', 'Busy', 'FaceService',
+           'shipped_detector', 'shipped_threshold', 'check_user']
 
 # %% ../nbs/07_service.ipynb #0005
 class ModelUnavailable(RuntimeError):
@@ -35,6 +35,8 @@ class Busy(RuntimeError):
     "Every model slot of this worker stayed taken for `queue_timeout` seconds; `retry_after` is in seconds."
     def __init__(self, msg:str, retry_after:int=2):
         super().__init__(msg); self.retry_after = retry_after
+
+STORE_ERRORS = (UnknownUser, UserExists, ModelMismatch)  # the store's errors the API maps: re-exported here, so api/ imports only the service
 
 # %% ../nbs/07_service.ipynb #0007
 class FaceService:
