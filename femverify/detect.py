@@ -158,8 +158,8 @@ def compose(self:Composites, idx:list) -> tuple:
     t['boxes'] = tv_tensors.BoundingBoxes(torch.cat([p['boxes'] for p in parts]), format='XYXY', canvas_size=canvas.shape[-2:])
     return tv_tensors.Image(canvas), dict(t, image_id=parts[0]['image_id'])
 
-@patch
-def __getitem__(self:Composites, i:int) -> tuple:
+@patch(nm='__getitem__')  # Composites' own item
+def _composite_item(self:Composites, i:int) -> tuple:
     "Photo `i` as it is, or (with probability `p`) a composite of it and 1–`max_faces - 1` random others."
     if float(torch.rand(())) >= self.p: return self.ds[i]
     k = int(torch.randint(2, self.max_faces + 1, ()))
