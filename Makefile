@@ -49,7 +49,7 @@ readme: $(STAMP)
 	$(BIN)/python tools/readme.py
 
 docs: $(STAMP)
-	@if command -v quarto >/dev/null; then $(BIN)/nbdev_docs; else $(BIN)/python tools/docs.py _docs && echo "docs in _docs/index.html (static build: Quarto is not installed)"; fi
+	@if command -v quarto >/dev/null; then $(BIN)/nbdev_docs; else $(BIN)/python tools/docs.py _docs && echo "docs in _docs/index.html (nbdev processors + MkDocs: Quarto is not installed); serve with: python -m http.server -d _docs"; fi
 
 clean:
 	rm -rf _docs _proc .pytest_cache

@@ -3,11 +3,12 @@ import re
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 from femverify.core import ImageError
-from femverify.service import Busy, InvalidRequest, ModelMismatch, ModelUnavailable, RateLimited, UnknownUser, UserExists
+from femverify.service import Busy, InvalidRequest, ModelMismatch, ModelUnavailable, RateLimited, StoreUnavailable, UnknownUser, UserExists
 
 # the project's own errors → HTTP status and code
 STATUS = {ImageError: (400, 'bad_image'), InvalidRequest: (400, 'bad_request'), UnknownUser: (404, 'unknown_user'),
-          UserExists: (409, 'user_exists'), ModelMismatch: (409, 'template_model_mismatch'), RateLimited: (429, 'rate_limited'), ModelUnavailable: (503, 'model_unavailable'), Busy: (503, 'busy')}
+          UserExists: (409, 'user_exists'), ModelMismatch: (409, 'template_model_mismatch'), RateLimited: (429, 'rate_limited'), ModelUnavailable: (503, 'model_unavailable'), Busy: (503, 'busy'),
+          StoreUnavailable: (503, 'store_unavailable')}
 
 
 PATH = re.compile(r"(?<![\w.])(?:~|\.{1,2})?(?:/[\w.@+-]+){2,}/?")
@@ -34,7 +35,7 @@ def register(app):
 
     def own_error(e):
         status, code = STATUS[next(c for c in type(e).__mro__ if c in STATUS)]
-        headers = {'Retry-After': str(e.retry_after)} if isinstance(e, (RateLimited, Busy)) else None
+        headers = {'Retry-After': str(e.retry_after)} if isinstance(e, (RateLimited, Busy)) else {'Retry-After': '5'} if isinstance(e, StoreUnavailable) else None
         return error(status, code, str(e), headers)
 
     for exc in STATUS: app.register_error_handler(exc, own_error)

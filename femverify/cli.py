@@ -10,7 +10,7 @@ import numpy as np
 from .core import *
 
 # %% auto #0
-__all__ = ['COMMANDS', 'EPILOG', 'command', 'cmd_inspect', 'cmd_annotate', 'cmd_train', 'cmd_evaluate', 'cmd_enroll',
+__all__ = ['COMMANDS', 'EPILOG', 'DB_HELP', 'command', 'cmd_inspect', 'cmd_annotate', 'cmd_train', 'cmd_evaluate', 'cmd_enroll',
            'cmd_verify', 'cmd_review', 'cmd_ban', 'cmd_unban', 'cmd_calibrate', 'parser', 'main']
 
 # %% ../nbs/08_cli.ipynb #0004
@@ -83,9 +83,11 @@ def cmd_evaluate(a) -> dict:
     return res
 
 # %% ../nbs/08_cli.ipynb #000d
+def _is_url(db) -> bool: return str(db).startswith(('postgresql://', 'postgres://'))
+
 def _service(db):
     from femverify.service import FaceService
-    return FaceService(Config.from_env(db_path=Path(db)))
+    return FaceService(Config.from_env(**(dict(db_url=db) if _is_url(db) else dict(db_path=Path(db), db_url=''))))
 
 @command
 def cmd_enroll(a) -> dict:
@@ -99,8 +101,8 @@ def cmd_verify(a) -> dict:
 
 # %% ../nbs/08_cli.ipynb #8d18e68f
 def _store(db):
-    from femverify.store import Store
-    return Store(Path(db))
+    from femverify.store import open_store
+    return open_store(url=db) if _is_url(db) else open_store(Path(db))
 
 @command
 def cmd_review(a) -> dict:
@@ -205,7 +207,7 @@ environment (every setting is a FEMVERIFY_* variable; see Config in 00_core):
   FEMVERIFY_WEIGHTS_DIR   pretrained weights copied in by hand (FaceNet, COCO, dlib files)
   FEMVERIFY_EMBEDDER      auto | facenet | dlib (auto: FaceNet if its weights are found, else dlib)
   FEMVERIFY_DETECTOR_PATH a detector checkpoint (default: the one shipped in models/)
-  FEMVERIFY_THRESHOLD_PATH, FEMVERIFY_GENDER_BAND, FEMVERIFY_DB_PATH, FEMVERIFY_DEVICE, FEMVERIFY_GENDER_CHECK
+  FEMVERIFY_THRESHOLD_PATH, FEMVERIFY_GENDER_BAND, FEMVERIFY_DB_PATH, FEMVERIFY_DB_URL, FEMVERIFY_DEVICE, FEMVERIFY_GENDER_CHECK
 Each command prints a JSON result; files it wrote are listed in it."""
 
 def _sub(sub, name:str, fn) -> argparse.ArgumentParser:
@@ -238,6 +240,8 @@ def _calibrate_args(s):
     s.add_argument('--limit', type=int, help='only this many pairs per fold (a quick run)')
 
 # %% ../nbs/08_cli.ipynb #58502090
+DB_HELP = "the store: a SQLite file (created if missing), or a postgresql:// URL"
+
 def parser() -> argparse.ArgumentParser:
     "The `femverify` argument parser."
     import femverify
@@ -255,13 +259,13 @@ def parser() -> argparse.ArgumentParser:
     s = _sub(sub, 'evaluate', cmd_evaluate); s.add_argument('run', type=Path, help='a run folder written by `femverify train`')
     s.add_argument('ann', nargs='+', type=Path, help='the COCO annotation file(s) it was trained on'); s.add_argument('--split', default='test', choices=['train', 'val', 'test'], help='which split')
     s.add_argument('--device', default='auto', help='cpu, cuda or auto'); s.add_argument('--batch-size', type=int, default=8, help='photos per call'); s.add_argument('--limit', type=int, help='only this many photos')
-    s = _sub(sub, 'enroll', cmd_enroll); s.add_argument('db', type=Path, help='the SQLite store'); s.add_argument('user', help='the member id')
+    s = _sub(sub, 'enroll', cmd_enroll); s.add_argument('db', help=DB_HELP); s.add_argument('user', help='the member id')
     s.add_argument('photos', nargs='+', help='1 to 5 photos'); s.add_argument('--replace', action='store_true', help='replace an existing enrolment')
-    s = _sub(sub, 'verify', cmd_verify); s.add_argument('db', type=Path, help='the SQLite store'); s.add_argument('user', help='the member id'); s.add_argument('photo', help='the new photo')
+    s = _sub(sub, 'verify', cmd_verify); s.add_argument('db', help=DB_HELP); s.add_argument('user', help='the member id'); s.add_argument('photo', help='the new photo')
     _calibrate_args(_sub(sub, 'calibrate', cmd_calibrate))
-    s = _sub(sub, 'review', cmd_review); s.add_argument('db', type=Path, help='the store'); s.add_argument('--limit', type=int, default=50, help='newest flags to list')
-    s = _sub(sub, 'ban', cmd_ban); s.add_argument('db', type=Path, help='the store'); s.add_argument('user', help='the member to ban'); s.add_argument('--note', default='', help='why (kept with the ban)')
-    s = _sub(sub, 'unban', cmd_unban); s.add_argument('db', type=Path, help='the store'); s.add_argument('ban_id', type=int, help='the ban to lift (from `ban` or `review`)')
+    s = _sub(sub, 'review', cmd_review); s.add_argument('db', help=DB_HELP); s.add_argument('--limit', type=int, default=50, help='newest flags to list')
+    s = _sub(sub, 'ban', cmd_ban); s.add_argument('db', help=DB_HELP); s.add_argument('user', help='the member to ban'); s.add_argument('--note', default='', help='why (kept with the ban)')
+    s = _sub(sub, 'unban', cmd_unban); s.add_argument('db', help=DB_HELP); s.add_argument('ban_id', type=int, help='the ban to lift (from `ban` or `review`)')
     return p
 
 # %% ../nbs/08_cli.ipynb #0015

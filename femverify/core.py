@@ -44,6 +44,7 @@ class Config:
     weights_dir: typing.Optional[Path] = None
     detector_path: typing.Optional[Path] = None
     db_path: Path = Path('var/femverify.db')
+    db_url: str = ''
     threshold_path: typing.Optional[Path] = None
     face_prob: float = 0.95
     min_face: int = 40
@@ -63,6 +64,7 @@ class Config:
     user_rate_limit: int = 20
     trusted_client_days: float = 30.0
     request_budget: int = 60
+    search_exact_below: int = 10_000
     max_inflight: int = 1
     queue_timeout: float = 15.0
     allow_download: bool = False

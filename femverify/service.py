@@ -13,7 +13,8 @@ import femverify
 from .core import *
 from .annotate import FaceFinder, judge
 from .verify import Embedder, get_embedder, consistency, template, verify as _verify
-from .store import Store, UnknownUser, UserExists, ModelMismatch, LimitReached
+from .store import open_store, UnknownUser, UserExists, ModelMismatch, LimitReached, StoreUnavailable
+from .search import Gallery
 
 # %% auto #0
 __all__ = ['STORE_ERRORS', 'USER_ID', 'ModelUnavailable', 'InvalidRequest', 'RateLimited', 'Busy', 'FaceService',
@@ -36,7 +37,7 @@ class Busy(RuntimeError):
     def __init__(self, msg:str, retry_after:int=2):
         super().__init__(msg); self.retry_after = retry_after
 
-STORE_ERRORS = (UnknownUser, UserExists, ModelMismatch)  # the store's errors the API maps: re-exported here, so api/ imports only the service
+STORE_ERRORS = (UnknownUser, UserExists, ModelMismatch, StoreUnavailable)  # the store's errors the API maps: re-exported here, so api/ imports only the service
 
 # %% ../nbs/07_service.ipynb #0007
 class FaceService:
@@ -50,7 +51,8 @@ class FaceService:
         self.finder = FaceFinder(device=cfg.device, max_side=cfg.detect_side)
         self.embedder = self._try('embedder', self._load_embedder)
         self.detector = self._try('detector', self._load_detector)
-        self.store = self._try('store', lambda: Store(cfg.db_path))
+        self.store = self._try('store', lambda: open_store(cfg.db_path, cfg.db_url))
+        self.gallery = None if self.store is None or self.embedder is None else Gallery(self.store, self.embedder.model, cfg.search_exact_below)  # the 1:N index, built at start
         self.threshold = self._threshold()
         from femverify.detect import detector_config
         self.detector_cfg = detector_config(self.detector, cfg)
@@ -130,6 +132,7 @@ def health(self:FaceService) -> dict:
         models['embedder'].update(name=e.name, model=e.model, dim=e.dim, reason=e.reason)
         if e.model == 'facenet:random': models['embedder']['warning'] = 'random weights (development only: identity answers are meaningless)'
     if self.detector is not None: models['detector'].update(weights=self.detector.weights, gender_band=list(self.detector_cfg.gender_band))
+    if self.store is not None: models['store'].update(kind='postgresql' if c.db_url else 'sqlite', search='exact' if self.gallery is None or self.gallery.index is None else 'hnsw')
     models['face_finder']['counts_faces'] = self.counter == 'mtcnn'
     if not c.gender_check: models['detector']['note'] = 'gender check switched off (FEMVERIFY_GENDER_CHECK=0): registration skips it'
     th = dict(value=self.threshold, source=getattr(self, 'threshold_source', 'default (not calibrated)'))
@@ -228,21 +231,11 @@ def _analyse(self:FaceService, ims:list) -> list:
 
 # %% ../nbs/07_service.ipynb #fe13aad8
 @patch
-def _gallery(self:FaceService) -> tuple:
-    "(labels, templates) of the running model's members and bans, reloaded when the store's change counter has moved."
-    n = self.store.changes()
-    if getattr(self, '_gal', (None,))[0] != n: self._gal = (n, *self.store.gallery(self.embedder.model))
-    return self._gal[1:]
-
-@patch
 def _search(self:FaceService, user:str, t:np.ndarray) -> tuple:
     "(reason, matched label, distance) for the closest ban, else the closest other member, within the threshold; or None."
-    labels, g = self._gallery()
-    if not len(labels): return None
-    d = 1.0 - g @ t
+    near = [(l, d) for l, d in self.gallery.search(t, k=10) if d <= self.threshold and l != f'user:{user}']  # the gallery catches up first
     for kind, reason in (('ban:', 'banned'), ('user:', 'possible_duplicate')):
-        hits = [(float(d[i]), l) for i, l in enumerate(labels) if l.startswith(kind) and l != f'user:{user}' and d[i] <= self.threshold]
-        if hits: dist, label = min(hits); return reason, label, dist
+        if hits := [(d, l) for l, d in near if l.startswith(kind)]: dist, label = min(hits); return reason, label, dist
     return None
 
 # %% ../nbs/07_service.ipynb #0015

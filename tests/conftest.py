@@ -1,5 +1,5 @@
 """Shared fixtures: real photos that ship with matplotlib, photos made here, the service and Flask client, no network."""
-import io, socket
+import io, itertools, os, socket
 from types import SimpleNamespace
 from pathlib import Path
 import matplotlib.cbook
@@ -86,3 +86,41 @@ def assert_no_biometrics(obj, path='$'):
         for i, v in enumerate(obj): assert_no_biometrics(v, f'{path}[{i}]')
     elif isinstance(obj, str):
         assert len(obj) < 2000, f'{path}: a {len(obj)}-character string'
+
+
+# --- the stores: every contract and durability test runs on SQLite and on a real PostgreSQL that the tests start ---
+
+@pytest.fixture(scope='session')
+def pg_cluster():
+    "A throwaway PostgreSQL 15 cluster on 127.0.0.1 (initdb/pg_ctl from the PATH; as root, run as `nobody`): its URL. Missing server: skip, or fail under CI=true."
+    import os
+    from femverify.store import temp_postgres
+    try: cm = temp_postgres(); url = cm.__enter__()
+    except (FileNotFoundError, RuntimeError) as e:
+        if os.environ.get('CI', '').lower() in ('1', 'true', 'yes'): pytest.fail(f'CI=true but PostgreSQL could not be started: {e}')
+        pytest.skip(f'PostgreSQL server binaries unavailable: {e}')
+    yield url
+    cm.__exit__(None, None, None)
+
+
+_DB_IDS = itertools.count()
+
+
+def new_database(cluster_url: str) -> str:
+    "A fresh, empty database in the test cluster: its URL."
+    import psycopg
+    name = f't{os.getpid()}_{next(_DB_IDS)}'
+    with psycopg.connect(cluster_url, autocommit=True) as c: c.execute(f'CREATE DATABASE "{name}"')
+    return cluster_url.rsplit('/', 1)[0] + '/' + name
+
+
+@pytest.fixture(params=['sqlite', 'postgresql'])
+def store_target(request, tmp_path):
+    "Where a fresh store lives: a SQLite file path, or a postgresql:// URL of a new database (str either way)."
+    if request.param == 'sqlite': return str(tmp_path / 'f.db')
+    return new_database(request.getfixturevalue('pg_cluster'))
+
+
+def open_target(target: str, **kw):
+    from femverify.store import open_store
+    return open_store(url=target, **kw) if target.startswith('postgresql://') else open_store(target, **kw)

@@ -1,7 +1,7 @@
-"""A child process for the store tests: enrol users (optionally slowly, so a kill lands mid-transaction) and verify them."""
+"""A child process for the store tests (SQLite file or PostgreSQL URL): enrol users (optionally slowly, so a kill lands mid-transaction) and verify them."""
 import sys, time
 import numpy as np
-from femverify.store import Store
+from femverify.store import open_store
 from femverify.verify import template, cosine_distance
 
 
@@ -12,7 +12,8 @@ def slow(vectors, pause):
 
 
 def main(db, prefix, n_users, pause):
-    s, rng = Store(db), np.random.default_rng(abs(hash(prefix)) % 2**32)
+    s = open_store(url=db) if db.startswith('postgresql://') else open_store(db)  # a SQLite file or a PostgreSQL URL
+    rng = np.random.default_rng(abs(hash(prefix)) % 2**32)
     for u in range(n_users):
         e = rng.normal(size=(5, 512)).astype(np.float32); e /= np.linalg.norm(e, axis=1, keepdims=True)
         user = f'{prefix}-{u}'

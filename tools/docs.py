@@ -1,94 +1,156 @@
-"""Build the documentation site without Quarto: one HTML page per notebook, with navigation.
+"""Build the documentation site where Quarto is missing: nbdev's own notebook processing, rendered by MkDocs.
 
-Markdown cells are rendered, visible code cells are highlighted with their committed outputs, and each
-exported function or class gets its `show_doc` (signature, docstring, parameter table from docments).
+1. `nbdev.serve.proc_nbs` runs exactly the processors that `nbdev_docs` runs before Quarto (into `_proc/`): export
+   cells lose their source, each exported name gets its `show_doc` (patched methods as `Class.method`), hidden cells go,
+   backticked names become links.
+2. What Quarto would do with the result, done here: the front matter becomes the page's title and summary,
+   `#| echo: false` cells show only their output, Quarto's link attributes and tqdm's carriage returns are cleaned,
+   links to the site become relative, and pages get Quarto's names (`06_store.ipynb` → `store.html`).
+3. MkDocs with the Material theme and mkdocs-jupyter renders the notebooks (search, a table of contents per page), and
+   `tools/mkdocs_hooks.py` adds Quarto's lower-case heading anchors, which the `_modidx.py` doc links point to.
+
+Why MkDocs and not Sphinx: mkdocs-jupyter renders committed notebooks, outputs included, with no execution and no
+reStructuredText layer, and Material brings client-side search and a per-page table of contents with no server;
+myst-nb would need a Sphinx project around the same notebooks. Where Quarto exists, `make docs` runs `nbdev_docs`.
+
 Usage: python tools/docs.py [OUT_DIR]   (default _docs/)
 """
-import ast, html, importlib, inspect, re, sys
+import json, re, shutil, subprocess, sys
 from pathlib import Path
-import mistune
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import PythonLexer
-from fastcore.docments import docments
-from nbdev.showdoc import BasicMarkdownRenderer
-from nbtext import cells
 
 ROOT = Path(__file__).resolve().parent.parent
-md = mistune.create_markdown(plugins=['table', 'strikethrough'], escape=False)
-CSS = """body{font-family:system-ui,sans-serif;margin:0;display:flex;color:#222}
-nav{width:15rem;min-height:100vh;background:#f6f4f8;padding:1rem;box-sizing:border-box;flex-shrink:0}
-nav a{display:block;padding:.25rem 0;color:#5a2a82;text-decoration:none}nav a.here{font-weight:bold}
-main{max-width:52rem;padding:1rem 2rem}pre{background:#f7f7f7;padding:.6rem;overflow-x:auto}
-.doc{border-left:3px solid #b58ad6;padding-left:1rem;margin:1rem 0}table{border-collapse:collapse}
-td,th{border:1px solid #ddd;padding:.2rem .5rem}.out{background:#fff;border-left:3px solid #ccc}img{max-width:100%}"""
+SRC = ROOT / '_proc' / 'mkdocs'
 
-def title_of(nb) -> str:
-    "The notebook's `# Title`, or its file name."
-    for kind, src, _, _ in cells(nb):
-        m = kind == 'markdown' and re.search(r'^#\s+(.+)$', src, re.M)
+
+def settings() -> dict:
+    import configparser
+    c = configparser.ConfigParser(); c.read(ROOT / 'settings.ini')
+    return dict(c['DEFAULT'])
+
+
+def page_name(nb: Path) -> str:
+    "Quarto's page name for a notebook: the number prefix dropped (as nbdev's doc links expect)."
+    return re.sub(r'^\d+[a-zA-Z]*_', '', nb.stem)
+
+
+def collapse_cr(text: str) -> str:
+    "Terminal output as it finally looked: for each line, what followed its last carriage return (tqdm's bars)."
+    return '\n'.join(l.rsplit('\r', 1)[-1] for l in text.split('\n'))
+
+
+def front_matter(src: str) -> dict:
+    import yaml
+    m = re.match(r'^---\n(.*?)\n---', src, re.S)
+    return (yaml.safe_load(m.group(1)) or {}) if m else {}
+
+
+def clean_markdown(text: str, site: str) -> str:
+    "Quarto-only syntax out, links to the published site made relative."
+    text = re.sub(r'\[source\]\(([^)]*)\)\{[^}]*\}', r'<a class="source-link" href="\1">source</a>', text)
+    text = text.replace(site.rstrip('/') + '/', '')
+    return text
+
+
+def clean(nb: dict, site: str) -> dict:
+    "A processed notebook, made ready for mkdocs-jupyter."
+    cells = []
+    for c in nb['cells']:
+        src = ''.join(c['source']) if isinstance(c['source'], list) else c['source']
+        if c['cell_type'] == 'raw':
+            fm = front_matter(src)
+            if fm.get('title'):
+                cells.append(dict(cell_type='markdown', metadata={}, source=f"# {fm['title']}\n\n> {fm.get('description', '')}\n"))
+            continue
+        if c['cell_type'] == 'markdown':
+            if src.startswith('<!-- WARNING'): continue
+            c['source'] = clean_markdown(src, site)
+        else:
+            d = re.findall(r'^#\|\s*(.*)$', src, re.M)
+            c['source'] = '\n'.join(l for l in src.splitlines() if not l.startswith('#|')).strip('\n')
+            tags = set(c['metadata'].get('tags', []))
+            if any(x.replace(' ', '') in ('echo:false', 'output:asis') for x in d) or not c['source']: tags.add('hide-input')
+            c['metadata']['tags'] = sorted(tags)
+            for o in c.get('outputs', []):
+                if o.get('output_type') == 'stream': o['text'] = collapse_cr(''.join(o['text']))
+                for k in ('text/markdown', 'text/plain'):
+                    if k in o.get('data', {}):
+                        v = ''.join(o['data'][k]); o['data'][k] = clean_markdown(v, site) if k == 'text/markdown' else v
+        cells.append(c)
+    nb['cells'] = cells
+    return nb
+
+
+def title(nb: dict, fallback: str) -> str:
+    for c in nb['cells']:
+        m = c['cell_type'] == 'markdown' and re.match(r'#\s+(.+)', ''.join(c['source']))
         if m: return m.group(1).strip()
-    return nb.stem
+    return fallback
 
-def exported_names(src: str) -> list:
-    "Public functions and classes an export cell defines, in order."
-    tree = ast.parse(src)
-    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith('_')]
 
-def show_doc_html(obj) -> str:
-    "show_doc of `obj` as HTML: nbdev's markdown (without Quarto's link syntax) plus a parameter table."
-    text = re.sub(r'^\[source\]\(.*$', '', BasicMarkdownRenderer(obj)._repr_markdown_(), flags=re.M)
-    try: docs = docments(obj, full=True) if callable(obj) else {}
-    except (TypeError, ValueError, OSError): docs = {}
-    rows = [(k, v) for k, v in docs.items() if k != 'return' and v.get('docment')]
-    if rows:
-        text += '\n\n| | Type | Default | Details |\n|---|---|---|---|\n' + ''.join(
-            f"| **{k}** | {_fmt(v['anno'])} | {_fmt(v['default'])} | {v['docment']} |\n" for k, v in rows)
-    return f'<div class="doc">{md(text.replace("---", "", 1))}</div>'
+def _cell(x) -> str:
+    "A type, default or text for the parameter table (empty when missing)."
+    import inspect
+    if x is inspect.Parameter.empty or x is None or x is type(None): return ''
+    return str(x.__name__ if isinstance(x, type) else x).replace('|', '\\|').replace('\n', ' ')
 
-def _fmt(x) -> str:
-    "A type or default for the table; empty when there is none."
-    if x is inspect.Parameter.empty: return ''
-    return '`' + (x.__name__ if isinstance(x, type) else str(x)).replace('|', '\\|') + '`'
 
-def output_html(o: dict) -> str:
-    "A committed cell output: image, HTML, or text."
-    data = o.get('data', {})
-    if 'image/png' in data: return f'<img src="data:image/png;base64,{"".join(data["image/png"])}">'
-    if 'text/html' in data: return ''.join(data['text/html'])
-    text = ''.join(data.get('text/plain', o.get('text', '')))
-    return f'<pre class="out">{html.escape(text)}</pre>' if text else ''
+def show_doc_markdown(self) -> str:
+    "`show_doc` as nbdev rendered it for Quarto before 2.4: source link, heading, signature, docstring and a parameter table."
+    import inspect
+    from fastcore.docments import docments
+    from nbdev.doclinks import NbdevLookup
+    empty, doc = inspect.Parameter.empty, '---\n\n'
+    if src := NbdevLookup().code(self.fn): doc += f'[source]({src}){{target="_blank" style="float:right; font-size:smaller"}}\n\n'
+    doc += f"{'#' * self.title_level} {self.nm.replace('_', chr(92) + '_')}\n\n"  # `__call__`, not bold "call"
+    params = [p for p in (self.sig.parameters.values() if self.sig else []) if p.name != 'self']
+    if self.sig is not None:
+        sig = str(self.sig.replace(parameters=params)).replace('NoneType', 'None')
+        doc += f"```python\n{self.nm}{sig}\n```\n\n"
+    if self.docs: doc += f'*{self.docs}*\n\n'
+    try: dm = docments(self.sym, full=True, returns=True) if params else {}
+    except (TypeError, ValueError, OSError): dm = {}
+    if params:
+        doc += '| | **Type** | **Default** | **Details** |\n|---|---|---|---|\n'
+        for p in params:
+            d = dm.get(p.name, {})
+            anno, default = d.get('anno', p.annotation), d.get('default', p.default)
+            dflt = '' if default is empty else f'`{_cell(repr(default))}`'
+            doc += f"| **{p.name}** | {f'`{_cell(anno)}`' if _cell(anno) else ''} | {dflt} | {_cell(d.get('docment'))} |\n"
+        ret = dm.get('return', {})
+        rt = f"`{_cell(ret.get('anno', empty))}`" if _cell(ret.get('anno', empty)) else ''
+        if ret.get('docment') or rt:
+            doc += f"| **Returns** | {rt} | | {_cell(ret.get('docment'))} |\n"
+    return doc
 
-def page(nb, mod) -> str:
-    "The body of one notebook's page."
-    parts = []
-    for kind, src, d, outputs in cells(nb):
-        if kind == 'markdown': parts.append(md(src)); continue
-        if src.strip(): parts.append(highlight(src, PythonLexer(), HtmlFormatter(nowrap=False)))
-        if 'export' in d and mod is not None:
-            parts += [show_doc_html(getattr(mod, n)) for n in exported_names(src) if hasattr(mod, n)]
-        parts += [output_html(o) for o in outputs]
-    return '\n'.join(parts)
 
-def module_of(nb):
-    "The femverify module a notebook exports to, if any."
-    m = re.search(r'#\|\s*default_exp\s+([\w.]+)', nb.read_text(encoding='utf-8'))
-    return importlib.import_module(f'femverify.{m.group(1)}') if m else None
+def build(out=ROOT / '_docs') -> Path:
+    "Process the notebooks with nbdev, then render them with MkDocs into `out`."
+    from nbdev.serve import proc_nbs
+    import nbdev.showdoc
+    nbdev.showdoc.BasicMarkdownRenderer._repr_markdown_ = show_doc_markdown  # the notebooks' show_doc runs in this process (n_workers=0)
+    s = settings(); site = s['doc_host'].rstrip('/') + s['doc_baseurl']
+    proc = proc_nbs(str(ROOT / 'nbs'), n_workers=0, force=True)
+    if SRC.exists(): shutil.rmtree(SRC)
+    SRC.mkdir(parents=True)
+    nav = []
+    for nb in sorted(Path(proc).glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.stem)):
+        name = page_name(nb)
+        data = clean(json.loads(nb.read_text(encoding='utf-8')), site)
+        (SRC / f'{name}.ipynb').write_text(json.dumps(data, indent=1), encoding='utf-8')
+        nav.append({title(data, name) if name != 'index' else 'femverify': f'{name}.ipynb'})
+    (SRC / 'femverify.css').write_text('.jp-InputPrompt, .jp-OutputPrompt {display: none}\n')  # no In [ ]/Out[0] prompts
+    cfg = dict(site_name='femverify', extra_css=['femverify.css'], site_description=s.get('description', ''), docs_dir=str(SRC), site_dir=str(Path(out).resolve()),
+               use_directory_urls=False, nav=nav,  # no repo_url: the theme would call GitHub's API from every page
+               theme=dict(name='material', font=False, features=['navigation.sections', 'search.highlight', 'toc.follow', 'content.code.copy'],
+                          palette=dict(primary='deep purple')),
+               plugins=['search', {'mkdocs-jupyter': dict(execute=False, include_source=False, ignore_h1_titles=True,
+                                                          remove_tag_config=dict(remove_input_tags=['hide-input']), toc_depth=3)}],
+               hooks=[str(ROOT / 'tools' / 'mkdocs_hooks.py')], markdown_extensions=['toc', 'tables', 'attr_list'])
+    (ROOT / '_proc' / 'mkdocs.yml').write_text(json.dumps(cfg, indent=1))  # JSON is YAML
+    r = subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '--quiet', '-f', str(ROOT / '_proc' / 'mkdocs.yml')], capture_output=True, text=True)
+    if r.returncode: raise SystemExit(f'mkdocs failed:\n{r.stderr[-3000:]}')
+    return Path(out) / 'index.html'
 
-def build(out=ROOT / '_docs') -> list:
-    "Write index.html and one page per notebook into `out`; returns the paths."
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    nbs = sorted((ROOT / 'nbs').glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.stem))
-    names = {nb: 'index.html' if nb.stem == 'index' else f'{nb.stem}.html' for nb in nbs}
-    titles = {nb: title_of(nb) for nb in nbs}
-    written = []
-    for nb in nbs:
-        nav = ''.join(f'<a href="{names[o]}"{" class=here" if o == nb else ""}>{html.escape(titles[o])}</a>' for o in nbs)
-        doc = (f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(titles[nb])} – femverify</title>'
-               f'<style>{CSS}{HtmlFormatter().get_style_defs(".highlight")}</style></head>'
-               f'<body><nav><b>femverify</b>{nav}</nav><main>{page(nb, module_of(nb))}</main></body></html>')
-        (out / names[nb]).write_text(doc, encoding='utf-8'); written.append(out / names[nb])
-    return written
 
 if __name__ == '__main__':
-    for p in build(*(sys.argv[1:2] or [])): print(p)
+    print('wrote', build(*(sys.argv[1:2] or [])))
