@@ -8,7 +8,7 @@ Usage: python benchmarks/annotate.py [--n 500] [--repeats 3]
 import argparse, time
 import numpy as np
 from femverify.core import load_image
-from femverify.annotate import FaceFinder
+from femverify.gate import FaceFinder
 from common import lfw_photos, save, threads
 
 

@@ -10,7 +10,7 @@ import argparse, json
 from pathlib import Path
 import numpy as np
 from femverify.core import Config, load_image
-from femverify.annotate import FaceFinder, judge
+from femverify.gate import FaceFinder, judge
 from femverify.data import read_boxes_xml
 from femverify.detect import load_detector, predict, to_faces, detector_config
 from femverify.metrics import iou

@@ -15,7 +15,9 @@ hits at the service threshold (a fresh, non-member probe with any gallery templa
 re-ranked exactly from float32 templates, as the service does). Exact search (numpy, float32 matmul) is the
 reference, and the crossover size below which it is faster is measured on small galleries.
 
-Libraries: usearch (HNSW, int8 vectors), faiss-cpu (HNSW with 8-bit scalar quantisation), exact numpy.
+Indexes: femverify's `SketchIndex` (sign bits of centred templates scanned by faiss-cpu's IndexBinaryFlat, 64 int8
+re-ranked candidates; its knob is the number of candidates), usearch (HNSW, int8 vectors) and faiss-cpu (HNSW with 8-bit
+scalar quantisation), both on centred templates (their knob is the search breadth ef), and exact numpy.
 Writes results/search.json and .png. Usage: python benchmarks/search.py [--sizes 10000 100000 1000000] [--dims 128 512]
 """
 import argparse, json, time
@@ -120,14 +122,27 @@ class Faiss:
 def centred(x, c): return unit(x - c).astype(np.float32)
 
 
+class Sketch:
+    "femverify's own index (`femverify.search.SketchIndex`): sign sketches scanned by faiss's IndexBinaryFlat, int8 re-ranking."
+    name = 'femverify-sketch'
+    def __init__(self, d, centre=None): self.d, self.centre, self.ix = d, centre, None
+    def build(self, x):
+        from femverify.search import SketchIndex
+        self.ix = SketchIndex(x.mean(0) if self.centre is None else self.centre); self.ix.add(np.arange(len(x)), x)
+    def add(self, key, v): self.ix.add([key], v[None])
+    def search(self, q, k): return self.ix.search(q, k)
+    def set_ef(self, c): self.ix.candidates = c
+    def memory(self): return self.ix.memory()
+
+
 def measure(index, x, queries, truth, probes, threshold, centre=None, efs=(32, 64, 128, 256, 512)) -> dict:
     """Build, add one, then search the planted queries and the fresh probes at each `efs` (exact: once).
     `centre`: index the templates' directions from this point (the gallery's mean), as the service's `Gallery` does."""
     raw, raw_probes = x, probes
-    if centre is not None: x, queries, probes = centred(x, centre), centred(queries, centre), centred(probes, centre)
+    if centre is not None and not isinstance(index, Sketch): x, queries, probes = centred(x, centre), centred(queries, centre), centred(probes, centre)
     t = time.perf_counter(); index.build(x); build = time.perf_counter() - t
     out = dict(library=index.name, centred=centre is not None, build_s=build, memory_mb=index.memory() / 2**20, by_ef={})
-    for ef in (efs if hasattr(index, 'set_ef') else (None,)):
+    for ef in ((16, 64, 256) if isinstance(index, Sketch) else efs if hasattr(index, 'set_ef') else (None,)):  # the sketch's knob: candidates
         if ef is not None: index.set_ef(ef)
         lat, found = [], 0
         for q, want in zip(queries, truth):
@@ -145,12 +160,12 @@ def measure(index, x, queries, truth, probes, threshold, centre=None, efs=(32, 6
 
 
 def crossover(d: int, spread: float, rng, sizes=(1000, 2000, 5000, 10000, 20000, 50000)) -> list:
-    "Exact vs usearch (ef 64) p50 latency on small galleries: where exact stops being faster."
+    "Exact vs the sketch index (64 candidates) p50 latency on small galleries: where exact stops being faster."
     rows = []
     for n in tqdm(sizes, desc=f'crossover d={d}', leave=False):
         x = gallery(n, d, spread, rng); q = x[rng.choice(n, 300)]
         r = dict(n=n)
-        for ix in (Exact(d), USearch(d)):
+        for ix in (Exact(d), Sketch(d)):
             ix.build(x); lat = []
             for v in q: t = time.perf_counter(); ix.search(v, K); lat.append(time.perf_counter() - t)
             r[ix.name] = float(np.median(lat) * 1000)
@@ -168,7 +183,7 @@ def main(a):
     rng = np.random.default_rng(0)
     res = dict(model=dist['model'], threshold=threshold, lfw=dict(n_genuine=len(g), n_impostor=len(imp), genuine_median=float(np.median(g)),
                impostor_median=float(np.median(imp)), genuine_above_threshold=float((g > threshold).mean())), k=K, ef=a.ef, runs=[], crossover={})
-    libs = dict(exact=Exact, usearch=USearch, faiss=Faiss)
+    libs = dict(exact=Exact, sketch=Sketch, usearch=USearch, faiss=Faiss)
     for d in a.dims:
         spread = spread_for(d, float(np.median(imp)), rng)
         res['crossover'][str(d)] = crossover(d, spread, rng)
@@ -194,13 +209,13 @@ def plot(res):
     fig, ax = plt.subplots(1, 4, figsize=(20, 4.5))
     for r in res['runs']:
         lab = f"{r['library']} d={r['d']}"; st = '-' if r['d'] == 512 else '--'
-        best = r['by_ef'].get(str(res['ef']), r['by_ef'].get('None'))
+        best = r['by_ef'].get('64' if r['library'] == 'femverify-sketch' else str(res['ef']), r['by_ef'].get('None'))
         ax[0].scatter(r['n'], best['p50'], label=lab); ax[2].scatter(r['n'], r['memory_mb'], label=lab)
         if r['library'] != 'exact' and r['n'] == max(x['n'] for x in res['runs']):
             efs = sorted(r['by_ef'], key=int)
             ax[1].plot([r['by_ef'][e]['p50'] for e in efs], [r['by_ef'][e]['recall'] for e in efs], st, marker='o', label=f'{lab} (ef {",".join(efs)})')
     for d, rows in res['crossover'].items():
-        for lib in ('exact', 'usearch-i8'): ax[3].plot([r['n'] for r in rows], [r[lib] for r in rows], marker='o', label=f'{lib} d={d}')
+        for lib in ('exact', 'femverify-sketch'): ax[3].plot([r['n'] for r in rows], [r[lib] for r in rows], marker='o', label=f'{lib} d={d}')
     ax[0].set(xscale='log', yscale='log', xlabel='gallery size', ylabel=f"p50 search ms (1 thread, ef {res['ef']})", title='latency')
     ax[1].set(xlabel='p50 ms', ylabel='recall of planted duplicates (top 10)', title="largest gallery: recall vs latency")
     ax[2].set(xscale='log', yscale='log', xlabel='gallery size', ylabel='index MB', title='memory'); ax[2].axhline(1024, color='gray', ls=':')
@@ -214,7 +229,7 @@ if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--sizes', type=int, nargs='+', default=[10_000, 100_000, 1_000_000])
     p.add_argument('--dims', type=int, nargs='+', default=[128, 512])
-    p.add_argument('--libs', nargs='+', default=['exact', 'usearch', 'faiss'])
+    p.add_argument('--libs', nargs='+', default=['exact', 'sketch', 'usearch', 'faiss'])
     p.add_argument('--queries', type=int, default=1000, help='planted queries (and as many fresh probes) per gallery')
     p.add_argument('--pairs', type=int, default=300, help='LFW pairs of each kind to measure distances on')
     p.add_argument('--ef', type=int, default=256, help='the search breadth the latency panel shows')

@@ -6,143 +6,19 @@
 from __future__ import annotations
 import hashlib, json, os, time
 from collections import Counter
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 if TYPE_CHECKING: import matplotlib.figure  # for annotations only
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from PIL import Image
 from tqdm.auto import tqdm
-from fastcore.basics import patch
 from .core import *
 from .data import *
+from .gate import *
 
 # %% auto #0
-__all__ = ['REASONS', 'SPLITS', 'LABELS', 'CATEGORIES', 'CATEGORY_ID', 'Faces', 'FaceFinder', 'sharpness', 'rivals', 'competing',
-           'judge', 'split_groups', 'to_coco', 'annotate', 'merge_coco', 'plot_annotations']
-
-# %% ../nbs/02_annotate.ipynb #0005
-@dataclass
-class Faces:
-    "The faces MTCNN found in one photo, largest first; n = 0 when there is none."
-    boxes: np.ndarray      # (n, 4) float32, x_min y_min x_max y_max in the photo's pixels
-    probs: np.ndarray      # (n,) float32
-    landmarks: np.ndarray  # (n, 5, 2) float32
-
-    def __len__(self): return len(self.boxes)
-
-def _faces(boxes, probs, points, scale:float=1.0, size:tuple=None) -> Faces:
-    "A `Faces` from MTCNN's output for one image (None when there is no face), in original pixels, clipped to `size`."
-    if boxes is None: return Faces(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32))
-    b, p, l = (np.asarray(x, np.float32) / s for x, s in ((boxes, scale), (probs, 1.0), (points, scale)))
-    if size is not None: b = np.clip(b, 0, np.array([size[0], size[1], size[0], size[1]], np.float32))
-    order = np.argsort(-(b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), kind='stable')
-    return Faces(b[order], p[order], l[order])
-
-# %% ../nbs/02_annotate.ipynb #0007
-class FaceFinder:
-    "MTCNN, wrapped once: batches of equal-size photos, big photos downscaled, fixed-shape `Faces` out."
-    def __init__(self, device:str='cpu', # torch device for MTCNN
-                 min_face_size:int=20, # smallest face MTCNN looks for, in (downscaled) pixels
-                 thresholds:tuple=(0.6, 0.7, 0.7), # MTCNN's three stage thresholds
-                 max_side:int=1024, # photos larger than this are downscaled for detection
-                 channels_last:bool=True, # NHWC memory for MTCNN's nets: same boxes, faster pooling on CPU
-                 pad_retry:float=0.25, # photos with no face are tried again with this margin added on each side (0: off)
-                ):
-        from facenet_pytorch import MTCNN
-        import torch
-        self.max_side, self.pad_retry, self.min_face = max_side, pad_retry, min_face_size
-        self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, thresholds=list(thresholds),
-                           post_process=False, device=get_device(device))
-        if channels_last:
-            for net in (self.mtcnn.pnet, self.mtcnn.rnet, self.mtcnn.onet): net.to(memory_format=torch.channels_last)
-
-# %% ../nbs/02_annotate.ipynb #0008
-def _pad(im:Image.Image, frac:float) -> Image.Image:
-    "`im` on a canvas with `frac` of its longer side added on every side, in its mean colour."
-    m = round(frac * max(im.size))
-    c = Image.new('RGB', (im.width + 2 * m, im.height + 2 * m), tuple(int(x) for x in np.asarray(im).reshape(-1, 3).mean(0)))
-    c.paste(im, (m, m)); return c
-
-@patch
-def _resized(self:FaceFinder, im:Image.Image) -> tuple:
-    "(`im` downscaled to fit `max_side`, the scale used)."
-    s = min(1.0, self.max_side / max(im.size))
-    if s == 1.0: return im, 1.0
-    return im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))), Image.BILINEAR, reducing_gap=3.0), s
-
-@patch
-def __call__(self:FaceFinder, images:list, # RGB PIL images
-             batch_size:int=16, # photos per MTCNN call (1 = one at a time)
-             _retry:bool=True, # (internal) whether missed photos get the padded retry
-            ) -> list:
-    "A `Faces` for each photo in `images`."
-    import torch
-    small = [self._resized(im) for im in images]
-    groups = {}
-    out = [_faces(None, None, None)] * len(images)  # photos thinner than the smallest face MTCNN looks for have none
-    for i, (im, _) in enumerate(small):
-        if min(im.size) >= self.min_face: groups.setdefault(im.size, []).append(i)
-    with torch.inference_mode():
-        for idx in groups.values():
-            for j in range(0, len(idx), batch_size):
-                chunk = idx[j:j + batch_size]
-                boxes, probs, points = self.mtcnn.detect([small[i][0] for i in chunk], landmarks=True)
-                for k, i in enumerate(chunk): out[i] = _faces(boxes[k], probs[k], points[k], small[i][1], images[i].size)
-    missed = [i for idx in groups.values() for i in idx if not len(out[i])]
-    if self.pad_retry and _retry and missed:
-        for i, f in zip(missed, self([_pad(images[i], self.pad_retry) for i in missed], batch_size, _retry=False)):
-            m = round(self.pad_retry * max(images[i].size))
-            out[i] = _faces(f.boxes - m, f.probs, f.landmarks - m, 1.0, images[i].size) if len(f) else f
-    return out
-
-# %% ../nbs/02_annotate.ipynb #000c
-REASONS = ('ok', 'no_face', 'multiple_faces', 'low_confidence', 'too_small', 'blurry', 'unreadable', 'no_label')
-
-def sharpness(im:Image.Image, # the photo
-              box, # the face box, x_min y_min x_max y_max
-              size:int=112, # the crop is resized to this square first, so scores compare across photo sizes
-             ) -> float:
-    "Variance of the Laplacian of the grey face crop: low means blurry."
-    a = np.asarray(im.crop(tuple(map(int, np.round(box)))).convert('L').resize((size, size), Image.BILINEAR), np.float32)
-    lap = a[:-2, 1:-1] + a[2:, 1:-1] + a[1:-1, :-2] + a[1:-1, 2:] - 4 * a[1:-1, 1:-1]
-    return float(lap.var())
-
-# %% ../nbs/02_annotate.ipynb #000e
-def rivals(faces:Faces, # what `FaceFinder` found, main (largest) face first
-           im:Image.Image, # the photo
-           main_sharpness:float=None, # the main face's `sharpness`, if already known
-          ) -> dict:
-    "For each face besides the main one: area and sharpness relative to the main face, probability, cut by the photo's edge."
-    b = faces.boxes; area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    s0 = main_sharpness if main_sharpness is not None else sharpness(im, b[0])
-    return dict(ratio=area[1:] / max(float(area[0]), 1e-6), prob=faces.probs[1:],
-                sharpness=np.array([sharpness(im, x) for x in b[1:]], np.float32) / max(s0, 1e-6),
-                cut=(b[1:, 0] <= 1) | (b[1:, 1] <= 1) | (b[1:, 2] >= im.width - 1) | (b[1:, 3] >= im.height - 1))
-
-def competing(rv:dict, cfg:Config=Config()) -> np.ndarray:
-    "Which of `rivals` count as a second face under `cfg`."
-    return ((rv['prob'] >= cfg.face_prob) & (rv['ratio'] >= cfg.background_face_ratio)
-            & (rv['sharpness'] >= cfg.background_sharpness) & (cfg.count_cut_faces | ~rv['cut']))
-
-# %% ../nbs/02_annotate.ipynb #f482f93b
-def judge(faces:Faces, # what `FaceFinder` (or the detector, through `to_faces`) found in the photo
-          im:Image.Image, # the photo
-          cfg:Config=Config(), # face_prob, min_face, blur_min, background_face_ratio, background_sharpness, count_cut_faces
-         ) -> dict:
-    "The quality gate for one photo: reason ('ok' or why not), main box, prob, sharpness, face counts."
-    r = dict(reason='no_face', box=None, prob=None, blur=None, n_faces=len(faces), n_competing=0, boxes=faces.boxes.round(1).tolist())
-    if not len(faces): return r
-    b = faces.boxes
-    r.update(box=[float(x) for x in b[0].round(2)], prob=float(faces.probs[0]), blur=round(sharpness(im, b[0]), 2))
-    r['n_competing'] = int(competing(rivals(faces, im, r['blur']), cfg).sum())
-    if r['n_competing']: r['reason'] = 'multiple_faces'
-    elif faces.probs[0] < cfg.face_prob: r['reason'] = 'low_confidence'
-    elif min(b[0, 2] - b[0, 0], b[0, 3] - b[0, 1]) < cfg.min_face: r['reason'] = 'too_small'
-    elif r['blur'] < cfg.blur_min: r['reason'] = 'blurry'
-    else: r['reason'] = 'ok'
-    return r
+__all__ = ['SPLITS', 'LABELS', 'CATEGORIES', 'CATEGORY_ID', 'split_groups', 'to_coco', 'annotate', 'merge_coco',
+           'plot_annotations']
 
 # %% ../nbs/02_annotate.ipynb #0012
 SPLITS = ('train', 'val', 'test')

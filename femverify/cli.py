@@ -10,8 +10,8 @@ import numpy as np
 from .core import *
 
 # %% auto #0
-__all__ = ['COMMANDS', 'EPILOG', 'DB_HELP', 'command', 'cmd_inspect', 'cmd_annotate', 'cmd_train', 'cmd_evaluate', 'cmd_enroll',
-           'cmd_verify', 'cmd_review', 'cmd_ban', 'cmd_unban', 'cmd_calibrate', 'parser', 'main']
+__all__ = ['COMMANDS', 'EPILOG', 'DB_HELP', 'command', 'parser', 'main', 'cmd_inspect', 'cmd_annotate', 'cmd_train',
+           'cmd_evaluate', 'cmd_enroll', 'cmd_verify', 'cmd_review', 'cmd_ban', 'cmd_unban', 'cmd_calibrate']
 
 # %% ../nbs/08_cli.ipynb #0004
 COMMANDS = {}
@@ -20,6 +20,102 @@ def command(fn):
     "Register `fn` (named `cmd_<name>`) as the subcommand `<name>`; its docstring is the help."
     COMMANDS[fn.__name__[4:]] = fn
     return fn
+
+# %% ../nbs/08_cli.ipynb #0013
+def _dataset_args(p):
+    p.add_argument('data_dir', type=Path, help='the dataset folder')
+    p.add_argument('--labels-from', default='folders', choices=['folders', 'identities', 'lfw', 'utkface'], help='how the folder gives labels')
+
+def _gate_args(p):
+    for k, t in (('face-prob', float), ('min-face', int), ('blur-min', float), ('background-face-ratio', float), ('background-sharpness', float)):
+        p.add_argument(f'--{k}', type=t, help=f'quality gate: {k} (default: FEMVERIFY_{k.upper().replace("-", "_")} or Config)')
+
+# %% ../nbs/08_cli.ipynb #0014
+EPILOG = """examples:
+  femverify inspect ../shared/data/utkface --labels-from utkface
+  femverify annotate ../shared/data/lfw --labels-from lfw --out runs/annotations/lfw.json
+  femverify train runs/annotations/utkface.json runs/annotations/lfw.json --recipe fast --max-minutes 90 --out runs/detector
+  femverify evaluate runs/detector runs/annotations/utkface.json --split test
+  femverify calibrate --embedder dlib --out runs/calibrate
+  femverify enroll var/femverify.db ana a.jpg b.jpg && femverify verify var/femverify.db ana today.jpg
+
+environment (every setting is a FEMVERIFY_* variable; see Config in 00_core):
+  FEMVERIFY_DATA          the real photos (default ../shared/data)
+  FEMVERIFY_WEIGHTS_DIR   pretrained weights copied in by hand (FaceNet, COCO, dlib files)
+  FEMVERIFY_EMBEDDER      auto | facenet | dlib (auto: FaceNet if its weights are found, else dlib)
+  FEMVERIFY_DETECTOR_PATH a detector checkpoint (default: the one shipped in models/)
+  FEMVERIFY_THRESHOLD_PATH, FEMVERIFY_GENDER_BAND, FEMVERIFY_DB_PATH, FEMVERIFY_DB_URL, FEMVERIFY_DEVICE, FEMVERIFY_GENDER_CHECK
+Each command prints a JSON result; files it wrote are listed in it."""
+
+def _sub(sub, name:str) -> argparse.ArgumentParser:
+    "The subcommand `name`: its help is its function's docstring, and its --help shows every default."
+    fn = COMMANDS.get(name)
+    if fn is None: return argparse.ArgumentParser(add_help=False)  # not defined yet (reading the notebook from the top): not offered
+    return sub.add_parser(name, help=fn.__doc__, description=fn.__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+# %% ../nbs/08_cli.ipynb #303c171e
+def _train_args(s):
+    s.add_argument('ann', nargs='+', type=Path, help='COCO annotation file(s) from `femverify annotate`')
+    s.add_argument('--recipe', default='fast', choices=['torchvision', 'fast', 'fast-teacher'], help='model options, composites, balance, teacher (see 03_detect)')
+    s.add_argument('--teacher', type=Path, help='teacher descriptors (.npz from benchmarks/teacher.py), for --recipe fast-teacher')
+    s.add_argument('--arch', default='fasterrcnn_mobilenet_v3_large_320_fpn', choices=['fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn'], help='torchvision architecture')
+    s.add_argument('--epochs', type=int, default=10, help='epochs (the schedule spans them)'); s.add_argument('--batch-size', type=int, default=8, help='photos per step')
+    s.add_argument('--lr', type=float, help='learning rate (default 0.02 × batch size / 16)'); s.add_argument('--out', type=Path, required=True, help='run folder')
+    s.add_argument('--resume', type=Path, help='a checkpoint to continue from'); s.add_argument('--max-minutes', type=float, help='training time budget')
+    s.add_argument('--epoch-steps', type=int, help='cut epochs at this many steps (checkpoint and validation that often)')
+    s.add_argument('--device', default='auto', help='cpu, cuda, cuda:1, mps or auto'); s.add_argument('--workers', type=int, default=2, help='DataLoader workers')
+    s.add_argument('--seed', type=int, default=0, help='seed of shuffling and balance'); s.add_argument('--limit', type=int, help='use only this many training photos')
+    s.add_argument('--min-size', type=int, help="resize photos to this shorter side (default: the recipe's)"); s.add_argument('--max-size', type=int, help='longest side cap (default 2 × min-size)')
+    s.add_argument('--random-init', action='store_true', help="don't look for COCO weights")
+
+def _calibrate_args(s):
+    s.add_argument('--embedder', default='auto', choices=['auto', 'facenet', 'dlib'], help='the face-recognition model (auto: FaceNet if its weights are found, else dlib)')
+    s.add_argument('--pairs', type=Path, help="View 2's pairs.txt (default: FEMVERIFY_DATA/lfw/pairs.txt)")
+    s.add_argument('--dev', type=Path, help="View 1's pairsDevTrain.txt, where the threshold is chosen (default: beside pairs.txt in FEMVERIFY_DATA)")
+    s.add_argument('--images', type=Path, help='the LFW images/ folder (default: FEMVERIFY_DATA/lfw/images)')
+    s.add_argument('--distances', type=Path, help='CSV of distance,same[,fold][,view] instead of embedding')
+    s.add_argument('--weights', default='vggface2', help="FaceNet's weights"); s.add_argument('--allow-random-weights', action='store_true', help='run FaceNet with random weights (numbers labelled as such)')
+    s.add_argument('--flip', default='none', choices=['none', 'mean', 'concat'], help="FaceNet's flip test-time augmentation"); s.add_argument('--out', type=Path, default=Path('runs/calibrate'), help='folder for threshold.json and figures')
+    s.add_argument('--limit', type=int, help='only this many pairs per fold (a quick run)')
+
+# %% ../nbs/08_cli.ipynb #58502090
+DB_HELP = "the store: a SQLite file (created if missing), or a postgresql:// URL"
+
+def parser() -> argparse.ArgumentParser:
+    "The `femverify` argument parser."
+    import femverify
+    p = argparse.ArgumentParser(prog='femverify', description='femverify: one clear face, female or not, same person.', epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--version', action='version', version=f'femverify {femverify.__version__}')
+    sub = p.add_subparsers(dest='cmd', required=True, metavar='command')
+    s = _sub(sub, 'inspect'); _dataset_args(s); s.add_argument('--out', default='runs/inspect', help='folder for summary.json and figures')
+    s = _sub(sub, 'annotate'); _dataset_args(s); _gate_args(s)
+    s.add_argument('--out', required=True, type=Path, help='COCO JSON file to write')
+    s.add_argument('--batch-size', type=int, default=8, help='photos per MTCNN call'); s.add_argument('--max-side', type=int, default=1024, help='photos are downscaled to this for detection')
+    s.add_argument('--chunk', type=int, default=256, help='photos between saves of the progress file (what a killed run can lose)')
+    s.add_argument('--limit', type=int, help='annotate a seeded random sample of this many photos'); s.add_argument('--seed', type=int, default=0, help='seed of the split (and of --limit)')
+    _train_args(_sub(sub, 'train'))
+    s = _sub(sub, 'evaluate'); s.add_argument('run', type=Path, help='a run folder written by `femverify train`')
+    s.add_argument('ann', nargs='+', type=Path, help='the COCO annotation file(s) it was trained on'); s.add_argument('--split', default='test', choices=['train', 'val', 'test'], help='which split')
+    s.add_argument('--device', default='auto', help='cpu, cuda or auto'); s.add_argument('--batch-size', type=int, default=8, help='photos per call'); s.add_argument('--limit', type=int, help='only this many photos')
+    s = _sub(sub, 'enroll'); s.add_argument('db', help=DB_HELP); s.add_argument('user', help='the member id')
+    s.add_argument('photos', nargs='+', help='1 to 5 photos'); s.add_argument('--replace', action='store_true', help='replace an existing enrolment')
+    s = _sub(sub, 'verify'); s.add_argument('db', help=DB_HELP); s.add_argument('user', help='the member id'); s.add_argument('photo', help='the new photo')
+    _calibrate_args(_sub(sub, 'calibrate'))
+    s = _sub(sub, 'review'); s.add_argument('db', help=DB_HELP); s.add_argument('--limit', type=int, default=50, help='newest flags to list')
+    s = _sub(sub, 'ban'); s.add_argument('db', help=DB_HELP); s.add_argument('user', help='the member to ban'); s.add_argument('--note', default='', help='why (kept with the ban)')
+    s = _sub(sub, 'unban'); s.add_argument('db', help=DB_HELP); s.add_argument('ban_id', type=int, help='the ban to lift (from `ban` or `review`)')
+    return p
+
+# %% ../nbs/08_cli.ipynb #0015
+def main(argv=None) -> int:
+    "Entry point of the `femverify` console script."
+    a = parser().parse_args(argv)
+    try: result = COMMANDS[a.cmd](a)
+    except (ImageError, WeightsUnavailable, FileNotFoundError, ValueError, LookupError, RuntimeError) as e:
+        print(f'femverify {a.cmd}: {e}', file=sys.stderr); return 2
+    print(json.dumps(result, indent=1, default=str))
+    return 0
 
 # %% ../nbs/08_cli.ipynb #0006
 @command
@@ -38,7 +134,8 @@ def cmd_inspect(a) -> dict:
 def cmd_annotate(a) -> dict:
     "MTCNN face boxes + dataset labels → COCO JSON with a seeded split, and a rejects file with reasons."
     from femverify.data import read_dataset
-    from femverify.annotate import annotate, FaceFinder
+    from femverify.annotate import annotate
+    from femverify.gate import FaceFinder
     df = read_dataset(a.data_dir, a.labels_from)
     if a.limit: df = df.sample(min(a.limit, len(df)), random_state=a.seed).sort_index()
     gate = {k: v for k, v in dict(face_prob=a.face_prob, min_face=a.min_face, blur_min=a.blur_min, background_face_ratio=a.background_face_ratio, background_sharpness=a.background_sharpness).items() if v is not None}
@@ -183,97 +280,3 @@ def cmd_calibrate(a) -> dict:
     plot_verification(d[same], d[~same], th_dev, f'({model[:28]})').savefig(out / 'verification.png', dpi=100)
     atomic_write(out / 'threshold.json', json.dumps(res, indent=1))
     return dict(res, wrote=[str(out / 'threshold.json'), str(out / 'verification.png')])
-
-# %% ../nbs/08_cli.ipynb #0013
-def _dataset_args(p):
-    p.add_argument('data_dir', type=Path, help='the dataset folder')
-    p.add_argument('--labels-from', default='folders', choices=['folders', 'identities', 'lfw', 'utkface'], help='how the folder gives labels')
-
-def _gate_args(p):
-    for k, t in (('face-prob', float), ('min-face', int), ('blur-min', float), ('background-face-ratio', float), ('background-sharpness', float)):
-        p.add_argument(f'--{k}', type=t, help=f'quality gate: {k} (default: FEMVERIFY_{k.upper().replace("-", "_")} or Config)')
-
-# %% ../nbs/08_cli.ipynb #0014
-EPILOG = """examples:
-  femverify inspect ../shared/data/utkface --labels-from utkface
-  femverify annotate ../shared/data/lfw --labels-from lfw --out runs/annotations/lfw.json
-  femverify train runs/annotations/utkface.json runs/annotations/lfw.json --recipe fast --max-minutes 90 --out runs/detector
-  femverify evaluate runs/detector runs/annotations/utkface.json --split test
-  femverify calibrate --embedder dlib --out runs/calibrate
-  femverify enroll var/femverify.db ana a.jpg b.jpg && femverify verify var/femverify.db ana today.jpg
-
-environment (every setting is a FEMVERIFY_* variable; see Config in 00_core):
-  FEMVERIFY_DATA          the real photos (default ../shared/data)
-  FEMVERIFY_WEIGHTS_DIR   pretrained weights copied in by hand (FaceNet, COCO, dlib files)
-  FEMVERIFY_EMBEDDER      auto | facenet | dlib (auto: FaceNet if its weights are found, else dlib)
-  FEMVERIFY_DETECTOR_PATH a detector checkpoint (default: the one shipped in models/)
-  FEMVERIFY_THRESHOLD_PATH, FEMVERIFY_GENDER_BAND, FEMVERIFY_DB_PATH, FEMVERIFY_DB_URL, FEMVERIFY_DEVICE, FEMVERIFY_GENDER_CHECK
-Each command prints a JSON result; files it wrote are listed in it."""
-
-def _sub(sub, name:str, fn) -> argparse.ArgumentParser:
-    "A subcommand whose help is `fn`'s docstring and whose --help shows every default."
-    return sub.add_parser(name, help=fn.__doc__, description=fn.__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-
-# %% ../nbs/08_cli.ipynb #303c171e
-def _train_args(s):
-    s.add_argument('ann', nargs='+', type=Path, help='COCO annotation file(s) from `femverify annotate`')
-    s.add_argument('--recipe', default='fast', choices=['torchvision', 'fast', 'fast-teacher'], help='model options, composites, balance, teacher (see 03_detect)')
-    s.add_argument('--teacher', type=Path, help='teacher descriptors (.npz from benchmarks/teacher.py), for --recipe fast-teacher')
-    s.add_argument('--arch', default='fasterrcnn_mobilenet_v3_large_320_fpn', choices=['fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn'], help='torchvision architecture')
-    s.add_argument('--epochs', type=int, default=10, help='epochs (the schedule spans them)'); s.add_argument('--batch-size', type=int, default=8, help='photos per step')
-    s.add_argument('--lr', type=float, help='learning rate (default 0.02 × batch size / 16)'); s.add_argument('--out', type=Path, required=True, help='run folder')
-    s.add_argument('--resume', type=Path, help='a checkpoint to continue from'); s.add_argument('--max-minutes', type=float, help='training time budget')
-    s.add_argument('--epoch-steps', type=int, help='cut epochs at this many steps (checkpoint and validation that often)')
-    s.add_argument('--device', default='auto', help='cpu, cuda, cuda:1, mps or auto'); s.add_argument('--workers', type=int, default=2, help='DataLoader workers')
-    s.add_argument('--seed', type=int, default=0, help='seed of shuffling and balance'); s.add_argument('--limit', type=int, help='use only this many training photos')
-    s.add_argument('--min-size', type=int, help="resize photos to this shorter side (default: the recipe's)"); s.add_argument('--max-size', type=int, help='longest side cap (default 2 × min-size)')
-    s.add_argument('--random-init', action='store_true', help="don't look for COCO weights")
-
-def _calibrate_args(s):
-    s.add_argument('--embedder', default='auto', choices=['auto', 'facenet', 'dlib'], help='the face-recognition model (auto: FaceNet if its weights are found, else dlib)')
-    s.add_argument('--pairs', type=Path, help="View 2's pairs.txt (default: FEMVERIFY_DATA/lfw/pairs.txt)")
-    s.add_argument('--dev', type=Path, help="View 1's pairsDevTrain.txt, where the threshold is chosen (default: beside pairs.txt in FEMVERIFY_DATA)")
-    s.add_argument('--images', type=Path, help='the LFW images/ folder (default: FEMVERIFY_DATA/lfw/images)')
-    s.add_argument('--distances', type=Path, help='CSV of distance,same[,fold][,view] instead of embedding')
-    s.add_argument('--weights', default='vggface2', help="FaceNet's weights"); s.add_argument('--allow-random-weights', action='store_true', help='run FaceNet with random weights (numbers labelled as such)')
-    s.add_argument('--flip', default='none', choices=['none', 'mean', 'concat'], help="FaceNet's flip test-time augmentation"); s.add_argument('--out', type=Path, default=Path('runs/calibrate'), help='folder for threshold.json and figures')
-    s.add_argument('--limit', type=int, help='only this many pairs per fold (a quick run)')
-
-# %% ../nbs/08_cli.ipynb #58502090
-DB_HELP = "the store: a SQLite file (created if missing), or a postgresql:// URL"
-
-def parser() -> argparse.ArgumentParser:
-    "The `femverify` argument parser."
-    import femverify
-    p = argparse.ArgumentParser(prog='femverify', description='femverify: one clear face, female or not, same person.', epilog=EPILOG,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--version', action='version', version=f'femverify {femverify.__version__}')
-    sub = p.add_subparsers(dest='cmd', required=True, metavar='command')
-    s = _sub(sub, 'inspect', cmd_inspect); _dataset_args(s); s.add_argument('--out', default='runs/inspect', help='folder for summary.json and figures')
-    s = _sub(sub, 'annotate', cmd_annotate); _dataset_args(s); _gate_args(s)
-    s.add_argument('--out', required=True, type=Path, help='COCO JSON file to write')
-    s.add_argument('--batch-size', type=int, default=8, help='photos per MTCNN call'); s.add_argument('--max-side', type=int, default=1024, help='photos are downscaled to this for detection')
-    s.add_argument('--chunk', type=int, default=256, help='photos between saves of the progress file (what a killed run can lose)')
-    s.add_argument('--limit', type=int, help='annotate a seeded random sample of this many photos'); s.add_argument('--seed', type=int, default=0, help='seed of the split (and of --limit)')
-    _train_args(_sub(sub, 'train', cmd_train))
-    s = _sub(sub, 'evaluate', cmd_evaluate); s.add_argument('run', type=Path, help='a run folder written by `femverify train`')
-    s.add_argument('ann', nargs='+', type=Path, help='the COCO annotation file(s) it was trained on'); s.add_argument('--split', default='test', choices=['train', 'val', 'test'], help='which split')
-    s.add_argument('--device', default='auto', help='cpu, cuda or auto'); s.add_argument('--batch-size', type=int, default=8, help='photos per call'); s.add_argument('--limit', type=int, help='only this many photos')
-    s = _sub(sub, 'enroll', cmd_enroll); s.add_argument('db', help=DB_HELP); s.add_argument('user', help='the member id')
-    s.add_argument('photos', nargs='+', help='1 to 5 photos'); s.add_argument('--replace', action='store_true', help='replace an existing enrolment')
-    s = _sub(sub, 'verify', cmd_verify); s.add_argument('db', help=DB_HELP); s.add_argument('user', help='the member id'); s.add_argument('photo', help='the new photo')
-    _calibrate_args(_sub(sub, 'calibrate', cmd_calibrate))
-    s = _sub(sub, 'review', cmd_review); s.add_argument('db', help=DB_HELP); s.add_argument('--limit', type=int, default=50, help='newest flags to list')
-    s = _sub(sub, 'ban', cmd_ban); s.add_argument('db', help=DB_HELP); s.add_argument('user', help='the member to ban'); s.add_argument('--note', default='', help='why (kept with the ban)')
-    s = _sub(sub, 'unban', cmd_unban); s.add_argument('db', help=DB_HELP); s.add_argument('ban_id', type=int, help='the ban to lift (from `ban` or `review`)')
-    return p
-
-# %% ../nbs/08_cli.ipynb #0015
-def main(argv=None) -> int:
-    "Entry point of the `femverify` console script."
-    a = parser().parse_args(argv)
-    try: result = COMMANDS[a.cmd](a)
-    except (ImageError, WeightsUnavailable, FileNotFoundError, ValueError, LookupError, RuntimeError) as e:
-        print(f'femverify {a.cmd}: {e}', file=sys.stderr); return 2
-    print(json.dumps(result, indent=1, default=str))
-    return 0

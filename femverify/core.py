@@ -64,7 +64,7 @@ class Config:
     user_rate_limit: int = 20
     trusted_client_days: float = 30.0
     request_budget: int = 60
-    search_exact_below: int = 10_000
+    search_exact_below: int = 5_000
     max_inflight: int = 1
     queue_timeout: float = 15.0
     allow_download: bool = False

@@ -18,7 +18,8 @@ from PIL import Image
 from fastcore.basics import patch
 from .core import *
 from .data import coco_to_xyxy
-from .annotate import LABELS, Faces, judge
+from .annotate import LABELS
+from .gate import Faces, judge
 from .metrics import iou as box_iou
 
 # %% auto #0

@@ -11,7 +11,7 @@ import numpy as np
 from fastcore.basics import patch
 import femverify
 from .core import *
-from .annotate import FaceFinder, judge
+from .gate import FaceFinder, judge
 from .verify import Embedder, get_embedder, consistency, template, verify as _verify
 from .store import open_store, UnknownUser, UserExists, ModelMismatch, LimitReached, StoreUnavailable
 from .search import Gallery

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from fastcore.basics import patch
 from .core import *
-from .annotate import FaceFinder, Faces, judge
+from .gate import FaceFinder, Faces, judge
 
 # %% auto #0
 __all__ = ['DLIB_FILES', 'EMBEDDERS', 'select_face', 'crop_face', 'Embedder', 'load_facenet', 'FaceNet', 'dlib_file', 'Dlib',

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 from pycocotools.coco import COCO
-from femverify.annotate import REASONS, annotate, merge_coco, FaceFinder
+from femverify.annotate import annotate, merge_coco
+from femverify.gate import REASONS, FaceFinder
 from femverify.data import read_folders, coco_to_xyxy
 from femverify.detect import FaceDataset
 from conftest import HOPPER, ROOT

@@ -153,3 +153,24 @@ def test_a_change_on_one_store_object_reaches_another_quickly(store_target):
 def test_sqlite_file_is_private(tmp_path):
     Store(tmp_path / 'x' / 'f.db')
     assert oct((tmp_path / 'x' / 'f.db').stat().st_mode & 0o777) == '0o600'
+
+
+@pytest.mark.parametrize('exact_below', [10_000, 50])  # exact search, and the sketch index
+def test_gallery_on_another_server_finds_a_new_enrolment_within_a_second(store_target, exact_below):
+    "Server A enrols; server B's gallery (built before, kept current by the change counter / LISTEN-NOTIFY) finds her within 1 s."
+    from femverify.search import Gallery, unit
+    rng = np.random.default_rng(0)
+    x = unit(np.c_[np.ones((120, 1)), rng.standard_normal((120, 127)) * 0.04])
+    a, b = open_target(store_target), open_target(store_target)
+    for i, t in enumerate(x[:100]): a.enroll(f'u{i}', t, [t], model='m')
+    g = Gallery(b, 'm', exact_below=exact_below)
+    assert (g.index is None) == (exact_below > 100) and len(g) == 100
+    dup = unit(x[110] + rng.standard_normal(128) * 0.003)
+    assert g.search(dup)[0][0] != 'user:new'
+    a.enroll('new', x[110], [x[110]], model='m'); t0 = time.time()
+    while g.search(dup)[0][0] != 'user:new' and time.time() - t0 < 1.0: time.sleep(0.01)
+    assert g.search(dup)[0][0] == 'user:new', f'not found within {time.time() - t0:.2f} s'
+    a.delete('new'); t0 = time.time()
+    while g.search(dup)[0][0] == 'user:new' and time.time() - t0 < 1.0: time.sleep(0.01)
+    assert g.search(dup)[0][0] != 'user:new'
+    a.close(); b.close()
