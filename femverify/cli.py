@@ -127,7 +127,7 @@ def cmd_inspect(a) -> dict:
     plot_overview(stats).savefig(out / 'overview.png', dpi=100)
     sample_grid(stats[stats.error == ''], by='gender').savefig(out / 'samples.png', dpi=100)
     atomic_write(out / 'summary.json', json.dumps(s := summary(stats), indent=1))
-    return dict(s, figures=[str(out / 'overview.png'), str(out / 'samples.png')])
+    return dict(s, figures=[str(out / 'overview.png'), str(out / 'samples.png')], wrote=[str(out / n) for n in ('summary.json', 'overview.png', 'samples.png')])
 
 # %% ../nbs/08_cli.ipynb #0008
 @command
@@ -140,7 +140,9 @@ def cmd_annotate(a) -> dict:
     if a.limit: df = df.sample(min(a.limit, len(df)), random_state=a.seed).sort_index()
     gate = {k: v for k, v in dict(face_prob=a.face_prob, min_face=a.min_face, blur_min=a.blur_min, background_face_ratio=a.background_face_ratio, background_sharpness=a.background_sharpness).items() if v is not None}
     cfg = Config.from_env(**gate)
-    return annotate(df, a.out, cfg=cfg, finder=FaceFinder(device=cfg.device, max_side=a.max_side), batch_size=a.batch_size, chunk=a.chunk, seed=a.seed)
+    from femverify.annotate import _side_files
+    res = annotate(df, a.out, cfg=cfg, finder=FaceFinder(device=cfg.device, max_side=a.max_side), batch_size=a.batch_size, chunk=a.chunk, seed=a.seed)
+    return dict(res, wrote=[str(a.out), *map(str, _side_files(Path(a.out)))])
 
 # %% ../nbs/08_cli.ipynb #000a
 def _annotations(paths:list) -> dict:
@@ -177,7 +179,7 @@ def cmd_evaluate(a) -> dict:
     plot_predictions(ds, preds).savefig(run / f'predictions-{a.split}.png', dpi=100)
     res = dict(split=a.split, photos=len(ds), weights=model.weights, coco=m, top_box=rep, images_per_s=len(ds) / secs)
     atomic_write(run / f'metrics-{a.split}.json', json.dumps(res, indent=1))
-    return res
+    return dict(res, wrote=[str(run / f'{n}-{a.split}.{e}') for n, e in (('metrics', 'json'), ('eval', 'png'), ('predictions', 'png'))])
 
 # %% ../nbs/08_cli.ipynb #000d
 def _is_url(db) -> bool: return str(db).startswith(('postgresql://', 'postgres://'))
