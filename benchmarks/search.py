@@ -177,6 +177,9 @@ def main(a):
     if a.from_partial:  # a run stopped early (a session's end): write the JSON and the figure of what it measured
         res = json.loads((RUNS / 'search-partial.json').read_text()); res['complete'] = False
         print('wrote', save('search', res, plot(res))); return
+    if a.replot:  # the figure again, from the JSON of a finished run
+        from common import OUT
+        plot(json.loads((OUT / 'search.json').read_text())).savefig(OUT / 'search.png', dpi=100, bbox_inches='tight'); return
     dist = lfw_distances(a.pairs)
     g, imp = np.asarray(dist['genuine']), np.asarray(dist['impostor'])
     threshold = json.loads((Path(__file__).resolve().parent.parent / 'femverify' / 'thresholds' / 'dlib.json').read_text())['threshold']
@@ -206,22 +209,28 @@ def main(a):
 def plot(res):
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(1, 4, figsize=(20, 4.5))
-    for r in res['runs']:
-        lab = f"{r['library']} d={r['d']}"; st = '-' if r['d'] == 512 else '--'
-        best = r['by_ef'].get('64' if r['library'] == 'femverify-sketch' else str(res['ef']), r['by_ef'].get('None'))
-        ax[0].scatter(r['n'], best['p50'], label=lab); ax[2].scatter(r['n'], r['memory_mb'], label=lab)
-        if r['library'] != 'exact' and r['n'] == max(x['n'] for x in res['runs']):
-            efs = sorted(r['by_ef'], key=int)
-            ax[1].plot([r['by_ef'][e]['p50'] for e in efs], [r['by_ef'][e]['recall'] for e in efs], st, marker='o', label=f'{lab} (ef {",".join(efs)})')
+    fig, ax = plt.subplots(1, 4, figsize=(21, 4.8))
+    knob = lambda r: '64' if r['library'] == 'femverify-sketch' else str(res['ef']) if r['library'] != 'exact' else 'None'
+    series = {}
+    for r in res['runs']: series.setdefault((r['library'], r['d']), []).append(r)
+    for (lib, d), rs in series.items():
+        st, lab = ('-' if d == 512 else '--'), f'{lib} d={d}'
+        ns = [r['n'] for r in rs]
+        ax[0].plot(ns, [r['by_ef'][knob(r)]['p50'] for r in rs], st, marker='o', label=lab)
+        ax[2].plot(ns, [r['memory_mb'] for r in rs], st, marker='o', label=lab)
+        big = max(rs, key=lambda r: r['n'])
+        if lib != 'exact':
+            ks = sorted(big['by_ef'], key=int)
+            ax[1].plot([big['by_ef'][k]['p50'] for k in ks], [big['by_ef'][k]['recall'] for k in ks], st, marker='o', label=f"{lab} ({'candidates' if lib == 'femverify-sketch' else 'ef'} {','.join(ks)})")
     for d, rows in res['crossover'].items():
         for lib in ('exact', 'femverify-sketch'): ax[3].plot([r['n'] for r in rows], [r[lib] for r in rows], marker='o', label=f'{lib} d={d}')
-    ax[0].set(xscale='log', yscale='log', xlabel='gallery size', ylabel=f"p50 search ms (1 thread, ef {res['ef']})", title='latency')
-    ax[1].set(xlabel='p50 ms', ylabel='recall of planted duplicates (top 10)', title="largest gallery: recall vs latency")
-    ax[2].set(xscale='log', yscale='log', xlabel='gallery size', ylabel='index MB', title='memory'); ax[2].axhline(1024, color='gray', ls=':')
-    ax[3].set(xscale='log', yscale='log', xlabel='gallery size', ylabel='p50 ms', title='exact vs approximate: the crossover')
+    ax[0].set(xscale='log', yscale='log', xlabel='gallery size', ylabel='p50 ms, 1 thread', title=f"latency (HNSW at ef {res['ef']}, sketch at 64 candidates)")
+    ax[1].set(xlabel='p50 ms', ylabel='recall of planted duplicates (top 10)', title='1M templates: recall against latency')
+    ax[2].set(xscale='log', yscale='log', xlabel='gallery size', ylabel='index MB', title='memory (dotted: 1 GB)'); ax[2].axhline(1024, color='gray', ls=':')
+    ax[3].set(xscale='log', yscale='log', xlabel='gallery size', ylabel='p50 ms', title='exact vs the sketch index: the crossover')
     for a_ in ax: a_.legend(fontsize=7); a_.grid(alpha=.3)
-    fig.suptitle(f"1:N search, synthetic galleries shaped by LFW distances of {res['model']}")
+    fig.suptitle(f"1:N search on synthetic galleries shaped by the LFW distances of {res['model']}; duplicates planted at its same-person distances")
+    fig.tight_layout()
     return fig
 
 
@@ -234,6 +243,7 @@ if __name__ == '__main__':
     p.add_argument('--pairs', type=int, default=300, help='LFW pairs of each kind to measure distances on')
     p.add_argument('--ef', type=int, default=256, help='the search breadth the latency panel shows')
     p.add_argument('--from-partial', action='store_true', help='write results/search.json + .png from the runs a stopped run finished')
+    p.add_argument('--replot', action='store_true', help='redraw results/search.png from results/search.json')
     p.add_argument('--raw', action='store_true', help="index the raw templates, not centred on the gallery's mean")
     p.add_argument('--exact-queries', type=int, default=200, help='queries for exact search on galleries over 100k')
     p.add_argument('--exact-max', type=int, default=1_000_000, help='largest gallery exact search runs on')
