@@ -65,6 +65,7 @@ class Config:
     trusted_client_days: float = 30.0
     request_budget: int = 60
     search_exact_below: int = 5_000
+    search_threshold: float = 0.0
     max_inflight: int = 1
     queue_timeout: float = 15.0
     allow_download: bool = False

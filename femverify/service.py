@@ -233,7 +233,8 @@ def _analyse(self:FaceService, ims:list) -> list:
 @patch
 def _search(self:FaceService, user:str, t:np.ndarray) -> tuple:
     "(reason, matched label, distance) for the closest ban, else the closest other member, within the threshold; or None."
-    near = [(l, d) for l, d in self.gallery.search(t, k=10) if d <= self.threshold and l != f'user:{user}']  # the gallery catches up first
+    thr = self.config.search_threshold or self.threshold  # 1:N may be stricter than 1:1 (a large gallery multiplies false hits)
+    near = [(l, d) for l, d in self.gallery.search(t, k=10) if d <= thr and l != f'user:{user}']  # the gallery catches up first
     for kind, reason in (('ban:', 'banned'), ('user:', 'possible_duplicate')):
         if hits := [(d, l) for l, d in near if l.startswith(kind)]: dist, label = min(hits); return reason, label, dist
     return None

@@ -89,3 +89,12 @@ def test_one_face_two_accounts_goes_to_review_and_a_banned_face_is_refused(tmp_p
     r = register(c, 'cy', faces['moved'])
     assert r.status_code == 422 and r.get_json()['error']['code'] == 'banned', r.get_json()
     assert 'ana' not in r.get_data(as_text=True) and svc.store.users() == ['eileen']
+
+
+def test_a_stricter_search_threshold_lets_a_near_duplicate_through(tmp_path, faces, no_network):
+    "FEMVERIFY_SEARCH_THRESHOLD sets the 1:N bar apart from the 1:1 one: below the moved copy's distance, Grace registers twice."
+    c, svc = client_for(tmp_path, search_threshold=1e-6)
+    assert register(c, 'ana', faces['hopper']).status_code == 201
+    r = register(c, 'bea', faces['moved'])
+    assert r.status_code == 201 and svc.store.flags() == [], r.get_json()
+    assert c.post('/api/v1/users/ana/verify', data={'image': (io.BytesIO(faces['moved']), 'p.jpg')}).get_json()['match'] is True  # 1:1 unchanged
