@@ -12,7 +12,7 @@ def _json(schema, description='OK'):
 def _errors(*codes):
     text = {400: 'bad request or bad image', 401: 'missing or wrong API key', 403: 'no API keys configured', 404: 'unknown user',
             409: 'user already enrolled', 413: 'body too large', 422: 'registration refused', 429: 'too many failed attempts',
-            503: 'a model is unavailable'}
+            503: 'a model or the store is unavailable, or the worker is busy (see Retry-After)'}
     return {str(c): _json(ERR, text[c]) for c in codes}
 
 
