@@ -174,3 +174,19 @@ def test_gallery_on_another_server_finds_a_new_enrolment_within_a_second(store_t
     while g.search(dup)[0][0] == 'user:new' and time.time() - t0 < 1.0: time.sleep(0.01)
     assert g.search(dup)[0][0] != 'user:new'
     a.close(); b.close()
+
+
+def test_a_postgresql_outage_is_store_unavailable_and_the_api_says_503(pg_cluster, tmp_path):
+    "The database going away is a clear, retryable error: StoreUnavailable in the package, 503 store_unavailable from the API."
+    import io
+    from femverify.store import StoreUnavailable, temp_postgres
+    from api import create_app
+    from conftest import HOPPER, make_service
+    with temp_postgres() as url:
+        s = PgStore(url, timeout=2); s.enroll('ana', V[0], [V[0]], model='m')
+    with pytest.raises(StoreUnavailable): s.users()  # the cluster is gone
+    svc = make_service(tmp_path); svc.store = s
+    r = create_app({'TESTING': True}, service=svc).test_client().post('/api/v1/users/ana/verify', data={'image': (io.BytesIO(HOPPER.read_bytes()), 'p.jpg')})
+    assert r.status_code == 503 and r.get_json()['error']['code'] == 'store_unavailable' and r.headers['Retry-After'] == '5', r.get_json()
+    assert 'postgresql://' not in r.get_data(as_text=True)
+    s.close()
