@@ -51,12 +51,21 @@ class FaceService:
         self.finder = FaceFinder(device=cfg.device, max_side=cfg.detect_side)
         self.embedder = self._try('embedder', self._load_embedder)
         self.detector = self._try('detector', self._load_detector)
-        self.store = self._try('store', lambda: open_store(cfg.db_path, cfg.db_url))
-        self.gallery = None if self.store is None or self.embedder is None else Gallery(self.store, self.embedder.model, cfg.search_exact_below)  # the 1:N index, built at start
+        self.store = self.gallery = None; self._store_tried = 0.0
+        self._open_store()
         self.threshold = self._threshold()
         from femverify.detect import detector_config
         self.detector_cfg = detector_config(self.detector, cfg)
         self.counter = 'detector' if getattr(self.detector, 'meta', {}).get('counts_faces') else 'mtcnn'
+
+    def _open_store(self):
+        "Open the store and build the 1:N index from it; on failure, record why (a later request tries again)."
+        self._store_tried, c = time.monotonic(), self.config
+        def load():
+            store = open_store(c.db_path, c.db_url)
+            return store, None if self.embedder is None else Gallery(store, self.embedder.model, c.search_exact_below)
+        r = self._try('store', load)
+        if r is not None: self.store, self.gallery = r; self.problems.pop('store', None)
 
     def _try(self, name, load):
         try: return load()
@@ -194,7 +203,8 @@ def check_user(user) -> str:
 # %% ../nbs/07_service.ipynb #0013
 @patch
 def _need(self:FaceService, *names):
-    "Raise `ModelUnavailable` if any of `names` is not loaded."
+    "Raise `ModelUnavailable` if any of `names` is not loaded; a store that couldn't be opened is tried again every 5 s."
+    if 'store' in names and self.store is None and time.monotonic() - self._store_tried > 5: self._open_store()
     for n in names:
         if getattr(self, n) is None: raise ModelUnavailable(f"{n} unavailable: {self.problems[n]}")
 

@@ -79,12 +79,22 @@ class Store:
 
     def _set_version(self, db): db.execute(f'PRAGMA user_version = {SCHEMA_VERSION}')
 
+    def _wal(self, db):
+        "Switch the file to WAL. The switch needs the file to itself and SQLite doesn't wait for it: retry until `timeout`."
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try: db.execute('PRAGMA journal_mode=WAL'); return
+            except sqlite3.OperationalError:
+                if time.monotonic() > deadline: raise
+                time.sleep(0.02)
+
     @contextmanager
     def _connect(self):
         try: db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         except sqlite3.OperationalError as e: raise StoreUnavailable(f"can't open the database: {e}") from None
         try:
-            db.execute('PRAGMA journal_mode=WAL'); db.execute('PRAGMA foreign_keys=ON'); db.execute('PRAGMA synchronous=NORMAL')
+            if db.execute('PRAGMA journal_mode').fetchone()[0] != 'wal': self._wal(db)  # once per file: WAL mode persists
+            db.execute('PRAGMA foreign_keys=ON'); db.execute('PRAGMA synchronous=NORMAL')
             yield db
         except sqlite3.OperationalError as e:
             if 'locked' in str(e) or 'busy' in str(e): raise StoreUnavailable(f"the database stayed locked for {self.timeout:g} s") from None

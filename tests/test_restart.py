@@ -43,7 +43,8 @@ def test_restart_keeps_users_and_deletions(tmp_path):
     p = start(port, env)
     try:
         for u, photo in (('keep', img), ('gone', other.getvalue())):
-            assert request(base + '/users', 'POST', {'user': u}, [('photos', photo)], key)[0] == 201
+            s, b = request(base + '/users', 'POST', {'user': u}, [('photos', photo)], key)
+            assert s == 201, b
         assert request(base + '/users/gone', 'DELETE', headers=key) == (200, {'user': 'gone', 'deleted': True})
     finally: stop(p)
     p = start(port, env)

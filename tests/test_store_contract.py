@@ -190,3 +190,16 @@ def test_a_postgresql_outage_is_store_unavailable_and_the_api_says_503(pg_cluste
     assert r.status_code == 503 and r.get_json()['error']['code'] == 'store_unavailable' and r.headers['Retry-After'] == '5', r.get_json()
     assert 'postgresql://' not in r.get_data(as_text=True)
     s.close()
+
+
+def test_a_store_that_could_not_be_opened_is_tried_again(tmp_path):
+    "A worker that started while its database was unreachable does not stay degraded: a later request opens it."
+    from femverify.service import ModelUnavailable, UnknownUser
+    from conftest import make_service
+    blocker = tmp_path / 'var'; blocker.write_text('a file where the folder should be')
+    svc = make_service(tmp_path, db_path=blocker / 'f.db')
+    assert svc.store is None and 'store' in svc.problems
+    with pytest.raises(ModelUnavailable): svc.delete('ana')  # tried again only every 5 s
+    blocker.unlink(); svc._store_tried = 0.0  # the database is back, and 5 s have passed
+    with pytest.raises(UnknownUser): svc.delete('ana')  # opened: a real answer
+    assert svc.store is not None and svc.gallery is not None and 'store' not in svc.problems

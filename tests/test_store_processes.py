@@ -48,3 +48,24 @@ def test_sigkill_mid_enrolment_leaves_it_whole_or_absent(store_target):
     assert len(users) < 60
     s = open_target(store_target); s.enroll('after', [1.0, 0.0], [], model='m')  # no lock was left held by a killed writer
     s.close()
+
+
+def _open_at_once(path, barrier, results):
+    from femverify.search import Gallery
+    from femverify.store import Store
+    barrier.wait()
+    try: s = Store(path); Gallery(s, 'm'); s.users(); results.put('ok')
+    except Exception as e: results.put(repr(e))
+
+
+def test_workers_opening_a_new_sqlite_file_at_once_all_succeed(tmp_path):
+    "gunicorn forks its workers together, and each opens the store: the switch to WAL must not fail any of them (it did, ~4% of opens)."
+    import multiprocessing as mp
+    ctx, bad = mp.get_context('fork'), []
+    for k in range(20):
+        barrier, results = ctx.Barrier(6), ctx.Queue()
+        ps = [ctx.Process(target=_open_at_once, args=(str(tmp_path / f'{k}.db'), barrier, results)) for _ in range(6)]
+        for p in ps: p.start()
+        for p in ps: p.join(60)
+        bad += [r for r in (results.get(timeout=10) for _ in ps) if r != 'ok']
+    assert not bad, bad
