@@ -74,8 +74,8 @@ def _compact(self:SketchIndex):
     self.pos = dict(zip(map(int, self.keys), range(self.n)))
     self.bits = self.faiss.IndexBinaryFlat(self.i8.shape[1]); self.bits.add(self.codes)
 
-@patch
-def search(self:SketchIndex, t, # a (d,) template
+@patch(nm='search')  # its own module-level name: Gallery.search is `search`
+def _sketch_search(self:SketchIndex, t, # a (d,) template
            k:int=10) -> np.ndarray:
     "The keys of the (about) `k` templates closest to `t` in cosine distance, nearest first."
     if not len(self): return np.zeros(0, np.int64)
