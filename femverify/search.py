@@ -115,7 +115,7 @@ def _apply(self:Gallery, change:dict) -> int:
         if self.index is not None: self.index.add(keys, x)
         else:
             self.keys = np.concatenate([self.keys, keys]); self.x = x if self.x is None else np.concatenate([self.x, x])
-            if len(self.keys) >= self.exact_below:  # big enough: switch to the sketch index, centred on today's gallery
+            if len(self.keys) >= self.exact_below and self.x.shape[1] % 8 == 0:  # big enough: switch to the sketch index, centred on today's gallery
                 self.index = SketchIndex(self.x.mean(0), self.candidates); self.index.add(self.keys, self.x)
                 self.keys, self.x = np.zeros(0, np.int64), None
     self.seq = change['seq']
