@@ -6,8 +6,9 @@ the median LFW *impostor* distance of the model in use. Into each gallery we pla
 cosine distances that LFW *same-person* pairs have with that model (sampled from the measured genuine distances).
 
 Model in use: dlib's ResNet v1 (`dlib:resnet_v1+flip`, 128-d), distances measured here on `--pairs` LFW View 2 pairs
-of each kind (cached in runs/search/). It has no 512-d variant and FaceNet's weights can't be downloaded here, so the
-512-d galleries reuse the dlib distance distributions.
+of each kind whose photos both pass the quality gate, as a registration's must (cached in runs/search/). It has no
+512-d variant and FaceNet's weights can't be downloaded here, so the 512-d galleries reuse the dlib distance
+distributions.
 
 Per library and size: build time (2 threads), index memory, the time to add one template, single-thread search
 latency p50/p99 over `--queries` planted queries (top 10), recall of the planted duplicate in the top 10, and false

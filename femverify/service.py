@@ -141,7 +141,7 @@ def health(self:FaceService) -> dict:
         models['embedder'].update(name=e.name, model=e.model, dim=e.dim, reason=e.reason)
         if e.model == 'facenet:random': models['embedder']['warning'] = 'random weights (development only: identity answers are meaningless)'
     if self.detector is not None: models['detector'].update(weights=self.detector.weights, gender_band=list(self.detector_cfg.gender_band))
-    if self.store is not None: models['store'].update(kind='postgresql' if c.db_url else 'sqlite', search='exact' if self.gallery is None or self.gallery.index is None else 'hnsw')
+    if self.store is not None: models['store'].update(kind='postgresql' if c.db_url else 'sqlite', search='exact' if self.gallery is None or self.gallery.index is None else 'sketch')
     models['face_finder']['counts_faces'] = self.counter == 'mtcnn'
     if not c.gender_check: models['detector']['note'] = 'gender check switched off (FEMVERIFY_GENDER_CHECK=0): registration skips it'
     th = dict(value=self.threshold, source=getattr(self, 'threshold_source', 'default (not calibrated)'))

@@ -1,11 +1,9 @@
 """`make serve` as a user runs it: gunicorn starts, /api/v1/health answers JSON. A process-level test, so it lives here."""
-import json, os, signal, socket, subprocess, time, urllib.request
+import json, os, signal, subprocess, time, urllib.request
 from conftest import ROOT
+from femverify.store import free_port  # a free port on 127.0.0.1 (also what temp_postgres uses)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 
 def test_make_serve_answers_health(tmp_path):

@@ -29,8 +29,9 @@ def settings() -> dict:
 
 
 def page_name(nb: Path) -> str:
-    "Quarto's page name for a notebook: the number prefix dropped (as nbdev's doc links expect)."
-    return re.sub(r'^\d+[a-zA-Z]*_', '', nb.stem)
+    "The page name nbdev gives a notebook (and writes into `_modidx.py`'s doc links): `06b_search.ipynb` → `search`."
+    from nbdev.doclinks import _nbpath2html
+    return _nbpath2html(Path(nb.name)).stem
 
 
 def collapse_cr(text: str) -> str:
