@@ -1,73 +1,111 @@
-"""/verify latency side by side, in one run on the same >= 2 MP photos: femverify with dlib, femverify with FaceNet, and
-face_recognition's own detect + encode.
+"""/verify latency side by side, in one run on the same photos: femverify with dlib's network in PyTorch (the
+default), femverify with dlib-bin's own loops (FEMVERIFY_DLIB_BACKEND=dlib), and face_recognition's detect + encode.
 
-- femverify: gunicorn (1 worker, torch 2 threads) on loopback, requests one at a time; the server's own timings say
-  where the time goes (decode, face finding + embedding, store), the rest is HTTP, multipart parsing and JSON.
-  `dlib`: dlib's packaged ResNet (the weights every machine has). `facenet`: random (seeded) weights, since VGGFace2's
-  can't be downloaded here; its latency does not depend on the weights' values.
+- Photos: LFW photos enlarged into 1920x1080 (2.1 MP) JPEGs (benchmarks/common.py two_megapixel: no real >= 2 MP
+  photos are in ../shared/data), and UTKFace (200x200) and LFW (250x250) photos at their own sizes.
+- femverify: gunicorn (1 worker, torch 2 threads) on loopback, requests one at a time; the server's timings say where
+  the time goes (decode, face finding + embedding, store); the rest is HTTP, multipart parsing and JSON.
+- The split inside "face finding + embedding" is measured in-process on the same photos: MTCNN, landmarks + chip,
+  descriptors (photo + mirror).
 - face_recognition 1.3 (for this benchmark only, not a dependency: `pip install --no-deps --target runs/peers
-  face-recognition`, kept outside the venv so that `pip check` stays clean; it runs on the venv's dlib): `face_locations` (HOG, its default) + `face_encodings` (the same dlib network), in-process, no HTTP.
-  In-process favours the peer: femverify's figures include HTTP.
+  face-recognition`, kept outside the venv so that `pip check` stays clean; it runs on the venv's dlib):
+  `face_locations` (HOG, its default) + `face_encodings` (the same dlib network, dlib's loops), in-process, no
+  HTTP. In-process favours the peer: femverify's figures include HTTP.
 Writes results/verify_latency.json and .png; asserts nothing. Usage: python benchmarks/verify_latency.py [--n 30]
 """
 import argparse, tempfile, time
 from pathlib import Path
 import numpy as np
 from femverify.core import load_image
-from common import Server, http, jpeg_bytes, lfw_photos, percentiles, save, threads, two_megapixel
+from common import Server, data_dir, http, jpeg_bytes, lfw_photos, percentiles, save, threads, two_megapixel
 
 KEY = 'bench-key'
+BACKENDS = ('torch', 'dlib')
 
 
-def femverify_times(blobs, embedder):
-    "Register one member, then time /verify of every 2 MP photo against her (the work does not depend on who matches)."
-    env = dict(FEMVERIFY_DB_PATH=tempfile.mkdtemp() + '/bench.db', FEMVERIFY_EMBEDDER=embedder, FEMVERIFY_FACENET='random',
+def femverify_times(sets, backend):
+    "Register one member, then time /verify of every photo of every set against her (the work doesn't depend on who matches)."
+    env = dict(FEMVERIFY_DB_PATH=tempfile.mkdtemp() + '/bench.db', FEMVERIFY_EMBEDDER='dlib', FEMVERIFY_DLIB_BACKEND=backend,
                FEMVERIFY_GENDER_CHECK='0', FEMVERIFY_API_KEYS=KEY, FEMVERIFY_TORCH_THREADS='2', FEMVERIFY_RATE_LIMIT='1000000')
-    wall, server, model = [], [], None
+    out = {}
     with Server(env, workers=1) as s:
-        model = http(s.url + '/health')[1]['models']['embedder']['model']
-        assert http(s.url + '/users', 'POST', {'user': 'u0'}, [('photos', blobs[0][0])], {'X-API-Key': KEY})[0] == 201
-        http(s.url + '/users/u0/verify', 'POST', files=[('image', blobs[0][1])])  # warm-up
-        for small, big in blobs:
-            st, body, dt = http(s.url + '/users/u0/verify', 'POST', files=[('image', big)])
-            if st == 200: wall.append(dt); server.append(body['timings_ms'])
-    return dict(model=model, n=len(wall), **percentiles(wall, (50, 90)), server_median_ms={k: float(np.median([t[k] for t in server])) for k in server[0]})
+        emb = http(s.url + '/health')[1]['models']['embedder']
+        first = next(iter(sets.values()))[0]
+        assert http(s.url + '/users', 'POST', {'user': 'u0'}, [('photos', first)], {'X-API-Key': KEY})[0] == 201
+        http(s.url + '/users/u0/verify', 'POST', files=[('image', first)])  # warm-up
+        for name, blobs in sets.items():
+            wall, server = [], []
+            for b in blobs:
+                st, body, dt = http(s.url + '/users/u0/verify', 'POST', files=[('image', b)])
+                if st == 200 and body.get('reason') in ('ok', 'different_person'): wall.append(dt); server.append(body['timings_ms'])
+            out[name] = dict(n=len(wall), **percentiles(wall, (50, 90)), server_median_ms={k: float(np.median([t[k] for t in server])) for k in server[0]})
+    return dict(model=f"{emb['model']} ({emb.get('backend')})", sets=out)
 
 
-def face_recognition_times(bigs):
+def split_times(blobs, backend):
+    "In-process: decode, MTCNN, landmarks + chip, descriptors for each photo (the service's own path, timed by parts)."
+    from femverify.verify import Dlib
+    dl = Dlib(backend=backend, detect_side=640)
+    parts = {k: [] for k in ('decode', 'mtcnn', 'landmarks_chip', 'descriptors')}
+    dl.descriptors(dl.chips([load_image(blobs[0])], [dl.finder([load_image(blobs[0])])[0].boxes[0]]))  # warm-up
+    for b in blobs:
+        t0 = time.perf_counter(); im = load_image(b); t1 = time.perf_counter(); f = dl.finder([im])[0]; t2 = time.perf_counter()
+        if not len(f): continue
+        c = dl.chips([im], [f.boxes[0]]); t3 = time.perf_counter(); dl.descriptors(c); t4 = time.perf_counter()
+        for k, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)): parts[k].append(dt * 1000)
+    return {k: float(np.median(v)) for k, v in parts.items()}
+
+
+def face_recognition_times(blobs):
     "face_recognition's detect (HOG, upsample 1) + encode on each decoded photo, in-process; with the split."
     import sys; sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'runs' / 'peers'))
     import face_recognition as fr
     det, enc, wall = [], [], []
-    fr.face_encodings(np.asarray(load_image(bigs[0])))  # warm-up
-    for b in bigs:
+    fr.face_encodings(np.asarray(load_image(blobs[0])))  # warm-up
+    for b in blobs:
         t0 = time.perf_counter(); a = np.asarray(load_image(b)); locs = fr.face_locations(a)
         t1 = time.perf_counter(); fr.face_encodings(a, locs); t2 = time.perf_counter()
         det.append(t1 - t0); enc.append(t2 - t1); wall.append(t2 - t0)
-    return dict(model='face_recognition 1.3 (HOG + dlib resnet v1)', n=len(wall), **percentiles(wall, (50, 90)),
+    return dict(n=len(wall), **percentiles(wall, (50, 90)),
                 split_median_ms=dict(decode_and_detect=float(np.median(det) * 1000), encode=float(np.median(enc) * 1000)))
+
+
+def photo_sets(n):
+    lfw = [p.read_bytes() for p in lfw_photos(n, seed=3)]
+    utk = sorted((data_dir() / 'utkface').glob('*.jpg'))
+    utk = [utk[i].read_bytes() for i in np.random.default_rng(3).choice(len(utk), n, replace=False)]
+    return {'2.1 MP (LFW enlarged)': [jpeg_bytes(two_megapixel(load_image(b))) for b in lfw], 'UTKFace 200x200': utk, 'LFW 250x250': lfw}
 
 
 def main(n=30):
     threads(2)
-    lfw = [p.read_bytes() for p in lfw_photos(n, seed=3)]
-    blobs = [(b, jpeg_bytes(two_megapixel(load_image(b)))) for b in lfw]
-    res = dict(photos=f'{n} LFW photos enlarged into 1920x1080 (2.1 MP) JPEGs (benchmarks/common.py two_megapixel)',
-               femverify_dlib=femverify_times(blobs, 'dlib'), femverify_facenet=femverify_times(blobs, 'facenet'),
-               face_recognition=face_recognition_times([b for _, b in blobs]))
-    res['dlib_p50_vs_face_recognition'] = res['femverify_dlib']['p50'] / res['face_recognition']['p50']
+    sets = photo_sets(n)
+    res = dict(photos={k: len(v) for k, v in sets.items()}, note='LFW enlarged into 1920x1080 JPEGs; UTKFace and LFW at their own sizes')
+    for b in BACKENDS:
+        res[f'femverify_{b}'] = femverify_times(sets, b)
+        res[f'femverify_{b}']['split_median_ms'] = {k: split_times(v, b) for k, v in sets.items()}
+    res['face_recognition'] = dict(model='face_recognition 1.3 (HOG + dlib resnet v1, dlib loops)', sets={k: face_recognition_times(v) for k, v in sets.items()})
+    res['p50_vs_face_recognition'] = {b: {k: res[f'femverify_{b}']['sets'][k]['p50'] / res['face_recognition']['sets'][k]['p50'] for k in sets} for b in BACKENDS}
+    return save('verify_latency', res, plot(res, list(sets))), res
+
+
+def plot(res, names):
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(9, 3.2)); keys = ['femverify_dlib', 'femverify_facenet', 'face_recognition']
-    for j, k in enumerate(keys):
-        r = res[k]; ax.barh(j, r['p50'], color='#8e5bb5'); ax.plot([r['p90']], [j], 'k|', ms=18)
-        ax.text(r['p50'], j, f" p50 {r['p50']:.0f} ms, p90 {r['p90']:.0f} ms", va='center', fontsize=8)
-    ax.set(yticks=range(3), yticklabels=[f"{k}\n({res[k]['model'][:34]})" for k in keys], xlabel='ms per /verify on a 2 MP photo (bar p50, tick p90)')
-    ax.set_title(f"femverify dlib p50 = {res['dlib_p50_vs_face_recognition']:.2f} × face_recognition's"); fig.tight_layout()
-    return save('verify_latency', res, fig), res
+    keys = [f'femverify_{b}' for b in BACKENDS] + ['face_recognition']
+    fig, axs = plt.subplots(1, len(names), figsize=(5 * len(names), 3.4), sharey=True)
+    for ax, name in zip(axs, names):
+        for j, k in enumerate(keys):
+            r = res[k]['sets'][name]; ax.barh(j, r['p50'], color=['#8e5bb5', '#b58e5b', '#5b8eb5'][j]); ax.plot([r['p90']], [j], 'k|', ms=18)
+            ax.text(r['p50'], j, f" {r['p50']:.0f} / {r['p90']:.0f} ms", va='center', fontsize=8)
+        ratio = res['p50_vs_face_recognition']['torch'][name]
+        ax.set(title=f'{name}: torch p50 = {ratio:.2f}× face_recognition', xlabel='ms per verify (bar p50, tick p90)')
+        ax.title.set_fontsize(9)
+    axs[0].set(yticks=range(3), yticklabels=['femverify, dlib net\nin PyTorch', "femverify, dlib-bin's\nloops", 'face_recognition\n(HOG + encode)'])
+    fig.tight_layout()
+    return fig
 
 
 if __name__ == '__main__':
     a = argparse.ArgumentParser(); a.add_argument('--n', type=int, default=30)
     p, r = main(**vars(a.parse_args()))
-    for k in ('femverify_dlib', 'femverify_facenet', 'face_recognition'): print(k, {x: r[k][x] for x in ('p50', 'p90', 'n')}, r[k].get('server_median_ms', r[k].get('split_median_ms')))
-    print(r['dlib_p50_vs_face_recognition'], p)
+    import json; print(json.dumps({k: r[k] for k in r if k != 'photos'}, indent=1, default=float)); print(p)

@@ -58,7 +58,7 @@ def _train_args(s):
     s.add_argument('ann', nargs='+', type=Path, help='COCO annotation file(s) from `femverify annotate`')
     s.add_argument('--recipe', default='fast', choices=['torchvision', 'fast', 'fast-teacher'], help='model options, composites, balance, teacher (see 03_detect)')
     s.add_argument('--teacher', type=Path, help='teacher descriptors (.npz from benchmarks/teacher.py), for --recipe fast-teacher')
-    s.add_argument('--arch', default='fasterrcnn_mobilenet_v3_large_320_fpn', choices=['fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn'], help='torchvision architecture')
+    s.add_argument('--arch', default='fasterrcnn_mobilenet_v3_large_320_fpn', choices=['fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn', 'fasterrcnn_dlib_fpn'], help='torchvision architecture')
     s.add_argument('--epochs', type=int, default=10, help='epochs (the schedule spans them)'); s.add_argument('--batch-size', type=int, default=8, help='photos per step')
     s.add_argument('--lr', type=float, help='learning rate (default 0.02 × batch size / 16)'); s.add_argument('--out', type=Path, required=True, help='run folder')
     s.add_argument('--resume', type=Path, help='a checkpoint to continue from'); s.add_argument('--max-minutes', type=float, help='training time budget')
@@ -237,7 +237,7 @@ def _load_embedder(a):
     "The embedder for `calibrate` (`--embedder`), refusing FaceNet's random weights unless asked."
     from femverify.verify import get_embedder
     c = Config.from_env()
-    if a.embedder == 'dlib': return get_embedder('dlib', weights_dir=c.weights_dir)
+    if a.embedder == 'dlib': return get_embedder('dlib', weights_dir=c.weights_dir, dlib_backend=c.dlib_backend)
     try:
         e = get_embedder(a.embedder, a.weights, weights_dir=c.weights_dir)
         if a.flip != 'none' and e.name == 'facenet': e = type(e)(a.weights, flip=a.flip, finder=e.finder, weights_dir=c.weights_dir)

@@ -71,6 +71,7 @@ class Config:
     allow_download: bool = False
     embedder: str = 'auto'
     facenet: str = 'vggface2'
+    dlib_backend: str = 'torch'
     gender_check: bool = True
     torch_threads: int = 0
 

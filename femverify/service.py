@@ -93,7 +93,8 @@ def _spend(self:FaceService, client:str, route:str):
 def _load_embedder(self:FaceService) -> Embedder:
     "The embedder `config.embedder` asks for (`auto`: FaceNet if its weights are found, else dlib); `.reason` says why."
     c = self.config
-    return get_embedder(c.embedder, c.facenet, weights_dir=c.weights_dir, allow_download=c.allow_download, device=c.device, finder=self.finder)
+    return get_embedder(c.embedder, c.facenet, weights_dir=c.weights_dir, allow_download=c.allow_download, device=c.device, finder=self.finder,
+                        dlib_backend=c.dlib_backend)
 
 def shipped_detector() -> Path:
     "The gender detector that ships with femverify (`models/gender_detector.pt` beside the package; it may be missing)."
@@ -139,6 +140,7 @@ def health(self:FaceService) -> dict:
         models[name] = dict(loaded=False, reason=self.problems[name]) if obj is None else dict(loaded=True)
     if (e := self.embedder) is not None:
         models['embedder'].update(name=e.name, model=e.model, dim=e.dim, reason=e.reason)
+        if e.name == 'dlib': models['embedder']['backend'] = e.backend
         if e.model == 'facenet:random': models['embedder']['warning'] = 'random weights (development only: identity answers are meaningless)'
     if self.detector is not None: models['detector'].update(weights=self.detector.weights, gender_band=list(self.detector_cfg.gender_band))
     if self.store is not None: models['store'].update(kind='postgresql' if c.db_url else 'sqlite', search='exact' if self.gallery is None or self.gallery.index is None else 'sketch')

