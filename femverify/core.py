@@ -43,6 +43,7 @@ class Config:
     data_dir: Path = field(default_factory=_default_data_dir)
     weights_dir: typing.Optional[Path] = None
     detector_path: typing.Optional[Path] = None
+    gender_head_path: typing.Optional[Path] = None
     db_path: Path = Path('var/femverify.db')
     db_url: str = ''
     threshold_path: typing.Optional[Path] = None

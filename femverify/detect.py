@@ -21,12 +21,13 @@ from .data import coco_to_xyxy
 from .annotate import LABELS
 from .gate import Faces, judge
 from .metrics import iou as box_iou
+from .gender import gender_answer
 
 # %% auto #0
 __all__ = ['ARCHS', 'FAST', 'RECIPES', 'FaceDataset', 'get_transforms', 'Composites', 'WeightsWarning', 'get_detector', 'collate',
            'TeacherHeads', 'init_distributed', 'predict_dataset', 'fit', 'plot_history', 'load_teacher',
            'recipe_datasets', 'load_detector', 'predict', 'export_detector', 'plot_predictions', 'faces_from',
-           'gender_answer', 'detector_config', 'to_faces', 'decide', 'gender_at', 'show_batch']
+           'detector_config', 'to_faces', 'decide', 'gender_at', 'show_batch']
 
 # %% ../nbs/03_detect.ipynb #0005
 class FaceDataset(torch.utils.data.Dataset):
@@ -486,10 +487,6 @@ def faces_from(pred:dict, iou:float=0.5) -> list:
     return faces
 
 # %% ../nbs/03_detect.ipynb #0029
-def gender_answer(p_female:float, band:tuple=(0.35, 0.65)) -> str:
-    "'female' at or above the band, 'not_female' at or below it, 'review' inside it."
-    return 'female' if p_female >= band[1] else 'not_female' if p_female <= band[0] else 'review'
-
 def detector_config(model, cfg:Config=Config()) -> Config:
     "`cfg` for judging the detector's faces: its score as the face probability, the model's own gender band unless `cfg` sets one."
     band = tuple(cfg.gender_band) or tuple(getattr(model, 'meta', {}).get('gender_band', ())) or (0.35, 0.65)

@@ -18,7 +18,7 @@ from .search import Gallery
 
 # %% auto #0
 __all__ = ['STORE_ERRORS', 'USER_ID', 'ModelUnavailable', 'InvalidRequest', 'RateLimited', 'Busy', 'FaceService',
-           'shipped_detector', 'shipped_threshold', 'check_user']
+           'shipped_detector', 'shipped_gender_head', 'shipped_threshold', 'check_user']
 
 # %% ../nbs/07_service.ipynb #0005
 class ModelUnavailable(RuntimeError):
@@ -51,6 +51,7 @@ class FaceService:
         self.finder = FaceFinder(device=cfg.device, max_side=cfg.detect_side)
         self.embedder = self._try('embedder', self._load_embedder)
         self.detector = self._try('detector', self._load_detector)
+        self.gender_head = self._try('gender_head', self._load_gender_head)
         self.store = self.gallery = None; self._store_tried = 0.0
         self._open_store()
         self.threshold = self._threshold()
@@ -100,6 +101,21 @@ def shipped_detector() -> Path:
     "The gender detector that ships with femverify (`models/gender_detector.pt` beside the package; it may be missing)."
     return Path(femverify.__file__).resolve().parent.parent / 'models' / 'gender_detector.pt'
 
+def shipped_gender_head() -> Path:
+    "The gender head that ships with femverify (`models/gender_head.json` beside the package; it may be missing)."
+    return Path(femverify.__file__).resolve().parent.parent / 'models' / 'gender_head.json'
+
+@patch
+def _load_gender_head(self:FaceService):
+    "The gender head at `config.gender_head_path`, else the shipped one; refused if made for another embedder."
+    from femverify.gender import load_head
+    p = self.config.gender_head_path or shipped_gender_head()
+    if not Path(p).exists(): raise ModelUnavailable(f"no gender head: {Path(p).name} is missing (FEMVERIFY_GENDER_HEAD_PATH, or models/)")
+    h = load_head(p)
+    if self.embedder is not None and h.model != self.embedder.model:
+        raise ModelUnavailable(f"the gender head reads {h.model} descriptors, but the embedder is {self.embedder.model}")
+    return h
+
 @patch
 def _load_detector(self:FaceService):
     "The detector checkpoint at `config.detector_path`, else the shipped one."
@@ -132,6 +148,14 @@ def _threshold(self:FaceService) -> float:
 
 # %% ../nbs/07_service.ipynb #0009
 @patch
+def _gender_health(self:FaceService) -> dict:
+    "Which gender models answer, which are missing, and how the decision is made."
+    loaded = [n for n in ('detector', 'gender_head') if getattr(self, n) is not None]
+    how = ('fusion of the detector and the gender head' if len(loaded) == 2 and self.gender_head.fusion else
+           f'{loaded[0]} alone' if loaded else 'none: registration answers 503')
+    return dict(check=self.config.gender_check, models=loaded, missing=[n for n in ('detector', 'gender_head') if n not in loaded], decided_by=how)
+
+@patch
 def health(self:FaceService) -> dict:
     "Version and, for each model, whether it is loaded or why not."
     c = self.config
@@ -143,13 +167,15 @@ def health(self:FaceService) -> dict:
         if e.name == 'dlib': models['embedder']['backend'] = e.backend
         if e.model == 'facenet:random': models['embedder']['warning'] = 'random weights (development only: identity answers are meaningless)'
     if self.detector is not None: models['detector'].update(weights=self.detector.weights, gender_band=list(self.detector_cfg.gender_band))
+    models['gender_head'] = dict(loaded=False, reason=self.problems['gender_head']) if self.gender_head is None else dict(
+        loaded=True, model=self.gender_head.model, band=list(self.gender_head.band), band_alone=list(self.gender_head.band_alone))
     if self.store is not None: models['store'].update(kind='postgresql' if c.db_url else 'sqlite', search='exact' if self.gallery is None or self.gallery.index is None else 'sketch')
     models['face_finder']['counts_faces'] = self.counter == 'mtcnn'
     if not c.gender_check: models['detector']['note'] = 'gender check switched off (FEMVERIFY_GENDER_CHECK=0): registration skips it'
     th = dict(value=self.threshold, source=getattr(self, 'threshold_source', 'default (not calibrated)'))
     if 'threshold' in self.problems: th['problem'] = self.problems['threshold']
     return dict(status='ok' if not self.problems else 'degraded', version=femverify.__version__, models=models,
-                verify_threshold=th, counted_by=self.counter, gender_band=list(self.detector_cfg.gender_band))
+                verify_threshold=th, counted_by=self.counter, gender_band=list(self.detector_cfg.gender_band), gender=self._gender_health())
 
 # %% ../nbs/07_service.ipynb #000d
 @patch
@@ -162,11 +188,15 @@ def _predict(self:FaceService, ims:list) -> list:
     return [dict(p, boxes=p['boxes'] / s) for p, s in zip(predict(self.detector, small), scales)]
 
 @patch
-def _genders(self:FaceService, ims:list, boxes:list) -> list:
-    "The detector's gender answer for the face at each box (found by MTCNN), in one batched call."
+def _genders(self:FaceService, ims:list, boxes:list, embeddings:list=None) -> list:
+    "The gender answer for the face at each box (found by MTCNN): the detector and the head on `embeddings`, fused."
     from femverify.detect import gender_at
-    if self.detector is None: return [dict(answer=None, reason=self.problems['detector'])] * len(ims)
-    return [gender_at(p, b, self.detector_cfg) for p, b in zip(self._predict(ims), boxes)]
+    from femverify.gender import decide_gender
+    if self.detector is None and self.gender_head is None:
+        return [dict(answer=None, reason=f"gender models unavailable: detector: {self.problems['detector']}; gender head: {self.problems['gender_head']}")] * len(ims)
+    embeddings = embeddings if embeddings is not None and self.gender_head is not None else [None] * len(ims)
+    dets = [gender_at(p, b, self.detector_cfg) for p, b in zip(self._predict(ims), boxes)] if self.detector is not None else [{}] * len(ims)
+    return [decide_gender(d.get('p_female'), e, self.gender_head, self.detector_cfg.gender_band) for d, e in zip(dets, embeddings)]
 
 # %% ../nbs/07_service.ipynb #8da153e9
 @patch
@@ -187,7 +217,8 @@ def _detect(self:FaceService, im, t0, t1) -> dict:
         g = decide(self._predict([im])[0], im, self.detector_cfg); gender = g['gender']; t2 = t3 = time.perf_counter()
     else:
         g = judge(self.finder([im])[0], im, self.config); t2 = time.perf_counter()
-        gender = self._genders([im], [g['box']])[0] if g['box'] else dict(answer=None, reason='no face'); t3 = time.perf_counter()
+        emb = self.embedder.embed_faces([im], [g['box']]) if g['box'] and self.embedder is not None and self.gender_head is not None else None
+        gender = self._genders([im], [g['box']], emb)[0] if g['box'] else dict(answer=None, reason='no face'); t3 = time.perf_counter()
     return dict(width=im.width, height=im.height, quality=g['reason'], faces=g['n_faces'], competing_faces=g['n_competing'], counted_by=self.counter,
                 box=g['box'], face_prob=g['prob'], sharpness=g['blur'], gender=gender,
                 timings_ms=dict(decode=_ms(t1 - t0), detect=_ms(t2 - t1), gender=_ms(t3 - t2)))
@@ -219,6 +250,12 @@ def _photos(self:FaceService, photos:list) -> list:
         except ImageError as e: out.append(e)
     return out
 
+@patch
+def _need_gender(self:FaceService):
+    "With the gender check on, at least one gender model must be loaded, else `ModelUnavailable` (never a guess)."
+    if self.config.gender_check and self.detector is None and self.gender_head is None:
+        raise ModelUnavailable(f"gender models unavailable: detector: {self.problems['detector']}; gender head: {self.problems['gender_head']}")
+
 # %% ../nbs/07_service.ipynb #0014
 @patch
 def register(self:FaceService, user:str, photos:list, # 1-5 photos: paths, bytes or file objects
@@ -226,7 +263,7 @@ def register(self:FaceService, user:str, photos:list, # 1-5 photos: paths, bytes
     "Enrol `user` from 1-5 photos through the gate, the gender check and the consistency check."
     user = check_user(user)
     if not 1 <= len(photos) <= 5: raise InvalidRequest(f"registration needs 1 to 5 photos, got {len(photos)}")
-    self._need('embedder', 'store', *(('detector',) if self.config.gender_check else ())); self._spend(client, 'register')
+    self._need('embedder', 'store'); self._need_gender(); self._spend(client, 'register')
     with self._slot(): rows = self._analyse(self._photos(photos))
     return self._enrol(user, rows, replace)
 
@@ -238,7 +275,8 @@ def _analyse(self:FaceService, ims:list) -> list:
     rows = [dict(index=i, reason='unreadable', message=str(im)) if isinstance(im, ImageError) else dict(index=i, **next(res)) for i, im in enumerate(ims)]
     ok = [(r, im) for r, im in zip(rows, ims) if r['reason'] == 'ok']
     if ok and self.config.gender_check:
-        for (r, _), g in zip(ok, self._genders([im for _, im in ok], [r['box'] for r, _ in ok])): r['gender'] = g
+        gs = self._genders([im for _, im in ok], [r['box'] for r, _ in ok], [r['embedding'] for r, _ in ok])  # no extra network pass
+        for (r, _), g in zip(ok, gs): r['gender'] = g
     return rows
 
 # %% ../nbs/07_service.ipynb #fe13aad8

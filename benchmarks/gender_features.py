@@ -1,0 +1,58 @@
+"""The inputs of the gender models for every annotated photo, computed once along the served path: the dlib descriptor
+of the gate's main face (what verification stores anyway) and the shipped detector's p_female at that face.
+
+Reads runs/annotations/{utkface,lfw}.json (`femverify annotate`: MTCNN boxes, labels, the seeded identity-disjoint
+split the shipped detector was trained on) and writes runs/gender_features/<dataset>.npz, in parts so that a killed
+run resumes. Usage: python benchmarks/gender_features.py [--chunk 256]
+"""
+import argparse, json, tempfile
+from pathlib import Path
+import numpy as np
+from tqdm.auto import tqdm
+from femverify.core import Config, atomic_write, load_image
+from femverify.data import coco_to_xyxy
+from femverify.service import FaceService
+from common import threads
+
+ROOT = Path(__file__).resolve().parent.parent
+ANN, OUT = ROOT / 'runs' / 'annotations', ROOT / 'runs' / 'gender_features'
+FIELDS = ('file_name', 'split', 'gender', 'identity', 'age', 'race')
+
+
+def part(svc, coco, imgs, boxes):
+    "Descriptors (n, 128) and detector p_female (n,) of the faces at `boxes` (NaN where the detector found none)."
+    root = Path(coco['info']['root'])
+    ims = [load_image(root / im['file_name']) for im in imgs]
+    emb = svc.embedder.embed_faces(ims, boxes)
+    g = svc._genders(ims, boxes)
+    return emb, np.array([np.nan if x.get('p_female') is None else x['p_female'] for x in g], np.float32)
+
+
+def features(name, svc, chunk):
+    coco = json.loads((ANN / f'{name}.json').read_text())
+    box = {a['image_id']: coco_to_xyxy(a['bbox'])[0] for a in coco['annotations']}
+    imgs = coco['images']; (OUT / name).mkdir(parents=True, exist_ok=True)
+    for s in tqdm(range(0, len(imgs), chunk), desc=name, unit='chunk'):
+        p = OUT / name / f'{s:06d}.npz'
+        if p.exists(): continue
+        e, pf = part(svc, coco, imgs[s:s + chunk], [box[im['id']] for im in imgs[s:s + chunk]])
+        tmp = p.with_suffix('.tmp.npz'); np.savez(tmp, embedding=e, p_detector=pf); tmp.rename(p)
+    parts = [np.load(p) for p in sorted((OUT / name).glob('[0-9]*.npz'))]
+    meta = {k: [im.get(k) for im in imgs] for k in FIELDS}
+    out = OUT / f'{name}.npz'
+    np.savez(out, embedding=np.concatenate([x['embedding'] for x in parts]), p_detector=np.concatenate([x['p_detector'] for x in parts]),
+             **{k: np.array(['' if v is None else str(v) for v in vs]) for k, vs in meta.items()})
+    atomic_write(OUT / f'{name}.json', json.dumps(dict(photos=len(imgs), embedder=svc.embedder.model, backend=svc.embedder.backend,
+                                                        detector=svc.detector.weights, annotations=str(ANN / f'{name}.json'))))
+    return out
+
+
+def main(chunk=256):
+    threads(2)
+    svc = FaceService(Config(db_path=Path(tempfile.mkdtemp()) / 'f.db', embedder='dlib', gender_check=True))
+    return [features(n, svc, chunk) for n in ('utkface', 'lfw')]
+
+
+if __name__ == '__main__':
+    a = argparse.ArgumentParser(); a.add_argument('--chunk', type=int, default=256)
+    print(main(**vars(a.parse_args())))
