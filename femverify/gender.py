@@ -62,8 +62,11 @@ class GenderHead:
     band_alone: tuple = (0.5, 0.5) # review band of the head alone
     meta: dict = field(default_factory=dict) # how it was trained, and its figures
 
-    def p_female(self, emb) -> np.ndarray: return sigmoid(np.atleast_2d(emb) @ self.coef + self.intercept)
+    def p_female(self, emb) -> np.ndarray:
+        "p(female) of each descriptor in `emb` (n, d) or (d,)."
+        return sigmoid(np.atleast_2d(emb) @ self.coef + self.intercept)
     def p_minor(self, emb) -> np.ndarray:
+        "p(under 18) of each descriptor (zeros when the head has no minor check)."
         if self.minor_coef is None: return np.zeros(len(np.atleast_2d(emb)))
         return sigmoid(np.atleast_2d(emb) @ self.minor_coef + self.minor_intercept)
 
