@@ -14,13 +14,16 @@ def service():
     return current_app.extensions['femverify']
 
 
-def require_key():
-    "Refuse the request unless X-API-Key matches a configured key (constant-time comparison)."
-    keys = current_app.config.get('API_KEYS') or ()
-    if not keys: raise Forbidden('registering and deleting users is disabled: no API keys are configured (set FEMVERIFY_API_KEYS)')
+def has_key() -> bool:
+    "Whether X-API-Key matches a configured key (constant-time comparison, every key compared: no early exit)."
     given = request.headers.get('X-API-Key', '').encode()
-    if not any(hmac.compare_digest(given, k.encode()) for k in keys):  # every key is compared: no early exit
-        raise Unauthorized('a valid X-API-Key header is required')
+    return any([hmac.compare_digest(given, k.encode()) for k in current_app.config.get('API_KEYS') or ()])
+
+
+def require_key():
+    "Refuse the request unless X-API-Key matches a configured key."
+    if not current_app.config.get('API_KEYS'): raise Forbidden('registering and deleting users is disabled: no API keys are configured (set FEMVERIFY_API_KEYS)')
+    if not has_key(): raise Unauthorized('a valid X-API-Key header is required')
 
 
 def one_file(field='image'):
@@ -49,7 +52,7 @@ def openapi():
 
 @bp.post('/detect')
 def detect():
-    return jsonify(service().detect(one_file(), client=request.remote_addr))
+    return jsonify(service().detect(one_file(), client=request.remote_addr, scores=has_key()))  # scores only with a key
 
 
 @bp.post('/users')

@@ -17,8 +17,8 @@ from .store import open_store, UnknownUser, UserExists, ModelMismatch, LimitReac
 from .search import Gallery
 
 # %% auto #0
-__all__ = ['STORE_ERRORS', 'USER_ID', 'ModelUnavailable', 'InvalidRequest', 'RateLimited', 'Busy', 'FaceService',
-           'shipped_detector', 'shipped_gender_head', 'shipped_threshold', 'check_user']
+__all__ = ['STORE_ERRORS', 'SCORE_KEYS', 'USER_ID', 'ModelUnavailable', 'InvalidRequest', 'RateLimited', 'Busy', 'FaceService',
+           'shipped_detector', 'shipped_gender_head', 'shipped_threshold', 'without_scores', 'check_user']
 
 # %% ../nbs/07_service.ipynb #0005
 class ModelUnavailable(RuntimeError):
@@ -202,12 +202,21 @@ def _genders(self:FaceService, ims:list, boxes:list, embeddings:list=None) -> li
 @patch
 def detect(self:FaceService, photo, # path, bytes or file object
            client:str=None, # who asks (an address), for the per-client budget
+           scores:bool=True, # include the models' scores (the API sends them only to callers with a key)
           ) -> dict:
     "One clear face? and female? for one photo, with the box, scores, and which model counted the faces."
     self._spend(client, 'detect')
     with self._slot():  # decoding a 40 MP photo is heavy too: it waits for a slot like the models
         t0 = time.perf_counter(); im = load_image(photo, self.config.max_pixels, draft=2 * self.config.detect_side); t1 = time.perf_counter()
-        return self._detect(im, t0, t1)
+        r = self._detect(im, t0, t1)
+    return r if scores else without_scores(r)
+
+SCORE_KEYS = ('face_prob', 'sharpness', 'p_female', 'models', 'band', 'score', 'minor')
+
+def without_scores(r:dict) -> dict:
+    "`detect`'s answer with every score left out: the decisions only (a public score lets a photo be edited until it passes)."
+    g = {k: v for k, v in (r.get('gender') or {}).items() if k not in SCORE_KEYS}
+    return dict({k: v for k, v in r.items() if k not in SCORE_KEYS}, gender=g, scores='withheld: send X-API-Key for the models\' scores')
 
 @patch
 def _detect(self:FaceService, im, t0, t1) -> dict:

@@ -48,8 +48,21 @@ def test_a_fresh_service_loads_both_and_fuses_them(tmp_path, no_network):
     from PIL import Image
     b = io.BytesIO(); Image.fromarray(astronaut()).save(b, 'JPEG')
     c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
-    g = c.post('/api/v1/detect', data={'image': (io.BytesIO(b.getvalue()), 'a.jpg')}).get_json()['gender']
+    g = c.post('/api/v1/detect', data={'image': (io.BytesIO(b.getvalue()), 'a.jpg')}, headers={'X-API-Key': API_KEY}).get_json()['gender']
     assert g['answer'] == 'female' and g['decided_by'] == 'fusion', g
+
+
+def test_without_a_key_detect_gives_decisions_not_scores(tmp_path, no_network):
+    "A public score lets a man edit his photo until it passes: /detect shows scores only to callers with a key."
+    c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=service(tmp_path)).test_client()
+    up = lambda: {'image': (io.BytesIO(HOPPER.read_bytes()), 'gh.jpg')}
+    public = c.post('/api/v1/detect', data=up()).get_json()
+    keyed = c.post('/api/v1/detect', data=up(), headers={'X-API-Key': API_KEY}).get_json()
+    wrong = c.post('/api/v1/detect', data=up(), headers={'X-API-Key': 'nope'}).get_json()
+    for r in (public, wrong):
+        assert r['quality'] == 'ok' and r['gender']['answer'] == keyed['gender']['answer'] and r['box'] == keyed['box']
+        assert not any(k in json.dumps(r) for k in ('p_female', 'face_prob', 'sharpness', '"models"')), r
+    assert keyed['gender']['models']['descriptor']['p_female'] > 0.9 and 'face_prob' in keyed
 
 
 @pytest.mark.parametrize('missing', ['detector', 'gender_head'])
