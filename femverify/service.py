@@ -133,16 +133,17 @@ def shipped_threshold(name:str) -> Path:
 
 @patch
 def _threshold(self:FaceService) -> float:
-    "The threshold calibrated for the running model: `threshold_path`, else the packaged file; else `verify_threshold`."
+    "The threshold calibrated for the running model (`threshold_path`, else the packaged file; else `verify_threshold`); None if that file is unusable."
     c, e = self.config, self.embedder
     if e is None: return c.verify_threshold
     p = c.threshold_path or shipped_threshold(e.name)
     if not Path(p).exists() and not c.threshold_path: self.threshold_source = 'default (no calibration ships for this model)'; return c.verify_threshold
     try: cal = json.loads(Path(p).read_text())
-    except (OSError, ValueError) as err: self.problems['threshold'] = f"can't read the calibration file: {err.__class__.__name__}; using FEMVERIFY_VERIFY_THRESHOLD={c.verify_threshold}"; return c.verify_threshold
+    except (OSError, ValueError) as err:  # asked for, or shipped, but unusable: fail closed, never fall back to a guess
+        self.problems['threshold'] = f"can't read the calibration file ({err.__class__.__name__}): verification refused until it is fixed"; return None
     if cal.get('model') != e.model:
-        self.problems['threshold'] = f"the calibration file was made with {str(cal.get('model'))[:60]!r}, not {e.model!r}: using FEMVERIFY_VERIFY_THRESHOLD={c.verify_threshold}"
-        return c.verify_threshold
+        self.problems['threshold'] = f"the calibration file was made with {str(cal.get('model'))[:60]!r}, not {e.model!r}: verification refused until it is fixed"
+        return None
     self.threshold_source = 'calibrated (FEMVERIFY_THRESHOLD_PATH)' if c.threshold_path else f'calibrated (packaged thresholds/{e.name}.json, LFW View 1)'
     return float(cal['threshold'])
 
@@ -249,6 +250,7 @@ def _need(self:FaceService, *names):
     if 'store' in names and self.store is None and time.monotonic() - self._store_tried > 5: self._open_store()
     for n in names:
         if getattr(self, n) is None: raise ModelUnavailable(f"{n} unavailable: {self.problems[n]}")
+    if 'embedder' in names and self.threshold is None: raise ModelUnavailable(f"uncalibrated: {self.problems['threshold']}")
 
 @patch
 def _photos(self:FaceService, photos:list) -> list:
