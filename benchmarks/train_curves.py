@@ -5,6 +5,8 @@ figures at its end) and the first session's run (results/train_detector.json: to
 35 minutes; its history has validation mAP but no gender accuracy, its test figures have both). All runs: random init,
 this 2-core CPU, batch 8. Writes results/train_curves.json and .png; asserts nothing.
 Usage: python benchmarks/train_curves.py [--recipes fast fast-teacher]
+The dlib-trunk comparison (both runs together, 1 thread each, the same 40 minutes):
+  python benchmarks/train_curves.py --recipes fast-1thread fast-fasterrcnn_dlib_fpn-cpu-1thread --name detector_dlib_vs_mobilenet --no-first
 """
 import argparse, json
 import numpy as np
@@ -19,8 +21,8 @@ def curve(res: dict) -> dict:
                 gender_accuracy=[x.get('val_gender_accuracy') for x in h], images_per_s=[x['images_per_s'] for x in h])
 
 
-def main(recipes=('fast', 'fast-teacher')):
-    runs = {'torchvision defaults (first session)': json.loads((OUT / 'train_detector.json').read_text())}
+def main(recipes=('fast', 'fast-teacher'), name='train_curves', first=True):
+    runs = {'torchvision defaults (first session)': json.loads((OUT / 'train_detector.json').read_text())} if first else {}
     runs.update({r: json.loads((OUT / f'train_detector-{r}.json').read_text()) for r in recipes if (OUT / f'train_detector-{r}.json').exists()})
     res = {k: dict(curve=curve(v), test=dict(map50=v['test']['coco']['map50'], iou_mean=v['test']['top_box']['iou_mean'], gender_accuracy=v['test']['top_box']['gender_accuracy'],
                                              photos=v['test']['photos']), train_images_per_s=v['train_images_per_s'], minutes=v['budget_minutes'], threads=v.get('threads', 2))
@@ -36,11 +38,15 @@ def main(recipes=('fast', 'fast-teacher')):
     ax[1].set(title='validation mAP@.5', xlabel='training minutes (CPU)', ylim=(0, 1)); ax[2].set(title='validation gender accuracy per images seen', xlabel='thousands of training images seen', ylim=(0, 1))
     for a in ax: a.legend(fontsize=7)
     fig.tight_layout()
-    return save('train_curves', dict(weights='random init, every run', runs=res), fig), res
+    weights = sorted({v['weights'] for v in runs.values()})
+    return save(name, dict(weights=weights, runs=res), fig), res
 
 
 if __name__ == '__main__':
-    a = argparse.ArgumentParser(); a.add_argument('--recipes', nargs='+', default=['fast', 'fast-teacher']); a = a.parse_args()
-    p, r = main(a.recipes)
+    a = argparse.ArgumentParser(); a.add_argument('--recipes', nargs='+', default=['fast', 'fast-teacher'])
+    a.add_argument('--name', default='train_curves', help='results/NAME.json/png')
+    a.add_argument('--no-first', action='store_true', help="leave out the first session's run")
+    a = a.parse_args()
+    p, r = main(a.recipes, a.name, not a.no_first)
     for k, v in r.items(): print(k, v['test'], round(v['train_images_per_s'], 2))
     print(p)

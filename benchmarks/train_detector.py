@@ -27,7 +27,7 @@ def subset(ds, n, seed=0):
 
 
 def main(recipe='fast-teacher', minutes=30.0, arch='fasterrcnn_mobilenet_v3_large_320_fpn', device='cpu', batch_size=8,
-         n_threads=2, workers=0, epoch_steps=150, val_limit=500, resume=False, channels_last=True):
+         n_threads=2, workers=0, epoch_steps=150, val_limit=500, resume=False, channels_last=True, tag='', freeze=None):
     if device == 'cpu': threads(n_threads)
     r, dev = RECIPES[recipe], torch.device(device)
     for p in ANN:
@@ -37,19 +37,21 @@ def main(recipe='fast-teacher', minutes=30.0, arch='fasterrcnn_mobilenet_v3_larg
     va, te = subset(va, val_limit), FaceDataset(coco, split='test')
     teacher = getattr(tr, 'ds', tr).teacher
     with warnings.catch_warnings(record=True) as w:
-        warnings.simplefilter('always'); model = get_detector(arch, pretrained=True, **r['model_kw'])
+        warnings.simplefilter('always')
+        model_kw = dict(r['model_kw'], **({} if freeze is None else dict(freeze=freeze)))  # freeze: dlib's trunk only
+        model = get_detector(arch, pretrained=True, **model_kw)
     if channels_last and r['model_kw']: model = model.to(memory_format=torch.channels_last)
-    name = f'train_detector-{recipe}' + ('' if (arch, device) == ('fasterrcnn_mobilenet_v3_large_320_fpn', 'cpu') else f'-{arch}-{device}')
+    name = f'train_detector-{recipe}' + ('' if (arch, device) == ('fasterrcnn_mobilenet_v3_large_320_fpn', 'cpu') else f'-{arch}-{device}') + (f'-{tag}' if tag else '')
     out = ROOT / 'runs' / name  # the checkpoint stays out of git until it is exported to models/
     ck = out / 'model.pt'
     hist = fit(model, tr, va, out=out, epochs=10_000, batch_size=batch_size, warmup=100, device=dev, workers=workers,
                max_seconds=minutes * 60, epoch_steps=epoch_steps, resume=ck if resume and ck.exists() else None,
-               config=dict(arch=arch, model_kw=r['model_kw'], recipe=recipe, annotations=ANN, teacher=str(TEACHER) if r['teacher'] else None,
+               config=dict(arch=arch, model_kw=model_kw, recipe=recipe, annotations=ANN, teacher=str(TEACHER) if r['teacher'] else None,
                            balance=r['balance'], composites=r['composites']))
     t1 = time.time(); preds = predict_dataset(model, te, dev); pred_s = time.time() - t1
     m = coco_map(preds, te, curves=True); rep = top_box_report(preds, te)
     n_tr = len(tr)
-    res = dict(recipe=recipe, options=r, arch=arch, device=device, threads=n_threads, weights=model.weights, weights_warning=[str(x.message)[:200] for x in w],
+    res = dict(recipe=recipe, options=r, arch=arch, freeze=freeze, tag=tag, device=device, threads=n_threads, weights=model.weights, weights_warning=[str(x.message)[:200] for x in w],
                budget_minutes=minutes, train_photos=n_tr, teacher_faces=len(teacher or {}), epochs_run=len(hist), batch_size=batch_size,
                steps=sum(h['steps'] for h in hist), images_seen=sum(h['steps'] for h in hist) * batch_size,
                train_images_per_s=sum(h['steps'] for h in hist) * batch_size / sum(h['train_seconds'] for h in hist),
@@ -74,6 +76,8 @@ if __name__ == '__main__':
     a.add_argument('--batch-size', type=int, default=8); a.add_argument('--threads', type=int, default=2)
     a.add_argument('--workers', type=int, default=0); a.add_argument('--epoch-steps', type=int, default=150)
     a.add_argument('--val-limit', type=int, default=500); a.add_argument('--resume', action='store_true')
+    a.add_argument('--tag', default='', help='suffix of the result name, so that a comparison run keeps the shipped record')
+    a.add_argument('--freeze', type=int, default=None, help="stages of dlib's trunk kept fixed (fasterrcnn_dlib_fpn only)")
     a = a.parse_args()
-    p, r = main(a.recipe, a.minutes, a.arch, a.device, a.batch_size, a.threads, a.workers, a.epoch_steps, a.val_limit, a.resume)
+    p, r = main(a.recipe, a.minutes, a.arch, a.device, a.batch_size, a.threads, a.workers, a.epoch_steps, a.val_limit, a.resume, tag=a.tag, freeze=a.freeze)
     print(json.dumps({k: v for k, v in r.items() if k != 'history'}, indent=1, default=float)[:4000]); print(p)

@@ -256,7 +256,9 @@ def dlib_backbone(pretrained:bool=True, # dlib's face-trained weights (else rand
     for i, s in enumerate(DlibResNet.stages):
         for q in getattr(net, s).parameters(): q.requires_grad_(i >= freeze)
     if not fpn: b = DlibTrunk(net)
-    else: b = BackboneWithFPN(DlibTrunk(net, 'layer4').body, dict(zip(('2', '3', '4'), ('0', '1', '2'))), [64, 128, 256], fpn_channels)
+    else:  # dlib's maps run to ~60 (it has no batch norm): a GroupNorm in the FPN keeps the RPN's logits from saturating
+        b = BackboneWithFPN(DlibTrunk(net, 'layer4').body, dict(zip(('2', '3', '4'), ('0', '1', '2'))), [64, 128, 256], fpn_channels,
+                            norm_layer=lambda c: nn.GroupNorm(16, c))
     b.norm = image_norm(net)
     return b
 
