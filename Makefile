@@ -37,8 +37,13 @@ test: $(STAMP) browser check-clean check-export lint
 	$(BIN)/nbdev_test --n_workers 2
 	$(BIN)/pytest -q
 
+# the key that seals face templates at rest (made on the first `make serve`); production keeps it away from the database's backups
+serve: export FEMVERIFY_TEMPLATE_KEY_FILE ?= $(if $(FEMVERIFY_TEMPLATE_KEY),,var/template.key)
 serve: $(STAMP)
 	@mkdir -p $(dir $(FEMVERIFY_DB_PATH))
+	@if [ -n "$$FEMVERIFY_TEMPLATE_KEY_FILE" ] && [ ! -e "$$FEMVERIFY_TEMPLATE_KEY_FILE" ]; then \
+	  $(BIN)/femverify keygen --out "$$FEMVERIFY_TEMPLATE_KEY_FILE" >/dev/null && \
+	  echo "made the template key $$FEMVERIFY_TEMPLATE_KEY_FILE: keep a copy safe, apart from the database (losing it means every member registers again)"; fi
 	@echo "femverify API and web page on http://$(HOST):$(PORT)/  (health: http://$(HOST):$(PORT)/api/v1/health)"
 	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) --bind $(HOST):$(PORT) --timeout 120 --limit-request-line 2048 'api:create_app()'
 

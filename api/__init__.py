@@ -19,8 +19,10 @@ def create_app(config=None, service=None):
     app.config.from_mapping(MAX_CONTENT_LENGTH=fv.max_upload_bytes, API_KEYS=fv.api_keys, RATE_LIMIT=fv.rate_limit)
     app.config.from_prefixed_env('FEMVERIFY')
     app.config.update(config or {})
-    if isinstance(app.config['API_KEYS'], str):  # FEMVERIFY_API_KEYS=k1,k2
-        app.config['API_KEYS'] = tuple(k.strip() for k in app.config['API_KEYS'].split(',') if k.strip())
+    if 'API_KEYS' not in (config or {}): app.config['API_KEYS'] = fv.api_keys  # Config's parsing: always strings (from_prefixed_env reads 12345 as an int)
+    if isinstance(app.config['API_KEYS'], (str, int, float)):
+        app.config['API_KEYS'] = tuple(k.strip() for k in str(app.config['API_KEYS']).split(',') if k.strip())
+    app.config['API_KEYS'] = tuple(str(k) for k in app.config['API_KEYS'])
     app.extensions['femverify'] = service if service is not None else FaceService(fv)
     errors.register(app)
     app.register_blueprint(views.bp)

@@ -3,11 +3,11 @@ import re
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 from femverify.core import ImageError
-from femverify.service import Busy, InvalidRequest, ModelMismatch, ModelUnavailable, RateLimited, StoreUnavailable, UnknownUser, UserExists
+from femverify.service import Busy, InvalidRequest, ModelMismatch, ModelUnavailable, RateLimited, StoreUnavailable, Uncalibrated, UnknownUser, UserExists
 
 # the project's own errors → HTTP status and code
 STATUS = {ImageError: (400, 'bad_image'), InvalidRequest: (400, 'bad_request'), UnknownUser: (404, 'unknown_user'),
-          UserExists: (409, 'user_exists'), ModelMismatch: (409, 'template_model_mismatch'), RateLimited: (429, 'rate_limited'), ModelUnavailable: (503, 'model_unavailable'), Busy: (503, 'busy'),
+          UserExists: (409, 'user_exists'), ModelMismatch: (409, 'template_model_mismatch'), RateLimited: (429, 'rate_limited'), Uncalibrated: (503, 'uncalibrated'), ModelUnavailable: (503, 'model_unavailable'), Busy: (503, 'busy'),
           StoreUnavailable: (503, 'store_unavailable')}
 
 

@@ -33,9 +33,40 @@ def one_file(field='image'):
     return f.read()
 
 
+SAME_SITE_HEADER = 'X-Requested-With'  # a header no cross-site page can add without a CORS preflight, which this API never grants
+
+
+@bp.before_request
+def same_site_only():
+    "Refuse state-changing requests a cross-site page could send without asking (a form or a no-cors fetch): they lack a custom header."
+    if request.method in ('GET', 'HEAD', 'OPTIONS'): return None
+    if SAME_SITE_HEADER not in request.headers and 'X-API-Key' not in request.headers:
+        return error(403, 'cross_site_request', f"send the {SAME_SITE_HEADER} header (any value) or X-API-Key: a request without either "
+                     "could come from another site's page, so it is refused before anything is read or counted")
+    try: request.files  # read the body here, where a broken one is the client's error (400), not a 500 inside a view
+    except BODY_ERRORS as e:
+        return error(400, 'bad_body', f"the request body could not be read ({type(e).__name__}): send a complete multipart/form-data body")
+    return None
+
+
+try:  # gunicorn's parser raises its own errors for a malformed chunked body, as the body is read
+    from gunicorn.http.errors import ParseException as _GunicornBodyError
+    BODY_ERRORS = (OSError, ValueError, _GunicornBodyError)
+except ImportError: BODY_ERRORS = (OSError, ValueError)
+
+
 @bp.get('/health')
 def health():
-    return jsonify(_redacted(service().health()))
+    h = _redacted(service().health())
+    return jsonify(h if has_key() else public_health(h))  # thresholds, bands and reasons only to callers with a key
+
+
+def public_health(h: dict) -> dict:
+    "What anyone may see: status, version, which models are loaded and what they are; no threshold, band or reason."
+    keep = ('loaded', 'model', 'name', 'weights', 'backend')
+    return dict(status=h['status'], version=h['version'], counted_by=h['counted_by'],
+                models={k: {f: x for f, x in v.items() if f in keep} for k, v in h['models'].items()},
+                gender={k: h['gender'][k] for k in ('models', 'missing')}, details='withheld: send X-API-Key for thresholds, bands and reasons')
 
 
 def _redacted(obj):
@@ -67,7 +98,9 @@ def register():
 
 @bp.post('/users/<user>/verify')
 def verify(user):
-    return jsonify(service().verify(user, one_file(), client=request.remote_addr))
+    frames = [f.read() for f in request.files.getlist('image')]  # one photo, or the frames of a live challenge
+    if not frames: raise BadRequest("no file: send the photo (or up to 15 frames) as multipart/form-data field 'image'")
+    return jsonify(service().verify(user, frames if len(frames) > 1 else frames[0], client=request.remote_addr, keyed=has_key()))
 
 
 @bp.delete('/users/<user>')

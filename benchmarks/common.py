@@ -67,7 +67,7 @@ def http(url, method='GET', fields=None, files=None, headers=None, timeout=120):
     for k, v in (fields or {}).items(): body += f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
     for k, data in (files or []): body += f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode() + data + b'\r\n'
     if body: body += f'--{boundary}--\r\n'.encode()
-    h = dict(headers or {}, **({'Content-Type': f'multipart/form-data; boundary={boundary}'} if body else {}))
+    h = dict({'X-Requested-With': 'femverify-benchmark'}, **(headers or {}), **({'Content-Type': f'multipart/form-data; boundary={boundary}'} if body else {}))
     req = urllib.request.Request(url, data=body or None, method=method, headers=h)
     t = time.perf_counter()
     try:

@@ -4,14 +4,15 @@
 
 # %% ../nbs/08_cli.ipynb #0002
 from __future__ import annotations
-import argparse, json, sys
+import argparse, json, os, sys
 from pathlib import Path
 import numpy as np
 from .core import *
 
 # %% auto #0
 __all__ = ['COMMANDS', 'EPILOG', 'DB_HELP', 'command', 'parser', 'main', 'cmd_inspect', 'cmd_annotate', 'cmd_train',
-           'cmd_evaluate', 'cmd_enroll', 'cmd_verify', 'cmd_review', 'cmd_ban', 'cmd_unban', 'cmd_calibrate']
+           'cmd_evaluate', 'cmd_enroll', 'cmd_verify', 'cmd_review', 'cmd_ban', 'cmd_unban', 'cmd_keygen', 'cmd_rekey',
+           'cmd_calibrate']
 
 # %% ../nbs/08_cli.ipynb #0004
 COMMANDS = {}
@@ -105,6 +106,8 @@ def parser() -> argparse.ArgumentParser:
     s = _sub(sub, 'review'); s.add_argument('db', help=DB_HELP); s.add_argument('--limit', type=int, default=50, help='newest flags to list')
     s = _sub(sub, 'ban'); s.add_argument('db', help=DB_HELP); s.add_argument('user', help='the member to ban'); s.add_argument('--note', default='', help='why (kept with the ban)')
     s = _sub(sub, 'unban'); s.add_argument('db', help=DB_HELP); s.add_argument('ban_id', type=int, help='the ban to lift (from `ban` or `review`)')
+    s = _sub(sub, 'keygen'); s.add_argument('--out', required=True, help='the key file to create')
+    s = _sub(sub, 'rekey'); s.add_argument('db', help=DB_HELP); s.add_argument('--old-key-file', help='the key the store is sealed under now (none: it is unsealed)')
     return p
 
 # %% ../nbs/08_cli.ipynb #0015
@@ -112,7 +115,7 @@ def main(argv=None) -> int:
     "Entry point of the `femverify` console script."
     a = parser().parse_args(argv)
     try: result = COMMANDS[a.cmd](a)
-    except (ImageError, WeightsUnavailable, FileNotFoundError, ValueError, LookupError, RuntimeError) as e:
+    except (ImageError, WeightsUnavailable, FileNotFoundError, FileExistsError, ValueError, LookupError, RuntimeError) as e:
         print(f'femverify {a.cmd}: {e}', file=sys.stderr); return 2
     print(json.dumps(result, indent=1, default=str))
     return 0
@@ -200,8 +203,10 @@ def cmd_verify(a) -> dict:
 
 # %% ../nbs/08_cli.ipynb #8d18e68f
 def _store(db):
-    from femverify.store import open_store
-    return open_store(url=db) if _is_url(db) else open_store(Path(db))
+    "The store at `db`, opened with the template key of the settings (FEMVERIFY_TEMPLATE_KEY_FILE)."
+    from femverify.store import open_store, load_sealer
+    sealer = load_sealer(Config.from_env())
+    return open_store(url=db, sealer=sealer) if _is_url(db) else open_store(Path(db), sealer=sealer)
 
 @command
 def cmd_review(a) -> dict:
@@ -219,6 +224,26 @@ def cmd_unban(a) -> dict:
     "Lift ban BAN_ID, erasing the template it kept."
     if not _store(a.db).unban(a.ban_id): raise LookupError(f"no ban {a.ban_id}")
     return dict(ban_id=a.ban_id, lifted=True)
+
+# %% ../nbs/08_cli.ipynb #67b0da36
+@command
+def cmd_keygen(a) -> dict:
+    "Write a new template key to OUT (readable by its owner only; never over an existing file). Keep it outside the database, and a copy of it safe: losing it means every member registers again."
+    from femverify.store import new_key
+    out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
+    try: fd = os.open(out, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError: raise FileExistsError(f"{out} exists: a key is never overwritten (the templates sealed under it would be lost)") from None
+    with os.fdopen(fd, 'w') as f: f.write(new_key() + '\n')
+    return dict(key_file=str(out), next=f"export FEMVERIFY_TEMPLATE_KEY_FILE={out}")
+
+@command
+def cmd_rekey(a) -> dict:
+    "Re-seal every template in DB under the key of FEMVERIFY_TEMPLATE_KEY_FILE, opening them with OLD_KEY_FILE (or, without it, an unsealed store's)."
+    from femverify.store import open_store, load_sealer
+    old = load_sealer(Config(template_key_file=Path(a.old_key_file))) if a.old_key_file else None
+    new = load_sealer(Config.from_env())
+    s = open_store(url=a.db, sealer=old) if _is_url(a.db) else open_store(Path(a.db), sealer=old)
+    return dict(db=str(a.db), resealed=s.rekey(new), key_id=new.kid.hex())
 
 # %% ../nbs/08_cli.ipynb #000f
 def _embed_pairs(pairs, emb, batch:int=32) -> tuple:

@@ -47,6 +47,8 @@ class Config:
     db_path: Path = Path('var/femverify.db')
     db_url: str = ''
     threshold_path: typing.Optional[Path] = None
+    template_key_file: typing.Optional[Path] = None
+    template_key: str = ''
     face_prob: float = 0.95
     min_face: int = 40
     blur_min: float = 15.0
@@ -55,7 +57,7 @@ class Config:
     count_cut_faces: bool = False
     detect_score: float = 0.5
     gender_band: tuple = ()
-    verify_threshold: float = 0.6
+    verify_threshold: typing.Optional[float] = None
     device: str = 'auto'
     max_upload_bytes: int = 16 * 2**20
     max_pixels: int = 40_000_000
@@ -81,7 +83,7 @@ def _cast(s:str, typ, default=None) -> object:
     "Parse environment string `s` as `typ`; a tuple's items are floats when `default`'s are."
     typ = str(typ)
     if 'Path' in typ: return Path(s).expanduser() if s else None
-    if typ == 'float': return float(s)
+    if 'float' in typ: return float(s) if s.strip() or typ == 'float' else None  # Optional[float]: '' is unset
     if typ == 'int': return int(s)
     if typ == 'bool': return s.strip().lower() in ('1', 'true', 'yes', 'on')
     if typ == 'tuple':

@@ -13,16 +13,20 @@ import femverify
 from .core import *
 from .gate import FaceFinder, judge
 from .verify import Embedder, get_embedder, consistency, template, verify as _verify
-from .store import open_store, UnknownUser, UserExists, ModelMismatch, LimitReached, StoreUnavailable
+from .store import open_store, load_sealer, UnknownUser, UserExists, ModelMismatch, LimitReached, StoreUnavailable
 from .search import Gallery
 
 # %% auto #0
-__all__ = ['STORE_ERRORS', 'SCORE_KEYS', 'USER_ID', 'ModelUnavailable', 'InvalidRequest', 'RateLimited', 'Busy', 'FaceService',
-           'shipped_detector', 'shipped_gender_head', 'shipped_threshold', 'without_scores', 'check_user']
+__all__ = ['STORE_ERRORS', 'SCORE_KEYS', 'USER_ID', 'MAX_FRAMES', 'ModelUnavailable', 'Uncalibrated', 'InvalidRequest',
+           'RateLimited', 'Busy', 'FaceService', 'shipped_detector', 'shipped_gender_head', 'shipped_threshold',
+           'without_scores', 'check_user']
 
 # %% ../nbs/07_service.ipynb #0005
 class ModelUnavailable(RuntimeError):
     "A model the request needs is not loaded; the message says how to provide it."
+
+class Uncalibrated(ModelUnavailable):
+    "The embedder has no usable calibration (threshold): verification and registration are refused, never guessed."
 
 class InvalidRequest(ValueError):
     "The request is malformed: a bad user id, the wrong number of photos."
@@ -52,6 +56,7 @@ class FaceService:
         self.embedder = self._try('embedder', self._load_embedder)
         self.detector = self._try('detector', self._load_detector)
         self.gender_head = self._try('gender_head', self._load_gender_head)
+        self.sealer = load_sealer(cfg)  # no template key: the service refuses to start (TemplateKeyError says how to make one)
         self.store = self.gallery = None; self._store_tried = 0.0
         self._open_store()
         self.threshold = self._threshold()
@@ -63,7 +68,7 @@ class FaceService:
         "Open the store and build the 1:N index from it; on failure, record why (a later request tries again)."
         self._store_tried, c = time.monotonic(), self.config
         def load():
-            store = open_store(c.db_path, c.db_url)
+            store = open_store(c.db_path, c.db_url, sealer=self.sealer)
             return store, None if self.embedder is None else Gallery(store, self.embedder.model, c.search_exact_below)
         r = self._try('store', load)
         if r is not None: self.store, self.gallery = r; self.problems.pop('store', None)
@@ -87,7 +92,7 @@ def _spend(self:FaceService, client:str, route:str):
     "Count one request of `client` against its `request_budget` a minute on `route`, else `RateLimited`."
     if client is None or self.store is None: return
     try: self.store.spend(client, route, self.config.request_budget)
-    except LimitReached as e: raise RateLimited(f"{e}: at most {self.config.request_budget} requests a minute", retry_after=60) from None
+    except LimitReached: raise RateLimited(f"too many requests to {route}: at most {self.config.request_budget} a minute from one client", retry_after=60) from None
 
 # %% ../nbs/07_service.ipynb #0008
 @patch
@@ -133,19 +138,36 @@ def shipped_threshold(name:str) -> Path:
 
 @patch
 def _threshold(self:FaceService) -> float:
-    "The threshold calibrated for the running model (`threshold_path`, else the packaged file; else `verify_threshold`); None if that file is unusable."
+    "The 1:1 threshold of the running model (its calibration file, `threshold_path` or packaged); None, refusing, when it is unusable."
     c, e = self.config, self.embedder
-    if e is None: return c.verify_threshold
+    self.thresholds, self.consistency_cut, self.search_cut = {}, None, None  # by (template photos, frames); registration; 1:N
+    if c.verify_threshold is not None:  # an explicit setting overrides any calibration: said in /health
+        self.threshold_source = 'set by FEMVERIFY_VERIFY_THRESHOLD (not a calibration)'; return c.verify_threshold
+    if e is None: return None
     p = c.threshold_path or shipped_threshold(e.name)
-    if not Path(p).exists() and not c.threshold_path: self.threshold_source = 'default (no calibration ships for this model)'; return c.verify_threshold
-    try: cal = json.loads(Path(p).read_text())
-    except (OSError, ValueError) as err:  # asked for, or shipped, but unusable: fail closed, never fall back to a guess
+    if not Path(p).exists():
+        self.problems['threshold'] = (f"no calibration file for {e.model} ({Path(p).name}): run `femverify calibrate`, "
+                                      "or set FEMVERIFY_VERIFY_THRESHOLD; verification and registration refused until then"); return None
+    try: cal = json.loads(Path(p).read_text()); thr = float(cal['threshold'])
+    except (OSError, ValueError, KeyError, TypeError) as err:  # asked for, or shipped, but unusable: fail closed, never fall back to a guess
         self.problems['threshold'] = f"can't read the calibration file ({err.__class__.__name__}): verification refused until it is fixed"; return None
     if cal.get('model') != e.model:
         self.problems['threshold'] = f"the calibration file was made with {str(cal.get('model'))[:60]!r}, not {e.model!r}: verification refused until it is fixed"
         return None
-    self.threshold_source = 'calibrated (FEMVERIFY_THRESHOLD_PATH)' if c.threshold_path else f'calibrated (packaged thresholds/{e.name}.json, LFW View 1)'
-    return float(cal['threshold'])
+    self.thresholds = {tuple(int(x) for x in k.split('x')): float(v) for k, v in (cal.get('thresholds') or {}).items()}
+    self.consistency_cut, self.search_cut = float(cal.get('consistency_threshold', thr)), cal.get('search_threshold')
+    who = f"among {cal['population']}" if cal.get('population') else 'LFW View 1'
+    self.threshold_source = f"calibrated {who} ({'FEMVERIFY_THRESHOLD_PATH' if c.threshold_path else f'packaged thresholds/{e.name}.json'})"
+    return thr
+
+@patch
+def threshold_for(self:FaceService, photos:int, # embeddings in the member's template
+                  frames:int=1) -> float:
+    "The threshold for a template of `photos` against the mean of `frames` (averaging shrinks impostors' distances too)."
+    if not self.thresholds: return self.threshold  # a calibration of one photo against one
+    k, m = min(max(photos, 1), max(i for i, _ in self.thresholds)), min(max(frames, 1), max(j for _, j in self.thresholds))
+    return self.thresholds.get((k, m), min(self.thresholds.values()))
+
 
 # %% ../nbs/07_service.ipynb #0009
 @patch
@@ -250,7 +272,7 @@ def _need(self:FaceService, *names):
     if 'store' in names and self.store is None and time.monotonic() - self._store_tried > 5: self._open_store()
     for n in names:
         if getattr(self, n) is None: raise ModelUnavailable(f"{n} unavailable: {self.problems[n]}")
-    if 'embedder' in names and self.threshold is None: raise ModelUnavailable(f"uncalibrated: {self.problems['threshold']}")
+    if 'embedder' in names and self.threshold is None: raise Uncalibrated(f"uncalibrated: {self.problems['threshold']}")
 
 @patch
 def _photos(self:FaceService, photos:list) -> list:
@@ -293,11 +315,12 @@ def _analyse(self:FaceService, ims:list) -> list:
 # %% ../nbs/07_service.ipynb #fe13aad8
 @patch
 def _search(self:FaceService, user:str, t:np.ndarray) -> tuple:
-    "(reason, matched label, distance) for the closest ban, else the closest other member, within the threshold; or None."
-    thr = self.config.search_threshold or self.threshold  # 1:N may be stricter than 1:1 (a large gallery multiplies false hits)
-    near = [(l, d) for l, d in self.gallery.search(t, k=10) if d <= thr and l != f'user:{user}']  # the gallery catches up first
-    for kind, reason in (('ban:', 'banned'), ('user:', 'possible_duplicate')):
-        if hits := [(d, l) for l, d in near if l.startswith(kind)]: dist, label = min(hits); return reason, label, dist
+    "(reason, matched label, distance): a ban within the 1:N threshold, else a ban within the 1:1 one, else another member; or None."
+    dup = self.config.search_threshold or self.search_cut or self.threshold  # 1:N is stricter: a large gallery multiplies false hits
+    cuts = (('ban:', dup, 'banned'), ('ban:', self.threshold, 'possible_ban'), ('user:', dup, 'possible_duplicate'))
+    near = [(l, d) for l, d in self.gallery.search(t, k=10) if l != f'user:{user}']  # the gallery catches up first
+    for kind, cut, reason in cuts:
+        if hits := [(d, l) for l, d in near if l.startswith(kind) and d <= cut]: dist, label = min(hits); return reason, label, dist
     return None
 
 # %% ../nbs/07_service.ipynb #0015
@@ -305,49 +328,69 @@ def _search(self:FaceService, user:str, t:np.ndarray) -> tuple:
 def _enrol(self:FaceService, user:str, rows:list, replace:bool) -> dict:
     "Decide and, if enrolled, store; `rows` are per-photo verdicts with embeddings."
     ok = [r for r in rows if r['reason'] == 'ok']
-    for r, c in zip(ok, consistency(np.concatenate([r['embedding'] for r in ok]) if ok else np.zeros((0, self.embedder.dim)), self.threshold)): r['reason'] = c
+    cut = self.consistency_cut or self.threshold  # do the photos show one person (not a security decision: the search and gender are)
+    for r, c in zip(ok, consistency(np.concatenate([r['embedding'] for r in ok]) if ok else np.zeros((0, self.embedder.dim)), cut)): r['reason'] = c
     ok = [r for r in ok if r['reason'] == 'ok']
     answers = [r.get('gender', {}).get('answer', 'female') if self.config.gender_check else 'female' for r in ok]
-    if not ok: status, reason = 'refused', 'no_usable_photo'
+    e = np.concatenate([r['embedding'] for r in ok]) if ok else None
+    hit = self._search(user, template(e)) if ok else None  # every registration, whatever its gender answer
+    if hit: self.store.flag(user, *hit)  # recorded for moderators, whatever the outcome
+    if hit and hit[0] == 'banned': status, reason = 'refused', 'banned'  # said before anything else
+    elif not ok: status, reason = 'refused', 'no_usable_photo'
     elif 'not_female' in answers: status, reason = 'refused', 'not_female'
+    elif hit: status, reason = 'review', hit[0]
     elif 'review' in answers: status, reason = 'review', 'gender_uncertain'
     else: status, reason = 'enrolled', 'ok'
-    if status == 'enrolled':
-        e = np.concatenate([r['embedding'] for r in ok]); t = template(e)
-        if hit := self._search(user, t):
-            status, reason = ('refused' if hit[0] == 'banned' else 'review'), hit[0]; self.store.flag(user, *hit)
-        else: self.store.enroll(user, t, e, [r['blur'] for r in ok], replace=replace, model=self.embedder.model)
+    if status == 'enrolled': self.store.enroll(user, template(e), e, [r['blur'] for r in ok], replace=replace, model=self.embedder.model)
     photos = [{k: v for k, v in r.items() if k not in ('embedding', 'boxes')} for r in rows]
     return dict(user=user, status=status, reason=reason, enrolled_photos=len(ok) if status == 'enrolled' else 0, model=self.embedder.model, photos=photos)
 
 # %% ../nbs/07_service.ipynb #001b
 @patch
-def _begin(self:FaceService, user:str, client:str) -> int:
-    "A pending attempt under the rate limits (`Store.begin_attempt`), or `RateLimited`."
-    c = self.config
-    try: return self.store.begin_attempt(user, client, c.rate_limit, c.user_rate_limit, 60.0, c.trusted_client_days * 86400)
+def _begin(self:FaceService, user:str, client:str, keyed:bool=True) -> int:
+    "A pending attempt under the rate limits (`Store.begin_attempt`), or `RateLimited`; keyed callers skip the per-member limit."
+    c = self.config  # the per-member limit stops strangers' guesses from many addresses; the app's backend vouches for its member
+    try: return self.store.begin_attempt(user, client, c.rate_limit, None if keyed else c.user_rate_limit, 60.0, c.trusted_client_days * 86400)
     except LimitReached as e: raise RateLimited(f"{e}: try again later", retry_after=60) from None
 
-@patch
-def verify(self:FaceService, user:str, photo, client:str=None) -> dict:
-    "Is the person in `photo` the enrolled `user`? match, coarse distance, threshold, reason."
-    user = check_user(user); self._need('embedder', 'store')
-    with self._slot(): return self._verify_held(user, photo, client)  # a slot first: a busy worker records no attempt
+MAX_FRAMES = 15  # a live challenge sends 6-15; the 5 sharpest usable ones are averaged (the calibration covers 1-5)
 
 @patch
-def _verify_held(self:FaceService, user:str, photo, client:str=None) -> dict:
-    "`verify` once a model slot is held: the attempt under the rate limits, the photo, the decision."
-    row = self._begin(user, client); t0 = time.perf_counter()
+def verify(self:FaceService, user:str, photo, # one photo, or a list of frames of one person (path, bytes or file object each)
+           client:str=None, # who asks (an address), for the rate limits
+           keyed:bool=True, # a caller with an API key (the app's backend): distances, unknown ids told, no per-member lockout
+          ) -> dict:
+    "Is the person in `photo` (or in the frames) the enrolled `user`? match and reason; for `keyed` callers, distance and threshold."
+    user = check_user(user); self._need('embedder', 'store')
+    frames = list(photo) if isinstance(photo, (list, tuple)) else [photo]
+    if not 1 <= len(frames) <= MAX_FRAMES: raise InvalidRequest(f"verification takes 1 to {MAX_FRAMES} photos, got {len(frames)}")
+    self._spend(client, 'verify')  # unknown ids are not attempts (nobody's to count): the request budget bounds them
     try:
-        tmpl = self.store.template(user, model=self.embedder.model)
-        im = load_image(photo, self.config.max_pixels, draft=2 * self.config.detect_side); t1 = time.perf_counter()
-    except (UnknownUser, ModelMismatch, ImageError) as e:
-        self.store.end_attempt(row, {UnknownUser: 'unknown_user', ModelMismatch: 'model_mismatch'}.get(type(e), 'bad_image'), enrolled=False); raise
-    a = self.embedder.analyse([im], self.config)[0]; t2 = time.perf_counter()
-    r = _verify(tmpl, a['embedding'], self.threshold, a['reason'])
-    self.store.end_attempt(row, 'match' if r['match'] else r['reason'], r['distance']); t3 = time.perf_counter()  # erased meanwhile: 404
-    r['distance'] = None if r['distance'] is None else round(r['distance'], 2)  # coarse: a fine score would help climb towards the threshold
-    return dict(r, user=user, model=self.embedder.model, timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1), store=_ms(t3 - t2)))
+        with self._slot(): r = self._verify_held(user, frames, client, keyed)  # a slot first: a busy worker records no attempt
+    except UnknownUser:
+        if keyed: raise
+        r = dict(match=False, reason='different_person', user=user, model=self.embedder.model, frames_used=1)  # without a key, a stranger's id looks like a member's
+    return r if keyed else {k: r[k] for k in ('match', 'reason', 'user', 'model', 'frames_used')}
+
+@patch
+def _verify_held(self:FaceService, user:str, frames:list, client:str=None, keyed:bool=True) -> dict:
+    "`verify` once a model slot is held: the photos first (an unusable one is not a guess), then the member, the attempt, the decision."
+    t0 = time.perf_counter()
+    ims = [load_image(f, self.config.max_pixels, draft=2 * self.config.detect_side) for f in frames]; t1 = time.perf_counter()  # ImageError: 400, for anyone
+    rows = self.embedder.analyse(ims, self.config); t2 = time.perf_counter()
+    good = sorted((r for r in rows if r['reason'] == 'ok'), key=lambda r: -r['blur'])[:5]
+    answer = dict(user=user, model=self.embedder.model, frames_used=len(good))
+    if not good:  # no usable face: nothing was compared, so nothing is counted, and nobody's membership shows
+        return dict(answer, match=False, distance=None, threshold=None, reason=rows[0]['reason'], timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1)))
+    enrolled = self.store.get(user)  # UnknownUser: no attempt row names a stranger's id
+    if enrolled['model'] != self.embedder.model: raise ModelMismatch(user, enrolled['model'], self.embedder.model)
+    e = np.concatenate([r['embedding'] for r in good]); thr = self.threshold_for(len(enrolled['embeddings']), len(good))
+    row = self._begin(user, client, keyed)
+    if set(consistency(e, self.consistency_cut or self.threshold)) == {'ok'}: r = _verify(enrolled['template'], template(e)[None], thr)
+    else: r = dict(match=False, distance=None, threshold=thr, reason='frames_disagree')  # two people in one sequence
+    self.store.end_attempt(row, 'match' if r['match'] else r['reason'], r['distance']); t3 = time.perf_counter()  # erased meanwhile: UnknownUser
+    if r['distance'] is not None: r['distance'] = round(r['distance'], 4)  # the decision was made on the unrounded distance
+    return dict(answer, **r, timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1), store=_ms(t3 - t2)))
 
 # %% ../nbs/07_service.ipynb #001e
 @patch

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_store.ipynb #0002
 from __future__ import annotations
-import os, re, shutil, socket, sqlite3, subprocess, tempfile, threading, time
+import hashlib, os, re, shutil, socket, sqlite3, subprocess, tempfile, threading, time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -12,8 +12,9 @@ import numpy as np
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'SCHEMA', 'MIGRATIONS', 'UnknownUser', 'UserExists', 'StoreUnavailable', 'Store', 'ModelMismatch',
-           'LimitReached', 'pg_sql', 'redact_url', 'PgStore', 'free_port', 'temp_postgres', 'open_store']
+__all__ = ['SCHEMA_VERSION', 'SCHEMA', 'MIGRATIONS', 'UnknownUser', 'UserExists', 'StoreUnavailable', 'Store', 'TemplateKeyError',
+           'Sealer', 'load_sealer', 'new_key', 'ModelMismatch', 'LimitReached', 'pg_sql', 'redact_url', 'PgStore',
+           'free_port', 'temp_postgres', 'open_store']
 
 # %% ../nbs/06_store.ipynb #0004
 class UnknownUser(KeyError):
@@ -60,6 +61,7 @@ MIGRATIONS = {1: ["ALTER TABLE users ADD COLUMN model TEXT NOT NULL DEFAULT 'unk
 # %% ../nbs/06_store.ipynb #0008
 class Store:
     "SQLite enrolment store: users, embeddings, bans, attempts."
+    sealer = None  # a `Sealer` (`open_store(..., sealer=)`): templates sealed at rest; None only for unsealed development stores
     def __init__(self, path, # the database file (created with its folder if missing, readable by its owner only)
                  timeout:float=30.0): # seconds to wait for another writer
         self.path, self.timeout = Path(path), timeout
@@ -95,6 +97,7 @@ class Store:
         try:
             if db.execute('PRAGMA journal_mode').fetchone()[0] != 'wal': self._wal(db)  # once per file: WAL mode persists
             db.execute('PRAGMA foreign_keys=ON'); db.execute('PRAGMA synchronous=NORMAL')
+            db.execute('PRAGMA secure_delete=ON')  # erased templates are overwritten, not left in free pages
             yield db
         except sqlite3.OperationalError as e:
             if 'locked' in str(e) or 'busy' in str(e): raise StoreUnavailable(f"the database stayed locked for {self.timeout:g} s") from None
@@ -142,9 +145,85 @@ def enroll(self:Store, user:str, # the user id
         if db.execute('SELECT 1 FROM users WHERE id=?', (user,)).fetchone():
             if not replace: raise UserExists(f"user {user!r} is already enrolled")
             _drop_user(db, user)
-        db.execute('INSERT INTO users (id, created, dim, template, model, gkey) VALUES (?,?,?,?,?,?)', (user, now, len(template), _blob(template), model, _log(db)))
+        db.execute('INSERT INTO users (id, created, dim, template, model, gkey) VALUES (?,?,?,?,?,?)', (user, now, len(template), self._seal(template, f'user:{user}'), model, _log(db)))
         for n, (e, q) in enumerate(zip(embeddings, qualities if qualities is not None else iter(lambda: None, 0)), 1):
-            db.execute('INSERT INTO embeddings (user_id, vector, created, quality) VALUES (?,?,?,?)', (user, _blob(e), now, q))
+            db.execute('INSERT INTO embeddings (user_id, vector, created, quality) VALUES (?,?,?,?)', (user, self._seal(e, f'user:{user}'), now, q))
+    return n
+
+# %% ../nbs/06_store.ipynb #dfee25bc
+class TemplateKeyError(StoreUnavailable):
+    "The template key is missing or doesn't open a stored template: refused, never read in the clear."
+
+_MAGIC = b'FV1'  # then a 4-byte key id, a 12-byte nonce, the ciphertext and its 16-byte tag
+
+class Sealer:
+    "AES-GCM sealing of templates under one service key (`old`: keys that may still open blobs, while rekeying)."
+    def __init__(self, key:bytes, old:tuple=()):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        if len(key) != 32: raise TemplateKeyError(f"a template key is 32 bytes (base64: 44 characters), not {len(key)}")
+        self.kid = _kid(key); self._keys = {_kid(k): AESGCM(k) for k in (*old, key)}
+    def __repr__(self): return f"Sealer(key id {self.kid.hex()})"
+
+def _kid(key:bytes) -> bytes: return hashlib.sha256(key).digest()[:4]
+
+@patch
+def seal(self:Sealer, v, aad:str) -> bytes:
+    "`v` as float32, encrypted and authenticated together with `aad` (the row's owner)."
+    nonce = os.urandom(12)
+    return _MAGIC + self.kid + nonce + self._keys[self.kid].encrypt(nonce, _blob(v), aad.encode())
+
+@patch
+def open(self:Sealer, b:bytes, aad:str) -> np.ndarray:
+    "The vector sealed in `b` for `aad`; `TemplateKeyError` if it was sealed under another key, for another row, or altered."
+    from cryptography.exceptions import InvalidTag
+    b = bytes(b)
+    if not b.startswith(_MAGIC): raise TemplateKeyError("a template is stored unsealed: run `femverify rekey` to seal the store")
+    k = self._keys.get(b[3:7])
+    if k is None: raise TemplateKeyError(f"a template was sealed under key {b[3:7].hex()}, not this server's {self.kid.hex()}: wrong key file?")
+    try: return _vec(k.decrypt(b[7:19], b[19:], aad.encode()))
+    except InvalidTag: raise TemplateKeyError("a sealed template fails authentication (altered, or moved from another row)") from None
+
+# %% ../nbs/06_store.ipynb #d0c9773c
+def load_sealer(config) -> Sealer:
+    "The `Sealer` of `config.template_key_file` or `config.template_key` (base64 of 32 bytes); `TemplateKeyError` if neither is usable."
+    import base64, binascii
+    if config.template_key_file:
+        try: text = Path(config.template_key_file).read_text().strip()
+        except OSError as e: raise TemplateKeyError(f"can't read the template key file {config.template_key_file}: {e.strerror or e}") from None
+    elif config.template_key: text = config.template_key.strip()
+    else: raise TemplateKeyError("no template key: set FEMVERIFY_TEMPLATE_KEY_FILE to a key made by `femverify keygen --out FILE` "
+                                 "(kept outside the database); templates are never stored in the clear")
+    try: return Sealer(base64.urlsafe_b64decode(text))
+    except (binascii.Error, ValueError): raise TemplateKeyError("the template key is not base64 (make one with `femverify keygen`)") from None
+
+def new_key() -> str:
+    "A fresh template key, as the base64 text a key file holds."
+    import base64
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+# %% ../nbs/06_store.ipynb #5e01325d
+@patch
+def _seal(self:Store, v, aad:str) -> bytes:
+    "`v` as stored: sealed for `aad` under the store's key (plain float32 only in a store opened without one)."
+    return _blob(v) if self.sealer is None else self.sealer.seal(v, aad)
+
+@patch
+def _open(self:Store, b:bytes, aad:str) -> np.ndarray:
+    "A stored vector; a sealed one needs the key, and a store with a key opens nothing unsealed."
+    if self.sealer is not None: return self.sealer.open(b, aad)
+    if bytes(b[:3]) == _MAGIC: raise TemplateKeyError("the templates are sealed: open the store with its key (FEMVERIFY_TEMPLATE_KEY_FILE)")
+    return _vec(b)
+
+# %% ../nbs/06_store.ipynb #60bbecd6
+@patch
+def rekey(self:Store, new:Sealer) -> int:
+    "Re-seal every template, embedding and ban under `new` (opened with the store's key, or read in the clear), in one transaction; the rows re-sealed."
+    n = 0
+    with self._tx() as db:
+        for table, col, owner in (('users', 'template', "'user:' || id"), ('embeddings', 'vector', "'user:' || user_id"), ('bans', 'template', "'ban'")):
+            for rid, aad, b in db.execute(f'SELECT id, {owner}, {col} FROM {table}').fetchall():
+                db.execute(f'UPDATE {table} SET {col}=? WHERE id=?', (new.seal(self._open(b, aad), aad), rid)); n += 1
+    self.sealer = new
     return n
 
 # %% ../nbs/06_store.ipynb #000d
@@ -161,8 +240,9 @@ def get(self:Store, user:str) -> dict:
     with self._connect() as db:
         u = db.execute('SELECT template, created, model FROM users WHERE id=?', (user,)).fetchone()
         if u is None: raise UnknownUser(user)
-        e = [_vec(r[0]) for r in db.execute('SELECT vector FROM embeddings WHERE user_id=? ORDER BY id', (user,))]
-    return dict(template=_vec(u[0]), embeddings=np.stack(e) if e else np.zeros((0, len(_vec(u[0]))), np.float32), created=u[1], model=u[2])
+        e = [self._open(r[0], f'user:{user}') for r in db.execute('SELECT vector FROM embeddings WHERE user_id=? ORDER BY id', (user,))]
+    t = self._open(u[0], f'user:{user}')
+    return dict(template=t, embeddings=np.stack(e) if e else np.zeros((0, len(t)), np.float32), created=u[1], model=u[2])
 
 @patch
 def template(self:Store, user:str,
@@ -172,7 +252,7 @@ def template(self:Store, user:str,
     with self._connect() as db: u = db.execute('SELECT template, model FROM users WHERE id=?', (user,)).fetchone()
     if u is None: raise UnknownUser(user)
     if model is not None and u[1] != model: raise ModelMismatch(user, u[1], model)
-    return _vec(u[0])
+    return self._open(u[0], f'user:{user}')
 
 @patch
 def users(self:Store) -> list:
@@ -211,21 +291,24 @@ class LimitReached(RuntimeError):
     def __init__(self, who:str, limit:int):
         super().__init__(f"too many failed verifications ({who} limit: {limit} a minute)"); self.who, self.limit = who, limit
 
+_PENDING_STALE = 30.0  # seconds after which a pending attempt is a killed worker's leftover, not an attempt in flight
+_FAILED = "decision!='match' AND (decision!='pending' OR time>=?)"  # what counts against a limit
+
 @patch
 def begin_attempt(self:Store, user:str, client:str=None,
                   limit:int=5, # failures per client, and per client and user (since that pair's last success)
-                  user_limit:int=20, # failures per user from every client, for clients not trusted
+                  user_limit:int=20, # failures per user from every client, for clients not trusted (None: no such limit)
                   window:float=60.0, # seconds the failures are counted over
                   trust:float=30 * 86400, # a client that verified as `user` this recently is trusted
                  ) -> int:
     "Check the limits and record a pending attempt, atomically: its row id; or `LimitReached`."
     now = time.time()
-    with self._tx() as db:
-        q = lambda sql, *a: db.execute(sql, a).fetchone()[0]
+    with self._tx() as db:  # FAILED (at the end of a query) takes one more argument: when pending rows go stale
+        q = lambda sql, *a: db.execute(sql.replace('FAILED', _FAILED), a + ((now - _PENDING_STALE,) if 'FAILED' in sql else ())).fetchone()[0]
         ok = q("SELECT COALESCE(MAX(time), 0) FROM attempts WHERE user_id=? AND client IS ? AND decision='match'", user, client)
-        if client is not None and q("SELECT COUNT(*) FROM attempts WHERE client=? AND time>=? AND decision!='match'", client, now - window) >= limit: raise LimitReached('client', limit)
-        if q("SELECT COUNT(*) FROM attempts WHERE user_id=? AND client IS ? AND time>=? AND decision!='match'", user, client, max(now - window, ok)) >= limit: raise LimitReached('pair', limit)
-        if ok < now - trust and q("SELECT COUNT(*) FROM attempts WHERE user_id=? AND time>=? AND decision!='match'", user, now - window) >= user_limit: raise LimitReached('user', user_limit)
+        if client is not None and q("SELECT COUNT(*) FROM attempts WHERE client=? AND time>=? AND FAILED", client, now - window) >= limit: raise LimitReached('client', limit)
+        if q("SELECT COUNT(*) FROM attempts WHERE user_id=? AND client IS ? AND time>=? AND FAILED", user, client, max(now - window, ok)) >= limit: raise LimitReached('pair', limit)
+        if user_limit is not None and ok < now - trust and q("SELECT COUNT(*) FROM attempts WHERE user_id=? AND time>=? AND FAILED", user, now - window) >= user_limit: raise LimitReached('user', user_limit)
         return db.execute("INSERT INTO attempts (time, user_id, client, decision) VALUES (?,?,?,'pending') RETURNING id", (now, user, client)).fetchone()[0]
 
 @patch
@@ -256,11 +339,16 @@ def spend(self:Store, client:str, route:str,
 # %% ../nbs/06_store.ipynb #0012
 @patch
 def delete(self:Store, user:str) -> bool:
-    "Erase every row about enrolled `user` (enrolment, embeddings, audit); False, touching nothing, if `user` is not enrolled."
+    "Erase every row that names enrolled `user` (enrolment, embeddings, audit, moderators' flags), in one transaction; False, touching nothing, if she is not enrolled."
     with self._tx() as db:
         if not _drop_user(db, user): return False
-        db.execute('DELETE FROM attempts WHERE user_id=?', (user,))
+        _forget(db, user)
     return True
+
+def _forget(db, user:str):
+    "Delete the attempts and flags that name `user` (as the registrant or as the member matched)."
+    db.execute('DELETE FROM attempts WHERE user_id=?', (user,))
+    db.execute('DELETE FROM flags WHERE user_id=? OR matched=?', (user, f'user:{user}'))
 
 # %% ../nbs/06_store.ipynb #b661f399
 @patch
@@ -269,9 +357,9 @@ def ban(self:Store, user:str, note:str='') -> int:
     with self._tx() as db:
         u = db.execute('SELECT template, model FROM users WHERE id=?', (user,)).fetchone()
         if u is None: raise UnknownUser(user)
-        _drop_user(db, user); db.execute('DELETE FROM attempts WHERE user_id=?', (user,))
+        _drop_user(db, user); _forget(db, user)
         return db.execute('INSERT INTO bans (created, model, template, note, gkey) VALUES (?,?,?,?,?) RETURNING id',
-                          (time.time(), u[1], bytes(u[0]), note, _log(db))).fetchone()[0]
+                          (time.time(), u[1], self._seal(self._open(u[0], f'user:{user}'), 'ban'), note, _log(db))).fetchone()[0]
 
 @patch
 def unban(self:Store, ban_id:int) -> bool:
@@ -294,8 +382,8 @@ def gallery_since(self:Store, model:str, # only templates made by this embedder
     "What changed in the gallery of `model` after change `seq`: the new `seq`, templates `added` [(key, label, (d,) float32)], keys `removed`."
     with self._connect() as db:
         log = db.execute('SELECT seq, ref FROM gallery_log WHERE seq > ? ORDER BY seq', (seq,)).fetchall()
-        added = [(k, f'user:{u}', _vec(t)) for k, u, t in db.execute('SELECT gkey, id, template FROM users WHERE model=? AND gkey > ? ORDER BY gkey', (model, seq))]
-        added += [(k, f'ban:{b}', _vec(t)) for k, b, t in db.execute('SELECT gkey, id, template FROM bans WHERE model=? AND gkey > ? ORDER BY gkey', (model, seq))]
+        added = [(k, f'user:{u}', self._open(t, f'user:{u}')) for k, u, t in db.execute('SELECT gkey, id, template FROM users WHERE model=? AND gkey > ? ORDER BY gkey', (model, seq))]
+        added += [(k, f'ban:{b}', self._open(t, 'ban')) for k, b, t in db.execute('SELECT gkey, id, template FROM bans WHERE model=? AND gkey > ? ORDER BY gkey', (model, seq))]
     return dict(seq=log[-1][0] if log else seq, added=sorted(added, key=lambda a: a[0]), removed=[r for _, r in log if r is not None and r <= seq])
 
 @patch
@@ -307,7 +395,7 @@ def templates(self:Store, keys) -> dict:
     with self._connect() as db:
         rows = db.execute(f"SELECT gkey, 'user:' || id, template FROM users WHERE gkey IN ({q}) UNION ALL "
                           f"SELECT gkey, 'ban:' || id, template FROM bans WHERE gkey IN ({q})", keys + keys).fetchall()
-    return {k: (l, _vec(t)) for k, l, t in rows}
+    return {k: (l, self._open(t, l if l.startswith('user:') else 'ban')) for k, l, t in rows}
 
 @patch
 def flag(self:Store, user:str, reason:str, matched:str, distance:float) -> None:
@@ -438,9 +526,12 @@ def temp_postgres(db:str='femverify'): # the database to create
 # %% ../nbs/06_store.ipynb #2fb4e2a9
 def open_store(path=None, # the SQLite file (used when `url` is empty)
                url:str=None, # postgresql://… : a `PgStore` shared by many servers
+               sealer:Sealer=None, # the template key (`load_sealer`); None: an unsealed development store
                **kwargs) -> Store:
     "The store the settings name: `PgStore(url)` when a URL is given, else `Store(path)`."
     if url:
         if not url.startswith(('postgresql://', 'postgres://')): raise ValueError(f"unsupported database URL {redact_url(url)!r}: expected postgresql://…")
-        return PgStore(url, **kwargs)
-    return Store(path, **kwargs)
+        s = PgStore(url, **kwargs)
+    else: s = Store(path, **kwargs)
+    s.sealer = sealer
+    return s

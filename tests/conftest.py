@@ -10,6 +10,24 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 HOPPER = Path(matplotlib.cbook.get_sample_data('grace_hopper.jpg', asfileobj=False))
 API_KEY = 'test-key-0123456789'
+TEMPLATE_KEY = 'dGVzdC10ZW1wbGF0ZS1rZXktMzItYnl0ZXMtbG9uZyE='  # base64 of 32 bytes: seals the test stores' templates
+os.environ.setdefault('FEMVERIFY_TEMPLATE_KEY', TEMPLATE_KEY)  # for the servers and console scripts the tests start
+
+
+@pytest.fixture(autouse=True)
+def same_site_clients(monkeypatch):
+    "Every Flask test client sends X-Requested-With, as the web page and the app's backend do; `cross_site` makes one that doesn't."
+    from flask.testing import FlaskClient
+    init = FlaskClient.__init__
+    def same_site(self, *a, **k):
+        init(self, *a, **k)
+        self.environ_base.setdefault('HTTP_X_REQUESTED_WITH', 'test')
+    monkeypatch.setattr(FlaskClient, '__init__', same_site)
+
+
+def cross_site(client):
+    "`client` without the same-site header: what a form or a no-cors fetch from another site's page sends."
+    client.environ_base.pop('HTTP_X_REQUESTED_WITH', None); return client
 
 
 @pytest.fixture
@@ -35,6 +53,13 @@ def photos():
                 mirrored=jpeg(h.transpose(Image.FLIP_LEFT_RIGHT)))
 
 
+@pytest.fixture(scope='session')
+def other_woman():
+    "Another woman's face as JPEG bytes (scikit-image's astronaut, Eileen Collins): a real impostor for grace_hopper."
+    import skimage.data
+    return jpeg(Image.fromarray(skimage.data.astronaut()))
+
+
 class FakeDetector(torch.nn.Module):
     "A stand-in gender detector: boxes the whole photo's centre with a fixed female probability."
     def __init__(self, p_female=0.9):
@@ -54,7 +79,10 @@ def make_service(tmp_path, detector=None, **cfg):
     "A real FaceService (random FaceNet weights: nothing can be downloaded here) on a temp database, without the shipped detector."
     from femverify.core import Config
     from femverify.service import FaceService
-    c = dict(facenet='random', gender_check=detector is not None, db_path=tmp_path / 'f.db', weights_dir=tmp_path, detector_path=tmp_path / 'no-detector.pt')
+    c = dict(facenet='random', gender_check=detector is not None, db_path=tmp_path / 'f.db', weights_dir=tmp_path, detector_path=tmp_path / 'no-detector.pt',
+             template_key=TEMPLATE_KEY)
+    if cfg.get('embedder', 'auto') != 'dlib' and cfg.get('facenet', 'random') == 'random' and 'threshold_path' not in cfg:
+        c['verify_threshold'] = 0.6  # random FaceNet has no calibration: set explicitly, as FEMVERIFY_VERIFY_THRESHOLD would
     svc = FaceService(Config(**{**c, **cfg}))
     if detector is not None: svc.detector = detector; svc.problems.pop('detector', None)
     return svc

@@ -113,7 +113,7 @@ def test_register_gender_outcomes(tmp_path, photos, p_female, status, outcome):
 # --- verify
 def test_verify_match_and_audit(client, service, photos):
     register(client, 'ana', photos['one'])
-    r = client.post('/api/v1/users/ana/verify', data={'image': up(photos['one'])})
+    r = client.post('/api/v1/users/ana/verify', data={'image': up(photos['one'])}, headers=KEY)  # the app's backend sees the scores
     b = r.get_json()
     assert r.status_code == 200 and b['match'] is True and b['distance'] < 1e-3 and b['threshold'] == service.threshold
     assert_no_biometrics(b)
@@ -121,7 +121,9 @@ def test_verify_match_and_audit(client, service, photos):
 
 
 def test_verify_unknown_user(client, photos):
-    check_error(client.post('/api/v1/users/nobody/verify', data={'image': up(photos['one'])}), 404, 'unknown_user')
+    check_error(client.post('/api/v1/users/nobody/verify', data={'image': up(photos['one'])}, headers=KEY), 404, 'unknown_user')
+    b = client.post('/api/v1/users/nobody/verify', data={'image': up(photos['one'])}).get_json()  # without a key: a mismatch
+    assert b == {'user': 'nobody', 'match': False, 'reason': 'different_person', 'frames_used': 1, 'model': b['model']}
 
 
 def test_verify_bad_user_id_and_no_file(client, photos):
@@ -132,22 +134,32 @@ def test_verify_bad_user_id_and_no_file(client, photos):
 
 def test_verify_no_face_is_a_refusal_not_an_error(client, photos):
     register(client, 'ana', photos['one'])
-    b = client.post('/api/v1/users/ana/verify', data={'image': up(photos['blank'])}).get_json()
-    assert (b['match'], b['reason'], b['distance']) == (False, 'no_face', None)
+    b = client.post('/api/v1/users/ana/verify', data={'image': up(photos['blank'])}, headers=KEY).get_json()
+    assert (b['match'], b['reason'], b['distance'], b['frames_used']) == (False, 'no_face', None, 0)
 
 
-def test_rate_limit_hit(client, photos):
-    register(client, 'ana', photos['one'])
+@pytest.fixture
+def dlib_client(tmp_path):
+    "A client on the real packaged face model (dlib), so that another woman's face is a real failed guess."
+    return create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=make_service(tmp_path, embedder='dlib')).test_client()
+
+
+def test_rate_limit_hit(dlib_client, photos, other_woman):
+    c = dlib_client; register(c, 'ana', photos['one'])
+    for _ in range(6):  # an unusable photo is not a guess: never counted
+        assert c.post('/api/v1/users/ana/verify', data={'image': up(photos['two'])}).get_json()['reason'] == 'multiple_faces'
     for _ in range(5):
-        assert client.post('/api/v1/users/ana/verify', data={'image': up(photos['two'])}).status_code == 200
-    r = client.post('/api/v1/users/ana/verify', data={'image': up(photos['one'])})
+        assert c.post('/api/v1/users/ana/verify', data={'image': up(other_woman)}).get_json()['reason'] == 'different_person'
+    r = c.post('/api/v1/users/ana/verify', data={'image': up(photos['one'])})
     check_error(r, 429, 'rate_limited')
     assert int(r.headers['Retry-After']) > 0
 
 
-def test_rate_limit_per_client_spans_users(client, photos):
-    for i in range(5): check_error(client.post(f'/api/v1/users/ghost{i}/verify', data={'image': up(photos['one'])}), 404, 'unknown_user')
-    check_error(client.post('/api/v1/users/ghost9/verify', data={'image': up(photos['one'])}), 429, 'rate_limited')
+def test_rate_limit_per_client_spans_users(dlib_client, photos, other_woman):
+    assert register(dlib_client, 'ana', photos['one']).status_code == register(dlib_client, 'bea', other_woman).status_code == 201
+    wrong = {'ana': other_woman, 'bea': photos['one']}  # each member's photo is the other's wrong guess
+    for u in ('ana', 'bea', 'ana', 'bea', 'ana'): dlib_client.post(f'/api/v1/users/{u}/verify', data={'image': up(wrong[u])})
+    check_error(dlib_client.post('/api/v1/users/ana/verify', data={'image': up(photos['one'])}), 429, 'rate_limited')
 
 
 # --- delete
@@ -158,14 +170,14 @@ def test_delete(client, service, photos):
     assert r.status_code == 200 and r.get_json() == {'user': 'ana', 'deleted': True}
     assert service.store.users() == []
     check_error(client.delete('/api/v1/users/ana', headers=KEY), 404, 'unknown_user')
-    check_error(client.post('/api/v1/users/ana/verify', data={'image': up(photos['one'])}), 404, 'unknown_user')
+    check_error(client.post('/api/v1/users/ana/verify', data={'image': up(photos['one'])}, headers=KEY), 404, 'unknown_user')
 
 
 # --- missing models
 def test_missing_models_503_but_detection_works(tmp_path, photos):
     svc = make_service(tmp_path, embedder='facenet', facenet='vggface2')  # FaceNet asked for by name, no such weights here
     c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
-    h = c.get('/api/v1/health').get_json()
+    h = c.get('/api/v1/health', headers=KEY).get_json()
     assert h['status'] == 'degraded' and not h['models']['embedder']['loaded'] and 'vggface2' in h['models']['embedder']['reason']
     assert 'FEMVERIFY_ALLOW_DOWNLOAD' in check_error(register(c, 'ana', photos['one']), 503, 'model_unavailable')['error']['message']
     check_error(c.post('/api/v1/users/ana/verify', data={'image': up(photos['one'])}), 503, 'model_unavailable')

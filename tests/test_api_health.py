@@ -1,4 +1,5 @@
 """The Flask app through its test client: health, the OpenAPI route, JSON errors."""
+from conftest import API_KEY, TEMPLATE_KEY
 import pytest
 from api import create_app
 from femverify.core import Config
@@ -8,12 +9,12 @@ from femverify.service import FaceService
 @pytest.fixture(scope='module')
 def client(tmp_path_factory):
     w = tmp_path_factory.mktemp('w')
-    svc = FaceService(Config(weights_dir=w, detector_path=w / 'no-detector.pt', db_path=tmp_path_factory.mktemp('db') / 'f.db'))
-    return create_app({'TESTING': True}, service=svc).test_client()
+    svc = FaceService(Config(template_key=TEMPLATE_KEY, weights_dir=w, detector_path=w / 'no-detector.pt', db_path=tmp_path_factory.mktemp('db') / 'f.db'))
+    return create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
 
 
 def test_health_reports_each_model(client):
-    r = client.get('/api/v1/health')
+    r = client.get('/api/v1/health', headers={'X-API-Key': API_KEY})  # the details: only with a key
     assert r.status_code == 200
     body = r.get_json()
     assert body['version'] == __import__('femverify').__version__

@@ -60,3 +60,18 @@ def test_annotate_then_enroll_and_verify(photos, tmp_path):
 def test_errors_are_one_line_and_exit_2(tmp_path):
     err = run('inspect', tmp_path / 'missing', ok=False)
     assert err.startswith('femverify inspect:') and 'does not exist' in err and len(err.splitlines()) == 1
+
+
+def test_keygen_and_rekey_seal_the_store(tmp_path):
+    env = dict(FEMVERIFY_EMBEDDER='dlib', FEMVERIFY_GENDER_CHECK='0')
+    old = run('keygen', '--out', tmp_path / 'old.key')['key_file']
+    assert oct(os.stat(old).st_mode & 0o777) == '0o600'
+    assert 'never overwritten' in run('keygen', '--out', old, ok=False)  # a key is never replaced by accident
+    db, sealed_old = tmp_path / 'f.db', dict(env, FEMVERIFY_TEMPLATE_KEY_FILE=old, FEMVERIFY_TEMPLATE_KEY='')
+    assert run('enroll', db, 'grace', HOPPER, env=sealed_old)['status'] == 'enrolled'
+    assert 'no template key' in run('verify', db, 'grace', HOPPER, env=dict(env, FEMVERIFY_TEMPLATE_KEY_FILE='', FEMVERIFY_TEMPLATE_KEY=''), ok=False)
+    new = run('keygen', '--out', tmp_path / 'new.key')['key_file']
+    sealed_new = dict(env, FEMVERIFY_TEMPLATE_KEY_FILE=new, FEMVERIFY_TEMPLATE_KEY='')
+    assert 'wrong key file' in run('verify', db, 'grace', HOPPER, env=sealed_new, ok=False)
+    assert run('rekey', db, '--old-key-file', old, env=sealed_new)['resealed'] == 2  # her template and her one photo's embedding
+    assert run('verify', db, 'grace', HOPPER, env=sealed_new)['match'] is True

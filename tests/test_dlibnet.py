@@ -9,7 +9,7 @@ from skimage.data import astronaut
 from femverify.core import WeightsCorrupt, load_image
 from femverify.dlibnet import DatError, load_dlibnet, read_dat
 from femverify.verify import Dlib, dlib_file
-from conftest import HOPPER
+from conftest import HOPPER, TEMPLATE_KEY
 
 
 @pytest.fixture(scope='module')
@@ -57,7 +57,7 @@ def test_a_broken_dat_fails_closed_in_the_service(tmp_path):
     from femverify.service import FaceService
     shutil.copy(dlib_file('landmarks'), tmp_path)
     (tmp_path / 'dlib_face_recognition_resnet_model_v1.dat').write_bytes(dlib_file('net').read_bytes()[:1000])
-    s = FaceService(Config(weights_dir=tmp_path, embedder='dlib', db_path=tmp_path / 'db.sqlite', gender_check=False))
+    s = FaceService(Config(template_key=TEMPLATE_KEY, weights_dir=tmp_path, embedder='dlib', db_path=tmp_path / 'db.sqlite', gender_check=False))
     h = s.health()
     assert h['models']['embedder']['loaded'] is False and 'ends at byte' in h['models']['embedder']['reason']
 

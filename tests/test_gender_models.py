@@ -8,11 +8,11 @@ from api import create_app
 from femverify.core import Config, WeightsCorrupt
 from femverify.gender import load_head
 from femverify.service import FaceService, shipped_gender_head
-from conftest import API_KEY, HOPPER, ROOT
+from conftest import API_KEY, HOPPER, ROOT, TEMPLATE_KEY
 
 
 def service(tmp_path, **kw):
-    return FaceService(Config(db_path=tmp_path / 'f.db', weights_dir=tmp_path, embedder='dlib', **kw))
+    return FaceService(Config(template_key=TEMPLATE_KEY, db_path=tmp_path / 'f.db', weights_dir=tmp_path, embedder='dlib', **kw))
 
 
 def detect(svc):

@@ -59,3 +59,28 @@ def test_not_an_image_shows_the_error(server, page, tmp_path):
     page.set_input_files('#photo', str(bad))
     page.wait_for_function("document.getElementById('quality').textContent.startsWith('bad_image')", timeout=60_000)
     assert 'not an image' in page.inner_text('#quality')
+
+
+def test_a_cross_site_page_cannot_lock_a_member_out(tmp_path, page):
+    "Another site's page fires no-cors POSTs of junk at her verify route: all refused unread (403), nothing counted, no 429 after."
+    svc = make_service(tmp_path, embedder='dlib', gender_check=False)
+    app = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc)
+    api = make_server('127.0.0.1', 0, app, threaded=True)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    target = f'http://127.0.0.1:{api.server_port}/api/v1/users/ana/verify'
+    evil = f"""<script>window.done = (async () => {{ for (let i = 0; i < 8; i++) {{
+        const f = new FormData(); f.append('image', new Blob([new Uint8Array([1, 2, 3, 4])]), 'x.jpg');
+        await fetch('{target}', {{method: 'POST', mode: 'no-cors', body: f}}); }} return 8; }})();</script>"""
+    def site(environ, start):
+        start('200 OK', [('Content-Type', 'text/html')]); return [evil.encode()]
+    other = make_server('127.0.0.1', 0, site, threaded=True)  # another port: another origin
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        c = app.test_client()
+        assert c.post('/api/v1/users', data={'user': 'ana', 'photos': [(open(HOPPER, 'rb'), 'g.jpg')]}, headers={'X-API-Key': API_KEY}).status_code == 201
+        page.goto(f'http://127.0.0.1:{other.server_port}/')
+        assert page.evaluate('window.done') == 8
+        assert svc.store.attempts('ana') == []  # refused before anything was read or counted
+        r = c.post('/api/v1/users/ana/verify', data={'image': (open(HOPPER, 'rb'), 'g.jpg')})
+        assert r.status_code == 200 and r.get_json()['match'] is True
+    finally: api.shutdown(); other.shutdown()

@@ -12,7 +12,7 @@ def request(url, method='GET', fields=None, files=None, headers=None):
     for k, v in (fields or {}).items(): body += f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
     for k, data in (files or []): body += f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode() + data + b'\r\n'
     if fields or files: body += f'--{boundary}--\r\n'.encode()
-    req = urllib.request.Request(url, data=body or None, method=method, headers=dict(headers or {}, **({'Content-Type': f'multipart/form-data; boundary={boundary}'} if body else {})))
+    req = urllib.request.Request(url, data=body or None, method=method, headers=dict({'X-Requested-With': 'test'}, **(headers or {}), **({'Content-Type': f'multipart/form-data; boundary={boundary}'} if body else {})))
     try:
         with urllib.request.urlopen(req, timeout=60) as r: return r.status, json.load(r)
     except urllib.error.HTTPError as e: return e.code, json.load(e)
@@ -51,6 +51,6 @@ def test_restart_keeps_users_and_deletions(tmp_path):
     try:
         s, b = request(base + '/users/keep/verify', 'POST', files=[('image', img)])
         assert s == 200 and b['match'] is True
-        s, b = request(base + '/users/gone/verify', 'POST', files=[('image', img)])
+        s, b = request(base + '/users/gone/verify', 'POST', files=[('image', img)], headers=key)
         assert s == 404 and b['error']['code'] == 'unknown_user'
     finally: stop(p)

@@ -23,6 +23,14 @@ def test_make_serve_answers_health(tmp_path):
         assert body is not None, 'gunicorn did not answer within 90 s'
         assert body['version'] and body['models']['face_finder']['loaded'] is True
         assert all('loaded' in m for m in body['models'].values())
+        # a malformed chunked body is the client's error: 400, never a 500 with a traceback
+        import socket
+        with socket.create_connection(('127.0.0.1', port), timeout=30) as sk:
+            sk.sendall(b'POST /api/v1/detect HTTP/1.1\r\nHost: x\r\nX-Requested-With: t\r\nTransfer-Encoding: chunked\r\n'
+                       b'Content-Type: multipart/form-data; boundary=b\r\nConnection: close\r\n\r\nzz\r\nnot a chunk\r\n')
+            reply = b''
+            while chunk := sk.recv(65536): reply += chunk
+        assert reply.startswith(b'HTTP/1.1 400'), reply[:200]
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         out = proc.communicate(timeout=30)[0].decode()
