@@ -88,13 +88,19 @@ class Server:
         gthread = ['--worker-class', 'gthread', '--threads', str(self.threads)] if self.threads else []
         self.proc = subprocess.Popen([str(Path(sys.executable).parent / 'gunicorn'), '--workers', str(self.workers), '--timeout', '300', *gthread,
                                       '--bind', f'127.0.0.1:{self.port}', 'api:create_app()'], cwd=root,
-                                     env=dict(os.environ, **self.env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                                     env=dict(os.environ, **self._key(), **self.env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.time() + 120
         while time.time() < deadline:
             try:
                 if http(self.url + '/health')[0] == 200: return self
             except OSError: time.sleep(0.5)
         raise RuntimeError('gunicorn did not start')
+
+    @staticmethod
+    def _key() -> dict:
+        "A throwaway template key for the throwaway store, unless the environment names one."
+        from femverify.store import new_key
+        return {} if os.environ.get('FEMVERIFY_TEMPLATE_KEY') or os.environ.get('FEMVERIFY_TEMPLATE_KEY_FILE') else dict(FEMVERIFY_TEMPLATE_KEY=new_key())
 
     def rss_mb(self) -> float:
         "Resident memory of the gunicorn master and its workers, MB."

@@ -49,7 +49,8 @@ def features(name, svc, chunk):
 
 def main(chunk=256):
     threads(2)
-    svc = FaceService(Config(db_path=Path(tempfile.mkdtemp()) / 'f.db', embedder='dlib', gender_check=True))
+    from femverify.store import new_key  # a throwaway store: a throwaway template key
+    svc = FaceService(Config(db_path=Path(tempfile.mkdtemp()) / 'f.db', embedder='dlib', gender_check=True, template_key=new_key()))
     return [features(n, svc, chunk) for n in ('utkface', 'lfw')]
 
 

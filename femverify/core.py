@@ -61,6 +61,8 @@ class Config:
     device: str = 'auto'
     max_upload_bytes: int = 16 * 2**20
     max_pixels: int = 40_000_000
+    max_full_pixels: int = 16_000_000
+    max_jpeg_scans: int = 40
     detect_side: int = 640
     api_keys: tuple = ()
     rate_limit: int = 5
@@ -135,6 +137,8 @@ def load_image(src, # a path, bytes, or a binary file object
                min_side:int=16, # refuse images narrower or shorter than this (no face fits)
                formats:tuple=FORMATS, # the only formats Pillow may open (None: any it can)
                draft:int=None, # a JPEG may be decoded at 1/2, 1/4 or 1/8 scale if both sides stay at least this (far cheaper)
+               max_full_pixels:int=None, # refuse a PNG/WebP (decoded in full, never at a reduced scale) with more pixels than this
+               max_scans:int=None, # refuse a JPEG with more scans (SOS markers, counted before decoding) than this
               ) -> Image.Image:
     "Open `src` as an upright RGB image, or raise `ImageError` saying what is wrong."
     data = _read_bytes(src)
@@ -145,6 +149,10 @@ def load_image(src, # a path, bytes, or a binary file object
         if w * h > max_pixels:
             raise ImageError(f"image too large: {w}x{h} = {w*h:,} pixels (limit {max_pixels:,})")
         if min(w, h) < min_side: raise ImageError(f"image too small: {w}x{h} pixels (each side must be at least {min_side})")
+        if max_full_pixels and im.format != 'JPEG' and w * h > max_full_pixels:
+            raise ImageError(f"{im.format} image too large: {w}x{h} = {w*h:,} pixels; a {im.format} is decoded in full, so at most {max_full_pixels:,} (send a JPEG)")
+        if max_scans and im.format == 'JPEG' and (n := data.count(b'\xff\xda')) > max_scans:  # 0xFFDA can't occur inside entropy-coded data
+            raise ImageError(f"JPEG with {n} scans (at most {max_scans}): real photos have about 10, and each costs a full decoding pass")
         if draft and im.format == 'JPEG': im.draft('RGB', (draft, draft))
         im.load()
         return _to_rgb(ImageOps.exif_transpose(im))

@@ -17,9 +17,9 @@ from .store import open_store, load_sealer, UnknownUser, UserExists, ModelMismat
 from .search import Gallery
 
 # %% auto #0
-__all__ = ['STORE_ERRORS', 'SCORE_KEYS', 'USER_ID', 'MAX_FRAMES', 'ModelUnavailable', 'Uncalibrated', 'InvalidRequest',
-           'RateLimited', 'Busy', 'FaceService', 'shipped_detector', 'shipped_gender_head', 'shipped_threshold',
-           'without_scores', 'check_user']
+__all__ = ['STORE_ERRORS', 'PIXELS_PER_REQUEST', 'SCORE_KEYS', 'USER_ID', 'MAX_FRAMES', 'ModelUnavailable', 'Uncalibrated',
+           'InvalidRequest', 'RateLimited', 'Busy', 'FaceService', 'shipped_detector', 'shipped_gender_head',
+           'shipped_threshold', 'without_scores', 'check_user']
 
 # %% ../nbs/07_service.ipynb #0005
 class ModelUnavailable(RuntimeError):
@@ -88,10 +88,10 @@ def _slot(self:FaceService):
     finally: self._slots.release()
 
 @patch
-def _spend(self:FaceService, client:str, route:str):
-    "Count one request of `client` against its `request_budget` a minute on `route`, else `RateLimited`."
-    if client is None or self.store is None: return
-    try: self.store.spend(client, route, self.config.request_budget)
+def _spend(self:FaceService, client:str, route:str, cost:int=1, spent:bool=False):
+    "Count `cost` requests of `client` against its `request_budget` a minute on `route`, else `RateLimited` (never when already `spent`)."
+    if client is None or self.store is None or cost < 1: return
+    try: self.store.spend(client, route, self.config.request_budget, cost=cost, spent=spent)
     except LimitReached: raise RateLimited(f"too many requests to {route}: at most {self.config.request_budget} a minute from one client", retry_after=60) from None
 
 # %% ../nbs/07_service.ipynb #0008
@@ -230,9 +230,26 @@ def detect(self:FaceService, photo, # path, bytes or file object
     "One clear face? and female? for one photo, with the box, scores, and which model counted the faces."
     self._spend(client, 'detect')
     with self._slot():  # decoding a 40 MP photo is heavy too: it waits for a slot like the models
-        t0 = time.perf_counter(); im = load_image(photo, self.config.max_pixels, draft=2 * self.config.detect_side); t1 = time.perf_counter()
+        t0 = time.perf_counter(); im = self._load(photo, client, 'detect'); t1 = time.perf_counter()
         r = self._detect(im, t0, t1)
     return r if scores else without_scores(r)
+
+PIXELS_PER_REQUEST = 4_000_000  # a photo up to this size costs one request of the budget; each further 4 MP decoded, one more
+
+@patch
+def _load(self:FaceService, photo, client:str=None, route:str=None):
+    "`load_image` with the service's caps; a large photo is charged to `client`'s budget by its decoded pixels, and its memory returned."
+    c = self.config
+    im = load_image(photo, c.max_pixels, draft=2 * c.detect_side, max_full_pixels=c.max_full_pixels, max_scans=c.max_jpeg_scans)
+    big = im.width * im.height // PIXELS_PER_REQUEST  # as decoded (a JPEG at its reduced scale)
+    if big: _trim(); self._spend(client, route, big, spent=True)  # the first 4 MP were paid by the request itself; the next pay the rest
+    return im
+
+def _trim():
+    "Give freed heap memory back to the system after a large decode (glibc keeps it otherwise)."
+    import ctypes, ctypes.util
+    try: ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError): pass
 
 SCORE_KEYS = ('face_prob', 'sharpness', 'p_female', 'models', 'band', 'score', 'minor')
 
@@ -275,11 +292,11 @@ def _need(self:FaceService, *names):
     if 'embedder' in names and self.threshold is None: raise Uncalibrated(f"uncalibrated: {self.problems['threshold']}")
 
 @patch
-def _photos(self:FaceService, photos:list) -> list:
+def _photos(self:FaceService, photos:list, client:str=None) -> list:
     "Load each photo; an unreadable one becomes its `ImageError` message."
     out = []
     for p in photos:
-        try: out.append(load_image(p, self.config.max_pixels, draft=2 * self.config.detect_side))
+        try: out.append(self._load(p, client, 'register'))
         except ImageError as e: out.append(e)
     return out
 
@@ -297,7 +314,7 @@ def register(self:FaceService, user:str, photos:list, # 1-5 photos: paths, bytes
     user = check_user(user)
     if not 1 <= len(photos) <= 5: raise InvalidRequest(f"registration needs 1 to 5 photos, got {len(photos)}")
     self._need('embedder', 'store'); self._need_gender(); self._spend(client, 'register')
-    with self._slot(): rows = self._analyse(self._photos(photos))
+    with self._slot(): rows = self._analyse(self._photos(photos, client))
     return self._enrol(user, rows, replace)
 
 @patch
@@ -376,7 +393,7 @@ def verify(self:FaceService, user:str, photo, # one photo, or a list of frames o
 def _verify_held(self:FaceService, user:str, frames:list, client:str=None, keyed:bool=True) -> dict:
     "`verify` once a model slot is held: the photos first (an unusable one is not a guess), then the member, the attempt, the decision."
     t0 = time.perf_counter()
-    ims = [load_image(f, self.config.max_pixels, draft=2 * self.config.detect_side) for f in frames]; t1 = time.perf_counter()  # ImageError: 400, for anyone
+    ims = [self._load(f, client, 'verify') for f in frames]; t1 = time.perf_counter()  # ImageError: 400, for anyone
     rows = self.embedder.analyse(ims, self.config); t2 = time.perf_counter()
     good = sorted((r for r in rows if r['reason'] == 'ok'), key=lambda r: -r['blur'])[:5]
     answer = dict(user=user, model=self.embedder.model, frames_used=len(good))

@@ -326,15 +326,18 @@ def end_attempt(self:Store, rowid:int, decision:str, distance:float=None,
 @patch
 def spend(self:Store, client:str, route:str,
           limit:int=60, # requests per client and route within the window
-          window:float=60.0) -> int:
-    "Count one request of `client` to `route` if it is within its budget (atomically): the requests left; else `LimitReached`."
+          window:float=60.0,
+          cost:int=1, # how many requests this one counts for (a large photo costs more)
+          spent:bool=False, # the work is done already: record the cost even over the limit (the next requests pay)
+         ) -> int:
+    "Count `cost` requests of `client` to `route` if they are within its budget (atomically): the requests left; else `LimitReached`."
     now = time.time()
     with self._tx() as db:
         db.execute('DELETE FROM requests WHERE time<?', (now - window,))
         n = db.execute('SELECT COUNT(*) FROM requests WHERE client=? AND route=?', (client, route)).fetchone()[0]
-        if n >= limit: raise LimitReached(f'{route} budget', limit)
-        db.execute('INSERT INTO requests VALUES (?,?,?)', (now, client, route))
-    return limit - n - 1
+        if n + cost > limit and n > 0 and not spent: raise LimitReached(f'{route} budget', limit)  # an idle client may always send one
+        for _ in range(cost): db.execute('INSERT INTO requests VALUES (?,?,?)', (now, client, route))
+    return max(0, limit - n - cost)
 
 # %% ../nbs/06_store.ipynb #0012
 @patch

@@ -183,3 +183,24 @@ def test_templates_are_sealed_at_rest(tmp_path, faces):
     with pytest.raises(TemplateKeyError, match='fails authentication'): svc.store.template('ana')
     with pytest.raises(TemplateKeyError, match='no template key'):  # the service refuses to start without one
         FaceService(Config(embedder='dlib', db_path=tmp_path / 'k.db', weights_dir=tmp_path))
+
+
+def test_decoding_that_cannot_be_abused(tmp_path, faces):
+    from femverify.core import ImageError, load_image
+    svc, c = api(tmp_path, request_budget=6)
+    h = Image.open(HOPPER).convert('RGB')
+    prog = io.BytesIO(); h.save(prog, 'JPEG', progressive=True); prog = prog.getvalue()
+    assert prog.count(b'\xff\xda') == 10 and load_image(prog, max_scans=40).size == h.size  # a real progressive photo passes
+    bomb = prog[:2] + b''.join(b'\xff\xfe\x00\x04\xff\xda' for _ in range(41)) + prog[2:]  # 41 more SOS markers: counted, never decoded
+    with pytest.raises(ImageError, match='51 scans'): load_image(bomb, max_scans=40)
+    r = c.post('/api/v1/detect', data={'image': up(bomb)})
+    assert r.status_code == 400 and 'scans' in r.get_json()['error']['message']
+    big = io.BytesIO(); Image.new('RGB', (5000, 4000), (90, 90, 90)).save(big, 'PNG')  # 20 MP in ~60 KB
+    r = c.post('/api/v1/detect', data={'image': up(big.getvalue(), 'p.png')})
+    assert r.status_code == 400 and 'decoded in full' in r.get_json()['error']['message']
+    large = jpeg(Image.new('RGB', (6000, 4000), (90, 90, 90)))  # 24 MP, decoded at 1/2 (3000x2000, 6 MP): 2 requests' worth
+    codes = [c.post('/api/v1/detect', data={'image': up(large)}, environ_base={'REMOTE_ADDR': '192.0.2.77'}).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    svc.config = type(svc.config)(**{**svc.config.__dict__, 'detect_side': 4000})  # decoded whole: 24 MP, 7 requests' worth
+    codes = [c.post('/api/v1/detect', data={'image': up(large)}, environ_base={'REMOTE_ADDR': '192.0.2.78'}).status_code for _ in range(2)]
+    assert codes == [200, 429]  # the first is answered (its cost already paid), the next waits
