@@ -80,12 +80,12 @@ def main(seconds=30.0, budget=None, decode_flood=False):
     with Server(env, workers=2, threads=4) as s:
         assert http(s.url + '/users', 'POST', {'user': 'grace'}, [('photos', member)], {'X-API-Key': KEY})[0] == 201
         port = int(s.url.split(':')[2].split('/')[0])
-        calm = phase(s, port, seconds, member, None); rss_before = s.rss_mb()
-        loaded = phase(s, port, seconds, member, big_photo(), decode_flood); rss_peak = s.rss_mb()
-        time.sleep(30); rss_after = s.rss_mb()
+        calm = phase(s, port, seconds, member, None); rss_before = s.rss_each()
+        loaded = phase(s, port, seconds, member, big_photo(), decode_flood); rss_peak = s.rss_each()
+        time.sleep(30); rss_after = s.rss_each()
     res = dict(seconds=seconds, server='gunicorn 2 gthread workers x 4 threads, torch 1 thread, dlib', request_budget=budget or 'default (60 a minute per client)', unloaded=calm, loaded=loaded,
                flood='6 clients: 3 sending 40 MP PNGs, 3 scan-bomb JPEGs' if decode_flood else '4 clients sending 40 MP JPEGs, 2 slow bodies',
-               rss_mb=dict(before=rss_before, end_of_flood=rss_peak, after_30s=rss_after),
+               rss_mb=dict(before=rss_before, end_of_flood=rss_peak, after_30s=rss_after),  # per process
                health_p99_loaded_ms=loaded['health']['p99'], verify_p50_ratio=loaded['verify']['p50'] / calm['verify']['p50'])
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 3.2)); keys = [('health', 'p50'), ('health', 'p99'), ('verify', 'p50'), ('verify', 'p90')]

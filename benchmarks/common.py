@@ -104,13 +104,17 @@ class Server:
 
     def rss_mb(self) -> float:
         "Resident memory of the gunicorn master and its workers, MB."
+        return sum(self.rss_each().values())
+
+    def rss_each(self) -> dict:
+        "Resident memory of each process, MB: {'master': …, 'worker 1': …, …}."
         import subprocess
         pids = [self.proc.pid] + [int(p) for p in subprocess.run(['pgrep', '-P', str(self.proc.pid)], capture_output=True, text=True).stdout.split()]
-        total = 0
-        for pid in pids:
-            try: total += int(next(l for l in open(f'/proc/{pid}/status') if l.startswith('VmRSS')).split()[1])
+        out = {}
+        for i, pid in enumerate(pids):
+            try: out['master' if i == 0 else f'worker {i}'] = int(next(l for l in open(f'/proc/{pid}/status') if l.startswith('VmRSS')).split()[1]) / 1024
             except (OSError, StopIteration): pass
-        return total / 1024
+        return out
 
     def __exit__(self, *exc):
         import signal

@@ -118,7 +118,7 @@ def main(argv=None) -> int:
     except (ImageError, WeightsUnavailable, FileNotFoundError, FileExistsError, ValueError, LookupError, RuntimeError) as e:
         print(f'femverify {a.cmd}: {e}', file=sys.stderr); return 2
     print(json.dumps(result, indent=1, default=str))
-    return 0
+    return 1 if result.get('status') == 'refused' or result.get('match') is False else 0  # the outcome, for scripts: refused or no match is 1
 
 # %% ../nbs/08_cli.ipynb #0006
 @command
@@ -194,7 +194,9 @@ def _service(db):
 @command
 def cmd_enroll(a) -> dict:
     "Register USER from 1-5 photos into the store DB (quality gate, gender check, consistency)."
-    return _service(a.db).register(a.user, [Path(p) for p in a.photos], replace=a.replace)
+    from femverify.store import UserExists
+    try: return _service(a.db).register(a.user, [Path(p) for p in a.photos], replace=a.replace)
+    except UserExists as e: raise UserExists(f"{e}: pass --replace to enrol her again from these photos") from None
 
 @command
 def cmd_verify(a) -> dict:
@@ -294,7 +296,9 @@ def cmd_calibrate(a) -> dict:
     else:
         _lfw_defaults(a); emb = _load_embedder(a); model = emb.model
         view2 = read_pairs(a.pairs, a.images); view1 = read_pairs(a.dev, a.images) if a.dev else view2
-        if a.limit: view2, view1 = view2.groupby('fold').head(a.limit), view1.head(a.limit)
+        if a.limit:  # each fold lists its same-person pairs first: take both kinds in every fold, or the threshold can't be chosen
+            half = max(1, a.limit // 2)
+            view2, view1 = view2.groupby(['fold', 'same']).head(half), view1.groupby('same').head(half)
         dist, no_face = _embed_pairs(pd.concat([view2, view1]), emb)
         d, same, folds = dist[:len(view2)], view2.same.values, view2.fold.values
         d1, s1 = dist[len(view2):], view1.same.values

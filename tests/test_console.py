@@ -14,9 +14,10 @@ from conftest import HOPPER
 FEMVERIFY = str(Path(sys.executable).parent / 'femverify')
 
 
-def run(*args, env=None, ok=True):
+def run(*args, env=None, ok=True, code=0):
+    "The console script's JSON (exit `code`: 0, or 1 for a refusal or no match), or with `ok=False` its error (exit 2)."
     r = subprocess.run([FEMVERIFY, *map(str, args)], capture_output=True, text=True, timeout=600, env=dict(os.environ, **(env or {})))
-    assert (r.returncode == 0) == ok, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
+    assert r.returncode == (code if ok else 2), (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
     return json.loads(r.stdout) if ok else r.stderr
 
 
@@ -52,9 +53,12 @@ def test_annotate_then_enroll_and_verify(photos, tmp_path):
     db = tmp_path / 'f.db'
     assert run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', env=env)['status'] == 'enrolled'
     same = run('verify', db, 'grace', photos / 'female' / 'hopper1.jpg', env=env)
-    other = run('verify', db, 'grace', photos / 'male' / 'collins0.png', env=env)
+    other = run('verify', db, 'grace', photos / 'male' / 'collins0.png', env=env, code=1)  # no match: exit 1
     assert (same['match'], other['match'], same['model']) == (True, False, 'dlib:resnet_v1+flip')
     assert "unknown user 'nobody'" in run('verify', db, 'nobody', photos / 'female' / 'hopper1.jpg', env=env, ok=False)
+    assert '--replace' in run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', env=env, ok=False)  # says what to do next
+    r = run('enroll', db, 'blank', photos / 'male' / 'collins0.png', env=dict(env, FEMVERIFY_MIN_FACE='5000'), code=1)
+    assert r['status'] == 'refused'  # a refusal is not a success: exit 1
 
 
 def test_errors_are_one_line_and_exit_2(tmp_path):
@@ -75,3 +79,17 @@ def test_keygen_and_rekey_seal_the_store(tmp_path):
     assert 'wrong key file' in run('verify', db, 'grace', HOPPER, env=sealed_new, ok=False)
     assert run('rekey', db, '--old-key-file', old, env=sealed_new)['resealed'] == 2  # her template and her one photo's embedding
     assert run('verify', db, 'grace', HOPPER, env=sealed_new)['match'] is True
+
+
+def test_calibrate_limit_takes_both_kinds_of_pair_in_every_fold(tmp_path):
+    "Each LFW fold lists its same-person pairs first: --limit 2 once took only those, and the threshold step divided by zero."
+    lfw = tmp_path / 'lfw'
+    h, c = Image.open(HOPPER).convert('RGB'), Image.fromarray(astronaut())
+    for name, im in (('Grace_Hopper', h), ('Eileen_Collins', c)):
+        (lfw / name).mkdir(parents=True)
+        for i in (1, 2, 3): im.rotate(3 * i).save(lfw / name / f'{name}_{i:04d}.jpg')
+    rows = ['Grace_Hopper\t1\t2', 'Eileen_Collins\t1\t2', 'Grace_Hopper\t1\t3', 'Eileen_Collins\t2\t3',
+            'Grace_Hopper\t1\tEileen_Collins\t1', 'Grace_Hopper\t2\tEileen_Collins\t2', 'Grace_Hopper\t3\tEileen_Collins\t3', 'Grace_Hopper\t2\tEileen_Collins\t3']
+    (tmp_path / 'pairs.txt').write_text('2\t2\n' + '\n'.join(rows[:2] + rows[4:6] + rows[2:4] + rows[6:]) + '\n')  # 2 folds: 2 same, then 2 different
+    r = run('calibrate', '--pairs', tmp_path / 'pairs.txt', '--images', lfw, '--embedder', 'dlib', '--limit', '2', '--out', tmp_path / 'cal')
+    assert 0 < json.loads((tmp_path / 'cal' / 'threshold.json').read_text())['threshold'] < 1, r
