@@ -43,20 +43,20 @@ def women(path=FEATURES) -> tuple:
 
 
 def groups(E, ids, k, rng, draws=1) -> tuple:
-    "Up to `draws` seeded groups of `k` photos per person with ≥ k: (unit mean vectors, person, photo indices)."
-    vec, who, idx = [], [], []
+    "Up to `draws` seeded groups of `k` photos per person with ≥ k: (unit mean vectors, person)."
+    vec, who = [], []
     for p in np.unique(ids):
         rows = np.flatnonzero(ids == p)
         if len(rows) < k: continue
         for _ in range(draws if len(rows) > k else 1):
-            pick = rng.choice(rows, k, replace=False); vec.append(unit(E[pick].mean(0))); who.append(p); idx.append(pick)
-    return np.array(vec), np.array(who), idx
+            pick = rng.choice(rows, k, replace=False); vec.append(unit(E[pick].mean(0))); who.append(p)
+    return np.array(vec), np.array(who)
 
 
 def impostors(E, ids, k, m, seed=0, draws=3) -> np.ndarray:
     "Distances of every k-photo template to every m-photo probe of another woman."
     rng = np.random.default_rng(seed)
-    T, tw, _ = groups(E, ids, k, rng, draws if k > 1 else 1); P, pw, _ = groups(E, ids, m, rng, draws if m > 1 else 1)
+    T, tw = groups(E, ids, k, rng, draws if k > 1 else 1); P, pw = groups(E, ids, m, rng, draws if m > 1 else 1)
     D = 1 - T @ P.T
     return D[tw[:, None] != pw[None, :]]
 

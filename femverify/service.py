@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_service.ipynb #0002
 from __future__ import annotations
-import json, re, time
+import functools, json, re, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
@@ -247,9 +247,14 @@ def _load(self:FaceService, photo, client:str=None, route:str=None):
 
 def _trim():
     "Give freed heap memory back to the system after a large decode (glibc keeps it otherwise)."
+    if (trim := _malloc_trim()) is not None: trim(0)
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim():
+    "glibc's malloc_trim, loaded once; None where the C library has none."
     import ctypes, ctypes.util
-    try: ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6').malloc_trim(0)
-    except (OSError, AttributeError): pass
+    try: return ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6').malloc_trim
+    except (OSError, AttributeError): return None
 
 SCORE_KEYS = ('face_prob', 'sharpness', 'p_female', 'models', 'band', 'score', 'minor')
 

@@ -1,12 +1,12 @@
 """The women-only promise under attack (issue #20): the calibration among women, multi-frame verify, bans and duplicates
 searched whatever the gender answer, complete erasure, no enumeration, no cross-site or stranger lockout, keyed details."""
-import io, json
+import dataclasses, io, json
 import pytest
 import skimage.data
 from PIL import Image
 from api import create_app
 from femverify.service import shipped_threshold
-from conftest import API_KEY, HOPPER, cross_site, jpeg, make_service, open_target, TEMPLATE_KEY
+from conftest import API_KEY, HOPPER, cross_site, jpeg, make_service, new_database, open_target, TEMPLATE_KEY
 
 KEY = {'X-API-Key': API_KEY}
 
@@ -68,7 +68,7 @@ def test_multi_frame_verify_and_a_two_person_sequence(tmp_path, faces):
 
 def review_genders(svc, answer):
     "Every photo's gender answer becomes `answer` (the ordering of checks is under test, not the models)."
-    svc.config = type(svc.config)(**{**svc.config.__dict__, 'gender_check': True})
+    svc.config = dataclasses.replace(svc.config, gender_check=True)
     svc._genders = lambda ims, boxes, emb=None: [dict(answer=answer, p_female=0.7)] * len(ims)
 
 
@@ -97,7 +97,7 @@ def test_a_duplicate_under_review_is_still_flagged(tmp_path, faces):
 
 @pytest.mark.parametrize('kind', ['sqlite', 'postgresql'])
 def test_erasure_leaves_no_row_that_names_her(tmp_path, faces, kind, request):
-    target = str(tmp_path / 's.db') if kind == 'sqlite' else __import__('conftest').new_database(request.getfixturevalue('pg_cluster'))
+    target = str(tmp_path / 's.db') if kind == 'sqlite' else new_database(request.getfixturevalue('pg_cluster'))
     cfg = dict(db_path=tmp_path / 's.db') if kind == 'sqlite' else dict(db_url=target)
     svc, c = api(tmp_path, **cfg)
     review_genders(svc, 'female')
@@ -201,6 +201,6 @@ def test_decoding_that_cannot_be_abused(tmp_path, faces):
     large = jpeg(Image.new('RGB', (6000, 4000), (90, 90, 90)))  # 24 MP, decoded at 1/2 (3000x2000, 6 MP): 2 requests' worth
     codes = [c.post('/api/v1/detect', data={'image': up(large)}, environ_base={'REMOTE_ADDR': '192.0.2.77'}).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
-    svc.config = type(svc.config)(**{**svc.config.__dict__, 'detect_side': 4000})  # decoded whole: 24 MP, 7 requests' worth
+    svc.config = dataclasses.replace(svc.config, detect_side=4000)  # decoded whole: 24 MP, 7 requests' worth
     codes = [c.post('/api/v1/detect', data={'image': up(large)}, environ_base={'REMOTE_ADDR': '192.0.2.78'}).status_code for _ in range(2)]
     assert codes == [200, 429]  # the first is answered (its cost already paid), the next waits
