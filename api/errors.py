@@ -3,10 +3,10 @@ import re
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 from femverify.core import ImageError
-from femverify.service import Busy, InvalidRequest, ModelMismatch, ModelUnavailable, RateLimited, StoreUnavailable, Uncalibrated, UnknownUser, UserExists
+from femverify.service import Busy, ChallengeRefused, InvalidRequest, ModelMismatch, ModelUnavailable, RateLimited, StoreUnavailable, Uncalibrated, UnknownUser, UserExists
 
 # the project's own errors → HTTP status and code
-STATUS = {ImageError: (400, 'bad_image'), InvalidRequest: (400, 'bad_request'), UnknownUser: (404, 'unknown_user'),
+STATUS = {ImageError: (400, 'bad_image'), InvalidRequest: (400, 'bad_request'), ChallengeRefused: (400, 'challenge_refused'), UnknownUser: (404, 'unknown_user'),
           UserExists: (409, 'user_exists'), ModelMismatch: (409, 'template_model_mismatch'), RateLimited: (429, 'rate_limited'), Uncalibrated: (503, 'uncalibrated'), ModelUnavailable: (503, 'model_unavailable'), Busy: (503, 'busy'),
           StoreUnavailable: (503, 'store_unavailable')}
 
@@ -35,6 +35,7 @@ def register(app):
 
     def own_error(e):
         status, code = STATUS[next(c for c in type(e).__mro__ if c in STATUS)]
+        code = getattr(e, 'reason', None) or code  # a refused challenge and a missing one say which (challenge_used, liveness_required…)
         headers = {'Retry-After': str(e.retry_after)} if isinstance(e, (RateLimited, Busy)) else {'Retry-After': '5'} if isinstance(e, StoreUnavailable) else None
         return error(status, code, str(e), headers)
 

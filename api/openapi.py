@@ -16,12 +16,20 @@ def _errors(*codes):
     return {str(c): _json(ERR, text[c]) for c in codes}
 
 
-def _upload(*fields, array=None, extra=None):
+def _files(lo, hi, description):
+    return {'type': 'array', 'items': {'type': 'string', 'format': 'binary'}, 'minItems': lo, 'maxItems': hi, 'description': description}
+
+
+LIVE = {'challenge': {'type': 'string', 'description': 'the id from POST /api/v1/challenges'},
+        'frames': _files(6, 15, "the challenge's frames (JPEG), in order")}
+
+
+def _upload(*fields, array=None, extra=None, required=None):
     props = {f: {'type': 'string', 'format': 'binary'} for f in fields}
-    if array: props[array] = {'type': 'array', 'items': {'type': 'string', 'format': 'binary'}, 'minItems': 1, 'maxItems': 5}
+    if array: props[array] = _files(1, 5, '1-5 photos (only with FEMVERIFY_LIVENESS=off)')
     props.update(extra or {})
-    return {'required': True, 'content': {'multipart/form-data': {'schema': {
-        'type': 'object', 'properties': props, 'required': list(fields) + ([array] if array else []) + [k for k in (extra or {}) if k == 'user']}}}}
+    need = list(fields) + [k for k in (extra or {}) if k == 'user'] if required is None else required
+    return {'required': True, 'content': {'multipart/form-data': {'schema': {'type': 'object', 'properties': props, 'required': need}}}}
 
 
 USER = [{'name': 'user', 'in': 'path', 'required': True, 'schema': {'type': 'string', 'pattern': '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$'}}]
@@ -39,11 +47,14 @@ def spec():
             '/api/v1/openapi.json': {'get': {'summary': 'This document', 'responses': {'200': _json(OBJ)}}},
             '/api/v1/detect': {'post': {'summary': 'One clear face? Female? For one photo', 'requestBody': _upload('image'),
                                         'responses': {'200': _json(OBJ), **_errors(400, 413)}}},
-            '/api/v1/users': {'post': {'summary': 'Register a user from 1-5 photos', 'security': KEY,
-                                       'requestBody': _upload(array='photos', extra={'user': {'type': 'string'}, 'replace': {'type': 'string', 'enum': ['true', 'false']}}),
+            '/api/v1/challenges': {'post': {'summary': 'A single-use head-turn challenge (two moves, 30 s): answer it with 6-15 frames',
+                                            'responses': {'201': _json(OBJ, 'the challenge'), **_errors(429, 503)}}},
+            '/api/v1/users': {'post': {'summary': "Register a user from a live challenge's frames (or from 1-5 photos, with liveness off)", 'security': KEY,
+                                       'requestBody': _upload(array='photos', extra={'user': {'type': 'string'}, 'replace': {'type': 'string', 'enum': ['true', 'false']}, **LIVE}),
                                        'responses': {'201': _json(OBJ, 'enrolled'), '202': _json(OBJ, 'needs a human review'),
                                                      **_errors(400, 401, 403, 409, 413, 422, 503)}}},
-            '/api/v1/users/{user}/verify': {'post': {'summary': 'Is this photo the enrolled user?', 'parameters': USER, 'requestBody': _upload('image'),
+            '/api/v1/users/{user}/verify': {'post': {'summary': 'Is this photo (or this live challenge) the enrolled user?', 'parameters': USER,
+                                                     'requestBody': _upload(extra={'image': _files(1, 15, 'one photo, or up to 15 of one person'), **LIVE}, required=[]),
                                                      'responses': {'200': _json(OBJ), **_errors(400, 404, 409, 413, 429, 503)}}},
             '/api/v1/users/{user}': {'delete': {'summary': 'Erase a user and everything about them (with ban=true, keep only her template in the ban list)',
                                                 'parameters': USER + [{'name': 'ban', 'in': 'query', 'required': False, 'schema': {'type': 'string', 'enum': ['true', 'false']}}], 'security': KEY,

@@ -66,7 +66,8 @@ def public_health(h: dict) -> dict:
     keep = ('loaded', 'model', 'name', 'weights', 'backend')
     return dict(status=h['status'], version=h['version'], counted_by=h['counted_by'],
                 models={k: {f: x for f, x in v.items() if f in keep} for k, v in h['models'].items()},
-                gender={k: h['gender'][k] for k in ('models', 'missing')}, details='withheld: send X-API-Key for thresholds, bands and reasons')
+                gender={k: h['gender'][k] for k in ('models', 'missing')}, liveness={k: h['liveness'][k] for k in ('mode', 'loaded', 'stops', 'does_not_stop')},
+                details='withheld: send X-API-Key for thresholds, bands and reasons')
 
 
 def _redacted(obj):
@@ -86,21 +87,37 @@ def detect():
     return jsonify(service().detect(one_file(), client=request.remote_addr, scores=has_key()))  # scores only with a key
 
 
+@bp.post('/challenges')
+def challenge():
+    "A single-use head-turn challenge for this client (rate-limited per client)."
+    return jsonify(service().challenge(client=request.remote_addr)), 201
+
+
+def live_frames():
+    "(challenge id, frames) of a live answer: form field `challenge` and file fields `frames`, in order; (None, []) if absent."
+    return request.form.get('challenge'), [f.read() for f in request.files.getlist('frames')]
+
+
 @bp.post('/users')
 def register():
     require_key()
+    challenge, frames = live_frames()
     photos = [f.read() for f in request.files.getlist('photos')]
-    if not photos: raise BadRequest("no file: send 1 to 5 photos as multipart/form-data fields 'photos'")
-    r = service().register(request.form.get('user', ''), photos, replace=request.form.get('replace') == 'true', client=request.remote_addr)
+    if not photos and not frames and challenge is None:
+        raise BadRequest("no file: send a challenge's id and its frames as fields 'challenge' and 'frames' (or, with liveness off, 1 to 5 'photos')")
+    r = service().register(request.form.get('user', ''), photos, replace=request.form.get('replace') == 'true', client=request.remote_addr,
+                           challenge=challenge, frames=frames)
     if r['status'] in REGISTER_STATUS: return jsonify(r), REGISTER_STATUS[r['status']]
-    return error(422, r['reason'], f"registration refused: {r['reason']}", photos=r['photos'])
+    return error(422, r['reason'], f"registration refused: {r['reason']}", photos=r['photos'], **({'liveness': r['liveness']} if 'liveness' in r else {}))
 
 
 @bp.post('/users/<user>/verify')
 def verify(user):
-    frames = [f.read() for f in request.files.getlist('image')]  # one photo, or the frames of a live challenge
-    if not frames: raise BadRequest("no file: send the photo (or up to 15 frames) as multipart/form-data field 'image'")
-    return jsonify(service().verify(user, frames if len(frames) > 1 else frames[0], client=request.remote_addr, keyed=has_key()))
+    challenge, live = live_frames()
+    frames = live if challenge is not None else [f.read() for f in request.files.getlist('image')]  # one photo, or several of one person
+    if not frames: raise BadRequest("no file: send the photo (or up to 15) as multipart/form-data field 'image', or a challenge and its 'frames'")
+    one = frames if len(frames) > 1 or challenge is not None else frames[0]
+    return jsonify(service().verify(user, one, client=request.remote_addr, keyed=has_key(), challenge=challenge))
 
 
 @bp.delete('/users/<user>')

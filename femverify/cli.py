@@ -195,8 +195,12 @@ def _service(db):
 def cmd_enroll(a) -> dict:
     "Register USER from 1-5 photos into the store DB (quality gate, gender check, consistency)."
     from femverify.store import UserExists
+    from femverify.service import LivenessRequired
     try: return _service(a.db).register(a.user, [Path(p) for p in a.photos], replace=a.replace)
     except UserExists as e: raise UserExists(f"{e}: pass --replace to enrol her again from these photos") from None
+    except LivenessRequired as e:
+        raise LivenessRequired(f"{e}. `femverify enroll` takes photos, so it runs with FEMVERIFY_LIVENESS=off only "
+                               "(development, or importing members checked live elsewhere)") from None
 
 @command
 def cmd_verify(a) -> dict:

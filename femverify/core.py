@@ -78,6 +78,8 @@ class Config:
     facenet: str = 'vggface2'
     dlib_backend: str = 'torch'
     gender_check: bool = True
+    liveness: str = 'register'
+    liveness_path: typing.Optional[Path] = None
     torch_threads: int = 0
 
 # %% ../nbs/00_core.ipynb #000b

@@ -13,12 +13,14 @@ import femverify
 from .core import *
 from .gate import FaceFinder, judge
 from .verify import Embedder, get_embedder, consistency, template, verify as _verify
-from .store import open_store, load_sealer, UnknownUser, UserExists, ModelMismatch, LimitReached, StoreUnavailable
+from .store import open_store, load_sealer, UnknownUser, UserExists, ModelMismatch, LimitReached, StoreUnavailable, ChallengeRefused
+from .liveness import FRAMES, CAPTURE_SECONDS, CHALLENGE_TTL, INSTRUCTIONS, new_moves, load_limits, check_frames, thumbnail
 from .search import Gallery
 
 # %% auto #0
-__all__ = ['STORE_ERRORS', 'PIXELS_PER_REQUEST', 'SCORE_KEYS', 'USER_ID', 'MAX_FRAMES', 'ModelUnavailable', 'Uncalibrated',
-           'InvalidRequest', 'RateLimited', 'Busy', 'FaceService', 'shipped_detector', 'shipped_gender_head',
+__all__ = ['STORE_ERRORS', 'LIVENESS_MODES', 'LIVENESS_STOPS', 'LIVENESS_GAPS', 'PIXELS_PER_REQUEST', 'SCORE_KEYS', 'USER_ID',
+           'MAX_FRAMES', 'PUBLIC_KEYS', 'PUBLIC_LIVE', 'ModelUnavailable', 'Uncalibrated', 'InvalidRequest',
+           'LivenessRequired', 'RateLimited', 'Busy', 'FaceService', 'shipped_detector', 'shipped_gender_head',
            'shipped_threshold', 'without_scores', 'check_user']
 
 # %% ../nbs/07_service.ipynb #0005
@@ -31,6 +33,10 @@ class Uncalibrated(ModelUnavailable):
 class InvalidRequest(ValueError):
     "The request is malformed: a bad user id, the wrong number of photos."
 
+class LivenessRequired(InvalidRequest):
+    "The liveness setting asks for a passed head-turn challenge here, and the request sent photos instead."
+    reason = 'liveness_required'
+
 class RateLimited(RuntimeError):
     "Too many failed verifications, or requests, recently; `retry_after` is in seconds."
     def __init__(self, msg:str, retry_after:int):
@@ -41,9 +47,11 @@ class Busy(RuntimeError):
     def __init__(self, msg:str, retry_after:int=2):
         super().__init__(msg); self.retry_after = retry_after
 
-STORE_ERRORS = (UnknownUser, UserExists, ModelMismatch, StoreUnavailable)  # the store's errors the API maps: re-exported here, so api/ imports only the service
+STORE_ERRORS = (UnknownUser, UserExists, ModelMismatch, StoreUnavailable, ChallengeRefused)  # the store's errors the API maps: re-exported here, so api/ imports only the service
 
 # %% ../nbs/07_service.ipynb #0007
+LIVENESS_MODES = ('off', 'register', 'always')  # where a passed head-turn challenge is required
+
 class FaceService:
     "The three checks behind one object: one clear face, female or not, same person."
     def __init__(self, config:Config=None): # settings; default `Config.from_env()`
@@ -56,6 +64,8 @@ class FaceService:
         self.embedder = self._try('embedder', self._load_embedder)
         self.detector = self._try('detector', self._load_detector)
         self.gender_head = self._try('gender_head', self._load_gender_head)
+        if cfg.liveness not in LIVENESS_MODES: raise ValueError(f"FEMVERIFY_LIVENESS must be one of {', '.join(LIVENESS_MODES)}, not {cfg.liveness!r}")
+        self.liveness = self._try('liveness', lambda: load_limits(cfg.liveness_path))  # None: live answers refused (503), never guessed
         self.sealer = load_sealer(cfg)  # no template key: the service refuses to start (TemplateKeyError says how to make one)
         self.store = self.gallery = None; self._store_tried = 0.0
         self._open_store()
@@ -197,8 +207,18 @@ def health(self:FaceService) -> dict:
     if not c.gender_check: models['detector']['note'] = 'gender check switched off (FEMVERIFY_GENDER_CHECK=0): registration skips it'
     th = dict(value=self.threshold, source=getattr(self, 'threshold_source', 'default (not calibrated)'))
     if 'threshold' in self.problems: th['problem'] = self.problems['threshold']
-    return dict(status='ok' if not self.problems else 'degraded', version=femverify.__version__, models=models,
-                verify_threshold=th, counted_by=self.counter, gender_band=list(self.detector_cfg.gender_band), gender=self._gender_health())
+    return dict(status='ok' if not self.problems else 'degraded', version=femverify.__version__, models=models, verify_threshold=th,
+                counted_by=self.counter, gender_band=list(self.detector_cfg.gender_band), gender=self._gender_health(), liveness=self._liveness_health())
+
+LIVENESS_STOPS = 'photos, prints and screens held up to the camera, and pre-recorded clips that do not follow the random challenge'
+LIVENESS_GAPS = 'injected camera streams, real-time deepfakes and 3-D masks; a collection of the victim\'s photos at varied poses can pass (see the README)'
+
+@patch
+def _liveness_health(self:FaceService) -> dict:
+    "The liveness mode, whether its limits are loaded (and from where, or why not), and what it stops and does not."
+    h = dict(mode=self.config.liveness, loaded=self.liveness is not None, stops=LIVENESS_STOPS, does_not_stop=LIVENESS_GAPS)
+    return dict(h, reason=self.problems['liveness']) if self.liveness is None else dict(h, source=self.liveness['source'],
+                limits={k: v for k, v in self.liveness.items() if k != 'source'})
 
 # %% ../nbs/07_service.ipynb #000d
 @patch
@@ -313,10 +333,17 @@ def _need_gender(self:FaceService):
 
 # %% ../nbs/07_service.ipynb #0014
 @patch
-def register(self:FaceService, user:str, photos:list, # 1-5 photos: paths, bytes or file objects
-             replace:bool=False, client:str=None) -> dict:
-    "Enrol `user` from 1-5 photos through the gate, the gender check and the consistency check."
-    user = check_user(user)
+def register(self:FaceService, user:str, photos:list=None, # 1-5 photos (paths, bytes or file objects), where liveness is off
+             replace:bool=False, client:str=None,
+             challenge:str=None, # the id of a challenge from `challenge()`, answered by `frames`
+             frames:list=None, # 6-15 frames of the member following the challenge, in order
+            ) -> dict:
+    "Enrol `user` from a live challenge's frames (or from 1-5 photos, with liveness off) through the gate, gender and consistency checks."
+    user = check_user(user); photos = photos or []
+    if challenge is not None or frames: return self._register_live(user, challenge, frames or [], replace, client)
+    if self.config.liveness != 'off':
+        raise LivenessRequired(f"registration needs a live head-turn challenge (FEMVERIFY_LIVENESS={self.config.liveness}): "
+                               "ask POST /api/v1/challenges for one, then send its frames")
     if not 1 <= len(photos) <= 5: raise InvalidRequest(f"registration needs 1 to 5 photos, got {len(photos)}")
     self._need('embedder', 'store'); self._need_gender(); self._spend(client, 'register')
     with self._slot(): rows = self._analyse(self._photos(photos, client))
@@ -328,6 +355,11 @@ def _analyse(self:FaceService, ims:list) -> list:
     good = [im for im in ims if not isinstance(im, ImageError)]
     res = iter(self.embedder.analyse(good, self.config) if good else [])
     rows = [dict(index=i, reason='unreadable', message=str(im)) if isinstance(im, ImageError) else dict(index=i, **next(res)) for i, im in enumerate(ims)]
+    return self._gendered(rows, ims)
+
+@patch
+def _gendered(self:FaceService, rows:list, ims:list) -> list:
+    "`rows` with the gender answer of each photo that passed the gate (with the gender check on)."
     ok = [(r, im) for r, im in zip(rows, ims) if r['reason'] == 'ok']
     if ok and self.config.gender_check:
         gs = self._genders([im for _, im in ok], [r['box'] for r, _ in ok], [r['embedding'] for r, _ in ok])  # no extra network pass
@@ -364,7 +396,7 @@ def _enrol(self:FaceService, user:str, rows:list, replace:bool) -> dict:
     elif 'review' in answers: status, reason = 'review', 'gender_uncertain'
     else: status, reason = 'enrolled', 'ok'
     if status == 'enrolled': self.store.enroll(user, template(e), e, [r['blur'] for r in ok], replace=replace, model=self.embedder.model)
-    photos = [{k: v for k, v in r.items() if k not in ('embedding', 'boxes')} for r in rows]
+    photos = [{k: v for k, v in r.items() if k not in ('embedding', 'boxes', 'landmarks')} for r in rows]
     return dict(user=user, status=status, reason=reason, enrolled_photos=len(ok) if status == 'enrolled' else 0, model=self.embedder.model, photos=photos)
 
 # %% ../nbs/07_service.ipynb #001b
@@ -375,44 +407,108 @@ def _begin(self:FaceService, user:str, client:str, keyed:bool=True) -> int:
     try: return self.store.begin_attempt(user, client, c.rate_limit, None if keyed else c.user_rate_limit, 60.0, c.trusted_client_days * 86400)
     except LimitReached as e: raise RateLimited(f"{e}: try again later", retry_after=60) from None
 
-MAX_FRAMES = 15  # a live challenge sends 6-15; the 5 sharpest usable ones are averaged (the calibration covers 1-5)
+MAX_FRAMES = 15  # a live challenge sends 6-15; the 5 sharpest usable photos (or most frontal live frames) are averaged (calibrated: 1-5)
+PUBLIC_KEYS, PUBLIC_LIVE = ('match', 'reason', 'user', 'model', 'frames_used'), ('passed', 'reason', 'failed', 'moves')
 
 @patch
 def verify(self:FaceService, user:str, photo, # one photo, or a list of frames of one person (path, bytes or file object each)
            client:str=None, # who asks (an address), for the rate limits
            keyed:bool=True, # a caller with an API key (the app's backend): distances, unknown ids told, no per-member lockout
+           challenge:str=None, # a challenge's id: `photo` is then the 6-15 frames that answer it
           ) -> dict:
     "Is the person in `photo` (or in the frames) the enrolled `user`? match and reason; for `keyed` callers, distance and threshold."
     user = check_user(user); self._need('embedder', 'store')
     frames = list(photo) if isinstance(photo, (list, tuple)) else [photo]
-    if not 1 <= len(frames) <= MAX_FRAMES: raise InvalidRequest(f"verification takes 1 to {MAX_FRAMES} photos, got {len(frames)}")
+    if challenge is None and self.config.liveness == 'always':
+        raise LivenessRequired("verification needs a live head-turn challenge (FEMVERIFY_LIVENESS=always): ask POST /api/v1/challenges for one")
+    if challenge is None and not 1 <= len(frames) <= MAX_FRAMES: raise InvalidRequest(f"verification takes 1 to {MAX_FRAMES} photos, got {len(frames)}")
     self._spend(client, 'verify')  # unknown ids are not attempts (nobody's to count): the request budget bounds them
+    moves = None if challenge is None else self._challenge_moves(challenge, frames, client)
     try:
-        with self._slot(): r = self._verify_held(user, frames, client, keyed)  # a slot first: a busy worker records no attempt
+        with self._slot(): r = self._verify_held(user, frames, client, keyed, moves)  # a slot first: a busy worker records no attempt
     except UnknownUser:
         if keyed: raise
         r = dict(match=False, reason='different_person', user=user, model=self.embedder.model, frames_used=1)  # without a key, a stranger's id looks like a member's
-    return r if keyed else {k: r[k] for k in ('match', 'reason', 'user', 'model', 'frames_used')}
+    if keyed: return r
+    return dict({k: r[k] for k in PUBLIC_KEYS}, **({'liveness': {k: r['liveness'][k] for k in PUBLIC_LIVE}} if 'liveness' in r else {}))
 
 @patch
-def _verify_held(self:FaceService, user:str, frames:list, client:str=None, keyed:bool=True) -> dict:
+def _verify_held(self:FaceService, user:str, frames:list, client:str=None, keyed:bool=True,
+                 moves:tuple=None, # a used challenge's moves: the frames must pass every liveness check
+                ) -> dict:
     "`verify` once a model slot is held: the photos first (an unusable one is not a guess), then the member, the attempt, the decision."
     t0 = time.perf_counter()
     ims = [self._load(f, client, 'verify') for f in frames]; t1 = time.perf_counter()  # ImageError: 400, for anyone
     rows = self.embedder.analyse(ims, self.config); t2 = time.perf_counter()
-    good = sorted((r for r in rows if r['reason'] == 'ok'), key=lambda r: -r['blur'])[:5]
-    answer = dict(user=user, model=self.embedder.model, frames_used=len(good))
-    if not good:  # no usable face: nothing was compared, so nothing is counted, and nobody's membership shows
+    live = None if moves is None else self._check_live(rows, ims, moves)
+    if live is None: good = sorted((r for r in rows if r['reason'] == 'ok'), key=lambda r: -r['blur'])[:5]
+    else: good = [rows[i] for i in live['frontal'][:5]] if live['passed'] else []
+    answer = dict(user=user, model=self.embedder.model, frames_used=len(good), **({} if live is None else dict(liveness=live)))
+    if not good and live is None:  # no usable face: nothing was compared, so nothing is counted, and nobody's membership shows
         return dict(answer, match=False, distance=None, threshold=None, reason=rows[0]['reason'], timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1)))
-    enrolled = self.store.get(user)  # UnknownUser: no attempt row names a stranger's id
+    try: enrolled = self.store.get(user)  # UnknownUser: no attempt row names a stranger's id
+    except UnknownUser:
+        if keyed: raise  # without a key, a stranger's id answers as a member's would: no match, the same liveness verdict
+        return dict(answer, match=False, distance=None, threshold=None, reason=live['reason'] if live and not live['passed'] else 'different_person')
     if enrolled['model'] != self.embedder.model: raise ModelMismatch(user, enrolled['model'], self.embedder.model)
-    e = np.concatenate([r['embedding'] for r in good]); thr = self.threshold_for(len(enrolled['embeddings']), len(good))
-    row = self._begin(user, client, keyed)
-    if set(consistency(e, self.consistency_cut or self.threshold)) == {'ok'}: r = _verify(enrolled['template'], template(e)[None], thr)
+    thr = self.threshold_for(len(enrolled['embeddings']), max(len(good), 1))
+    row = self._begin(user, client, keyed)  # a failed challenge counts as a failed verification
+    e = np.concatenate([r['embedding'] for r in good]) if good else None
+    if live is not None and not live['passed']: r = dict(match=False, distance=None, threshold=thr, reason=live['reason'])
+    elif set(consistency(e, self.consistency_cut or self.threshold)) == {'ok'}: r = _verify(enrolled['template'], template(e)[None], thr)
     else: r = dict(match=False, distance=None, threshold=thr, reason='frames_disagree')  # two people in one sequence
     self.store.end_attempt(row, 'match' if r['match'] else r['reason'], r['distance']); t3 = time.perf_counter()  # erased meanwhile: UnknownUser
     if r['distance'] is not None: r['distance'] = round(r['distance'], 4)  # the decision was made on the unrounded distance
     return dict(answer, **r, timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1), store=_ms(t3 - t2)))
+
+# %% ../nbs/07_service.ipynb #991a7cb2
+@patch
+def challenge(self:FaceService, client:str=None) -> dict:
+    "A new single-use head-turn challenge for `client`: id, moves with their instructions, expiry, and the frames expected."
+    self._need('store', 'liveness'); self._spend(client, 'challenge')
+    c = self.store.issue_challenge(new_moves(), CHALLENGE_TTL, client)
+    return dict(c, expires_in=CHALLENGE_TTL, frames=dict(min=FRAMES[0], max=FRAMES[1], seconds=CAPTURE_SECONDS),
+                instructions=[dict(move=m, text=INSTRUCTIONS[m][0], arrow=INSTRUCTIONS[m][1]) for m in c['moves']])
+
+@patch
+def _challenge_moves(self:FaceService, challenge, frames:list, client:str=None) -> tuple:
+    "The moves of `challenge`, which is used up now (else `ChallengeRefused`); a malformed request is refused before that."
+    if challenge is None or not FRAMES[0] <= len(frames) <= FRAMES[1]:
+        raise InvalidRequest(f"a live challenge takes its id and {FRAMES[0]} to {FRAMES[1]} frames, got "
+                             f"{'no id and ' if challenge is None else ''}{len(frames)} frames")
+    self._need('liveness')
+    return self.store.use_challenge(str(challenge), client)
+
+@patch
+def _same_person(self:FaceService) -> tuple:
+    "The cuts of a challenge's identity check: each frame vs the rest (registration's), groups (3 photos × 5 frames), two people (1 × 1)."
+    return self.consistency_cut or self.threshold, self.threshold_for(3, 5), self.threshold_for(1, 1)
+
+@patch
+def _check_live(self:FaceService, rows:list, ims:list, moves:tuple) -> dict:
+    "`check_frames` on the analysed frames, with the time it took."
+    t = time.perf_counter()
+    r = check_frames(rows, [thumbnail(im) for im in ims], moves, self.liveness, *self._same_person())
+    return dict(r, check_ms=_ms(time.perf_counter() - t))
+
+@patch
+def _register_live(self:FaceService, user:str, challenge, frames:list, replace:bool, client:str=None) -> dict:
+    "Registration from a challenge's frames: the challenge used once, every liveness check, then the most frontal frames enrolled."
+    self._need('embedder', 'store', 'liveness'); self._need_gender(); self._spend(client, 'register')
+    moves = self._challenge_moves(challenge, frames, client)
+    row = self._begin(user, client)  # a failed challenge counts against the client, as a failed verification does
+    try:
+        with self._slot():
+            ims = [self._load(f, client, 'register') for f in frames]
+            rows = self.embedder.analyse(ims, self.config); live = self._check_live(rows, ims, moves)
+            pick = live['frontal'][:3]
+            if live['passed']: rows = self._gendered([dict(rows[i], index=i) for i in pick], [ims[i] for i in pick])
+    except BaseException: self.store.cancel_attempt(row); raise  # a broken upload is not a failed challenge
+    if not live['passed']:
+        self.store.end_attempt(row, live['reason'], enrolled=False)
+        return dict(user=user, status='refused', reason=live['reason'], enrolled_photos=0, model=self.embedder.model, photos=[], liveness=live)
+    self.store.cancel_attempt(row)
+    return dict(self._enrol(user, rows, replace), liveness=live)
 
 # %% ../nbs/07_service.ipynb #001e
 @patch

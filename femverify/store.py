@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_store.ipynb #0002
 from __future__ import annotations
-import hashlib, os, re, shutil, socket, sqlite3, subprocess, tempfile, threading, time
+import hashlib, os, re, secrets, shutil, socket, sqlite3, subprocess, tempfile, threading, time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -13,8 +13,8 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'SCHEMA', 'MIGRATIONS', 'UnknownUser', 'UserExists', 'StoreUnavailable', 'Store', 'TemplateKeyError',
-           'Sealer', 'load_sealer', 'new_key', 'ModelMismatch', 'LimitReached', 'pg_sql', 'redact_url', 'PgStore',
-           'free_port', 'temp_postgres', 'open_store']
+           'Sealer', 'load_sealer', 'new_key', 'ModelMismatch', 'LimitReached', 'ChallengeRefused', 'pg_sql',
+           'redact_url', 'PgStore', 'free_port', 'temp_postgres', 'open_store']
 
 # %% ../nbs/06_store.ipynb #0004
 class UnknownUser(KeyError):
@@ -28,7 +28,7 @@ class StoreUnavailable(RuntimeError):
     "The database can't be reached or stayed locked: the request may be retried later (the API answers 503)."
 
 # %% ../nbs/06_store.ipynb #a9fdac2a
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, created REAL NOT NULL, dim INTEGER NOT NULL, template BLOB NOT NULL,
     model TEXT NOT NULL DEFAULT 'unknown', gkey INTEGER);
@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS bans (id INTEGER PRIMARY KEY, created REAL NOT NULL, 
 CREATE TABLE IF NOT EXISTS flags (id INTEGER PRIMARY KEY, time REAL NOT NULL, user_id TEXT NOT NULL, reason TEXT NOT NULL, matched TEXT NOT NULL, distance REAL);
 CREATE TABLE IF NOT EXISTS gallery_log (seq INTEGER PRIMARY KEY, ref INTEGER);
 CREATE INDEX IF NOT EXISTS users_gkey ON users(gkey);
-CREATE INDEX IF NOT EXISTS bans_gkey ON bans(gkey)
+CREATE INDEX IF NOT EXISTS bans_gkey ON bans(gkey);
+CREATE TABLE IF NOT EXISTS challenges (id TEXT PRIMARY KEY, created REAL NOT NULL, expires REAL NOT NULL, client TEXT, moves TEXT NOT NULL, used REAL)
 """
 _V4 = [s for s in SCHEMA.split(';') if 'bans (' in s or 'flags' in s]
 MIGRATIONS = {1: ["ALTER TABLE users ADD COLUMN model TEXT NOT NULL DEFAULT 'unknown'"],  # from version k to k + 1
@@ -56,7 +57,8 @@ MIGRATIONS = {1: ["ALTER TABLE users ADD COLUMN model TEXT NOT NULL DEFAULT 'unk
                   "CREATE TABLE IF NOT EXISTS gallery_log (seq INTEGER PRIMARY KEY, ref INTEGER)",
                   "UPDATE users SET gkey = rowid", "UPDATE bans SET gkey = id + (SELECT COALESCE(MAX(gkey), 0) FROM users)",
                   "INSERT INTO gallery_log (seq) SELECT gkey FROM users UNION ALL SELECT gkey FROM bans",
-                  "CREATE INDEX IF NOT EXISTS users_gkey ON users(gkey)", "CREATE INDEX IF NOT EXISTS bans_gkey ON bans(gkey)"]}
+                  "CREATE INDEX IF NOT EXISTS users_gkey ON users(gkey)", "CREATE INDEX IF NOT EXISTS bans_gkey ON bans(gkey)"],
+              5: [s for s in SCHEMA.split(';') if 'challenges (' in s]}
 
 # %% ../nbs/06_store.ipynb #0008
 class Store:
@@ -322,6 +324,11 @@ def end_attempt(self:Store, rowid:int, decision:str, distance:float=None,
             db.execute('DELETE FROM attempts WHERE id=?', (rowid,)); raise UnknownUser(user[0] if user else rowid)
         db.execute('UPDATE attempts SET decision=?, distance=? WHERE id=?', (decision, distance, rowid))
 
+@patch
+def cancel_attempt(self:Store, rowid:int) -> None:
+    "Drop the pending attempt `rowid`: it was no guess (a broken upload, a passed liveness challenge)."
+    with self._tx() as db: db.execute("DELETE FROM attempts WHERE id=? AND decision='pending'", (rowid,))
+
 # %% ../nbs/06_store.ipynb #8c50c2d6
 @patch
 def spend(self:Store, client:str, route:str,
@@ -338,6 +345,37 @@ def spend(self:Store, client:str, route:str,
         if n + cost > limit and n > 0 and not spent: raise LimitReached(f'{route} budget', limit)  # an idle client may always send one
         for _ in range(cost): db.execute('INSERT INTO requests VALUES (?,?,?)', (now, client, route))
     return max(0, limit - n - cost)
+
+# %% ../nbs/06_store.ipynb #fc1cf17c
+class ChallengeRefused(ValueError):
+    "A challenge that can't be answered: `reason` is 'challenge_unknown', 'challenge_used', 'challenge_expired' or 'challenge_foreign'."
+    def __init__(self, reason:str, msg:str): super().__init__(msg); self.reason = reason
+
+@patch
+def issue_challenge(self:Store, moves:tuple, # the head movements asked for, in order
+                    ttl:float=30.0, # seconds it may be answered in
+                    client:str=None, # who it is for: only that client may use it
+                   ) -> dict:
+    "Record a new single-use challenge: its unguessable id, moves and expiry (challenges an hour past expiry are dropped)."
+    now, cid = time.time(), secrets.token_urlsafe(18)
+    with self._tx() as db:
+        db.execute('DELETE FROM challenges WHERE expires<?', (now - 3600,))
+        db.execute('INSERT INTO challenges (id, created, expires, client, moves) VALUES (?,?,?,?,?)', (cid, now, now + ttl, client, ','.join(moves)))
+    return dict(id=cid, moves=list(moves), expires_at=now + ttl)
+
+@patch
+def use_challenge(self:Store, cid:str, client:str=None) -> tuple:
+    "Use challenge `cid` once, atomically: its moves; else `ChallengeRefused` saying why (the challenge is used up either way)."
+    now = time.time()
+    with self._tx() as db:
+        row = db.execute('SELECT moves, expires, used, client FROM challenges WHERE id=?', (str(cid)[:64],)).fetchone()
+        if row is None: raise ChallengeRefused('challenge_unknown', "unknown challenge: ask for one at POST /api/v1/challenges")
+        db.execute('UPDATE challenges SET used=? WHERE id=? AND used IS NULL', (now, cid))
+    moves, expires, used, owner = row
+    if used is not None: raise ChallengeRefused('challenge_used', "this challenge was used already: ask for a new one")
+    if expires < now: raise ChallengeRefused('challenge_expired', "this challenge expired: ask for a new one")
+    if owner != client: raise ChallengeRefused('challenge_foreign', "this challenge was issued to another client: ask for a new one")
+    return tuple(moves.split(','))
 
 # %% ../nbs/06_store.ipynb #0012
 @patch

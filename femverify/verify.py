@@ -69,12 +69,13 @@ def __call__(self:Embedder, photos:list, # RGB PIL images
 def analyse(self:Embedder, photos:list, # RGB PIL images
             cfg:Config=Config(), # quality-gate settings
            ) -> list:
-    "For each photo: the gate's verdict (`judge`) plus `embedding` (1, dim) when it passes, else (0, dim)."
+    "For each photo: the gate's verdict (`judge`), `embedding` (1, dim) when it passes (else (0, dim)), and the main face's `landmarks`."
     faces = self.finder(photos)
     res = [judge(f, im, cfg) for f, im in zip(faces, photos)]
     idx = [i for i, r in enumerate(res) if r['reason'] == 'ok']
     embs = _scatter(len(photos), idx, self.embed_faces([photos[i] for i in idx], [faces[i].boxes[0] for i in idx]), self.dim)
-    return [dict(r, embedding=e) for r, e in zip(res, embs)]
+    marks = [f.landmarks[0].round(2).tolist() if len(f) else None for f in faces]  # MTCNN's 5 points of the main face: the pose
+    return [dict(r, embedding=e, landmarks=m) for r, e, m in zip(res, embs, marks)]
 
 # %% ../nbs/05_verify.ipynb #000a
 def load_facenet(pretrained:str='vggface2', # 'vggface2', 'casia-webface', or None for random weights

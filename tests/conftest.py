@@ -12,6 +12,7 @@ HOPPER = Path(matplotlib.cbook.get_sample_data('grace_hopper.jpg', asfileobj=Fal
 API_KEY = 'test-key-0123456789'
 TEMPLATE_KEY = 'dGVzdC10ZW1wbGF0ZS1rZXktMzItYnl0ZXMtbG9uZyE='  # base64 of 32 bytes: seals the test stores' templates
 os.environ.setdefault('FEMVERIFY_TEMPLATE_KEY', TEMPLATE_KEY)  # for the servers and console scripts the tests start
+os.environ.setdefault('FEMVERIFY_LIVENESS', 'off')  # they register from photos; tests/test_liveness.py turns it on
 
 
 @pytest.fixture(autouse=True)
@@ -80,7 +81,7 @@ def make_service(tmp_path, detector=None, **cfg):
     from femverify.core import Config
     from femverify.service import FaceService
     c = dict(facenet='random', gender_check=detector is not None, db_path=tmp_path / 'f.db', weights_dir=tmp_path, detector_path=tmp_path / 'no-detector.pt',
-             template_key=TEMPLATE_KEY)
+             template_key=TEMPLATE_KEY, liveness='off')  # registering from photos: liveness off, said explicitly
     if cfg.get('embedder', 'auto') != 'dlib' and cfg.get('facenet', 'random') == 'random' and 'threshold_path' not in cfg:
         c['verify_threshold'] = 0.6  # random FaceNet has no calibration: set explicitly, as FEMVERIFY_VERIFY_THRESHOLD would
     svc = FaceService(Config(**{**c, **cfg}))

@@ -57,7 +57,7 @@ def test_a_broken_dat_fails_closed_in_the_service(tmp_path):
     from femverify.service import FaceService
     shutil.copy(dlib_file('landmarks'), tmp_path)
     (tmp_path / 'dlib_face_recognition_resnet_model_v1.dat').write_bytes(dlib_file('net').read_bytes()[:1000])
-    s = FaceService(Config(template_key=TEMPLATE_KEY, weights_dir=tmp_path, embedder='dlib', db_path=tmp_path / 'db.sqlite', gender_check=False))
+    s = FaceService(Config(template_key=TEMPLATE_KEY, liveness='off', weights_dir=tmp_path, embedder='dlib', db_path=tmp_path / 'db.sqlite', gender_check=False))
     h = s.health()
     assert h['models']['embedder']['loaded'] is False and 'ends at byte' in h['models']['embedder']['reason']
 

@@ -13,7 +13,7 @@ def test_an_unusable_threshold_file_fails_closed(tmp_path, bad, no_network):
     p = tmp_path / 'threshold.json'
     if bad == 'unreadable': p.write_text('{not json')
     if bad == 'other_model': p.write_text(json.dumps(dict(threshold=0.9, model='facenet:vggface2')))
-    svc = FaceService(Config(template_key=TEMPLATE_KEY, db_path=tmp_path / 'f.db', embedder='dlib', threshold_path=p, gender_check=False))
+    svc = FaceService(Config(template_key=TEMPLATE_KEY, liveness='off', db_path=tmp_path / 'f.db', embedder='dlib', threshold_path=p, gender_check=False))
     assert svc.threshold is None and svc.health()['verify_threshold']['problem']
     c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
     r = c.post('/api/v1/users/ann/verify', data={'image': (io.BytesIO(HOPPER.read_bytes()), 'a.jpg')})

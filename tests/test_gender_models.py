@@ -12,7 +12,7 @@ from conftest import API_KEY, HOPPER, ROOT, TEMPLATE_KEY
 
 
 def service(tmp_path, **kw):
-    return FaceService(Config(template_key=TEMPLATE_KEY, db_path=tmp_path / 'f.db', weights_dir=tmp_path, embedder='dlib', **kw))
+    return FaceService(Config(template_key=TEMPLATE_KEY, liveness='off', db_path=tmp_path / 'f.db', weights_dir=tmp_path, embedder='dlib', **kw))
 
 
 def detect(svc):

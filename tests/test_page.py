@@ -1,5 +1,6 @@
 """The web page in headless Chromium (Debian's, driven by Playwright): upload grace_hopper.jpg, read the answer off the page."""
 import threading
+from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 from playwright.sync_api import sync_playwright
@@ -84,3 +85,83 @@ def test_a_cross_site_page_cannot_lock_a_member_out(tmp_path, page):
         r = c.post('/api/v1/users/ana/verify', data={'image': (open(HOPPER, 'rb'), 'g.jpg')})
         assert r.status_code == 200 and r.get_json()['match'] is True
     finally: api.shutdown(); other.shutdown()
+
+
+# --- the live check in a real browser: Chromium's fake camera plays a Y4M video made here ---
+
+def camera_video(path, segments, seed=0):
+    "A 640x480 Y4M at 10 fps: each (photo, seconds) held, jittered by a pixel or two and with sensor noise in every frame, as a webcam."
+    import numpy as np
+    from PIL import Image
+    from femverify.liveness import write_y4m
+    rng, frames = np.random.default_rng(seed), []
+    for im, seconds in segments:
+        im = im.resize((round(im.width * 380 / im.height), 380))
+        for _ in range(round(seconds * 10)):
+            c = Image.new('RGB', (640, 480), (96, 96, 96))
+            c.paste(im, (320 - im.width // 2 + int(rng.integers(-2, 3)), 50 + int(rng.integers(-2, 3))))
+            a = np.asarray(c, np.float32) + rng.normal(0, 3, (480, 640, 3))
+            frames.append(Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)))
+    return write_y4m(frames, path)
+
+
+def live_check(tmp_path, monkeypatch, video, moves, user, keep_shot=False):
+    "Register `user` through the page's live flow with `video` as the camera: (the page's answer, the service, the challenge screenshot)."
+    import shutil, os
+    monkeypatch.setattr('femverify.service.new_moves', lambda n=2: moves)  # the video follows this challenge
+    svc = make_service(tmp_path, detector=FakeDetector(0.9), embedder='dlib', liveness='register')
+    srv = make_server('127.0.0.1', 0, create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc), threaded=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    flags = FLAGS + ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', f'--use-file-for-fake-video-capture={video}']
+    shot = tmp_path / 'challenge.png'
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path='/usr/bin/chromium', headless=True, args=flags)
+            page = browser.new_page(bypass_csp=True)
+            page.goto(f'http://127.0.0.1:{srv.server_port}/')
+            page.fill('#live-user', user); page.fill('#live-key', API_KEY); page.click('#live-register')
+            page.wait_for_function("(document.body.dataset.liveStep || '').startsWith('Turn')", timeout=30_000)
+            page.wait_for_timeout(600); page.locator('section', has=page.locator('#live-stage')).screenshot(path=str(shot))
+            page.wait_for_function('document.body.dataset.liveDone !== undefined', timeout=90_000)
+            answer = dict(code=page.evaluate('document.body.dataset.liveDone'), text=page.inner_text('#live-result'),
+                          body=page.inner_text('#live-json'), arrow=page.evaluate('document.body.dataset.challenge'),
+                          times=page.evaluate('document.body.dataset.captureMs'))
+            browser.close()
+    finally: srv.shutdown()
+    if keep_shot and os.environ.get('FEMVERIFY_SCREENSHOT_DIR'):  # only of packaged photos: LFW's stay out of the repository
+        shutil.copy(shot, Path(os.environ['FEMVERIFY_SCREENSHOT_DIR']) / 'liveness_challenge_screen.png')
+    return answer, svc
+
+
+def test_the_webcam_flow_refuses_one_still_photo(tmp_path, monkeypatch):
+    from PIL import Image
+    video = camera_video(tmp_path / 'still.y4m', [(Image.open(HOPPER).convert('RGB'), 12)])
+    answer, svc = live_check(tmp_path, monkeypatch, video, ('left', 'right'), 'grace', keep_shot=True)
+    assert answer['code'] in ('no_head_movement', 'flat_picture'), answer
+    assert 'did not move as asked' in answer['text'] or 'flat picture' in answer['text']
+    assert svc.store.users() == [] and answer['arrow'] == 'left,right'
+
+
+def test_the_webcam_flow_registers_a_genuine_sequence(tmp_path, monkeypatch):
+    "Frames of the genuine kind: real photos of one woman at the poses asked for, held as the page films (LFW, when it is here)."
+    from PIL import Image
+    from femverify.core import Config
+    import numpy as np
+    from femverify.liveness import head_pose, reach
+    d = Config.from_env().data_dir / 'lfw' / 'images' / 'Jennifer_Capriati'
+    if not d.is_dir(): pytest.skip(f'LFW not found at {d.parent}: the genuine case is measured by benchmarks/liveness.py')
+    files = sorted(d.glob('*.jpg')); ims = [Image.open(f).convert('RGB') for f in files]
+    probe = make_service(tmp_path / 'probe', embedder='dlib', gender_check=False, liveness='register')
+    rows = probe.embedder.analyse(ims, probe.config); ok = [i for i, r in enumerate(rows) if r['reason'] == 'ok']
+    lim = probe.liveness; d = np.array([head_pose(rows[i]['landmarks']) for i in ok])
+    f0 = int(np.argmin(np.abs(d[:, 0]) + np.abs(d[:, 1] - np.median(d[:, 1])))); d = d - d[f0]
+    still = [i for i in np.argsort(np.max(np.abs(d) / [lim['yaw'], lim['pitch']], axis=1), kind='stable') if i != f0]
+    turned = lambda m: [i for i in np.argsort(-reach(d, m, lim), kind='stable') if abs(d[i, 1]) / lim['pitch'] < 0.6][:3]
+    order = [f0, still[0], *turned('left'), still[1], still[2], *turned('right'), still[3]]  # 10 different photos of her, then one held
+    # Chromium plays 10 frames a second; the page grabs one 0.9 s after each cue, then every 0.62 s (after its challenge, ~0 s here):
+    # look 0.9, 1.5 · first move 3.0, 3.6, 4.2 · back 5.7, 6.3 · second move 7.8, 8.4, 9.0. Each photo is held from midway to midway.
+    ends = [1.2, 2.25, 3.3, 3.9, 4.95, 6.0, 7.05, 8.1, 8.7, 9.75, 12.0]
+    video = camera_video(tmp_path / 'genuine.y4m', [(ims[ok[i]], b - a) for i, a, b in zip(order, [0] + ends[:-1], ends)])
+    answer, svc = live_check(tmp_path, monkeypatch, video, ('left', 'right'), 'jennifer')
+    assert answer['code'] == 'ok' and answer['text'] == 'enrolled', (answer['times'], answer['body'][-1500:])
+    assert [u for u in svc.store.users()] and svc.store.get('jennifer')['model'] == svc.embedder.model

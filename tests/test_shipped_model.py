@@ -29,7 +29,7 @@ def test_file_is_small_fp16_and_documented():
 def test_loads_and_answers_by_default(tmp_path, no_network):
     m = load_detector(shipped_detector())
     assert m.meta['gender_band'] and not m.training
-    svc = FaceService(Config(template_key=TEMPLATE_KEY, db_path=tmp_path / 'f.db', weights_dir=tmp_path))  # no FEMVERIFY_DETECTOR_PATH
+    svc = FaceService(Config(template_key=TEMPLATE_KEY, liveness='off', db_path=tmp_path / 'f.db', weights_dir=tmp_path))  # no FEMVERIFY_DETECTOR_PATH
     h = svc.health()['models']['detector']
     assert h['loaded'] and 'gender_detector.pt' in h['weights'] and h['gender_band'] == list(m.meta['gender_band'])
     c = create_app({'TESTING': True}, service=svc).test_client()

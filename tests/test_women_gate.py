@@ -48,12 +48,12 @@ def test_threshold_follows_template_and_frames(tmp_path):
 def test_no_calibration_refuses_with_its_own_code_unless_a_threshold_is_set(tmp_path, faces):
     from femverify.core import Config
     from femverify.service import FaceService
-    svc = FaceService(Config(template_key=TEMPLATE_KEY, facenet='random', gender_check=False, db_path=tmp_path / 'a.db', weights_dir=tmp_path, detector_path=tmp_path / 'x.pt'))
+    svc = FaceService(Config(template_key=TEMPLATE_KEY, liveness='off', facenet='random', gender_check=False, db_path=tmp_path / 'a.db', weights_dir=tmp_path, detector_path=tmp_path / 'x.pt'))
     c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
     r = c.post('/api/v1/users/ana/verify', data={'image': up(faces['grace'])}, headers=KEY)
     assert r.status_code == 503 and r.get_json()['error']['code'] == 'uncalibrated'
     assert 'no calibration file' in svc.health()['verify_threshold']['problem']
-    set_ = FaceService(Config(template_key=TEMPLATE_KEY, facenet='random', gender_check=False, db_path=tmp_path / 'b.db', weights_dir=tmp_path, detector_path=tmp_path / 'x.pt', verify_threshold=0.3))
+    set_ = FaceService(Config(template_key=TEMPLATE_KEY, liveness='off', facenet='random', gender_check=False, db_path=tmp_path / 'b.db', weights_dir=tmp_path, detector_path=tmp_path / 'x.pt', verify_threshold=0.3))
     assert set_.threshold == 0.3 and 'FEMVERIFY_VERIFY_THRESHOLD' in set_.health()['verify_threshold']['source']
 
 
