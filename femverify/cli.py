@@ -80,7 +80,7 @@ def _calibrate_args(s):
     s.add_argument('--limit', type=int, help='only this many pairs per fold (a quick run)')
 
 # %% ../nbs/08_cli.ipynb #58502090
-DB_HELP = "the store: a SQLite file (created if missing), or a postgresql:// URL"
+DB_HELP = "the store: a SQLite file (it must exist; `enroll --create` makes a new one), or a postgresql:// URL"
 
 def parser() -> argparse.ArgumentParser:
     "The `femverify` argument parser."
@@ -100,6 +100,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('ann', nargs='+', type=Path, help='the COCO annotation file(s) it was trained on'); s.add_argument('--split', default='test', choices=['train', 'val', 'test'], help='which split')
     s.add_argument('--device', default='auto', help='cpu, cuda or auto'); s.add_argument('--batch-size', type=int, default=8, help='photos per call'); s.add_argument('--limit', type=int, help='only this many photos')
     s = _sub(sub, 'enroll'); s.add_argument('db', help=DB_HELP); s.add_argument('user', help='the member id')
+    s.add_argument('--create', action='store_true', help='make the SQLite file DB if it does not exist yet')
     s.add_argument('photos', nargs='+', help='1 to 5 photos'); s.add_argument('--replace', action='store_true', help='replace an existing enrolment')
     s = _sub(sub, 'verify'); s.add_argument('db', help=DB_HELP); s.add_argument('user', help='the member id'); s.add_argument('photo', help='the new photo')
     _calibrate_args(_sub(sub, 'calibrate'))
@@ -187,16 +188,30 @@ def cmd_evaluate(a) -> dict:
 # %% ../nbs/08_cli.ipynb #000d
 def _is_url(db) -> bool: return str(db).startswith(('postgresql://', 'postgres://'))
 
-def _service(db):
+def _existing(db, create:bool=False):
+    "`db` itself, once it is known to exist (a mistyped path would silently make a new empty store); PostgreSQL URLs pass."
+    if not _is_url(db) and not create and not Path(db).exists():
+        raise FileNotFoundError(f"no database at {db}: check the path (or, to start a new store, `femverify enroll {db} USER PHOTO --create`)")
+    return db
+
+def _service(db, create:bool=False):
     from femverify.service import FaceService
+    db = _existing(db, create)
     return FaceService(Config.from_env(**(dict(db_url=db) if _is_url(db) else dict(db_path=Path(db), db_url=''))))
+
+def _operator() -> str:
+    "The rate-limit client of one console run: the operator and this process (a CLI run is one check by someone with the database)."
+    import getpass
+    try: who = getpass.getuser()
+    except (KeyError, OSError): who = 'unknown'
+    return f'cli:{who}:{os.getpid()}'
 
 @command
 def cmd_enroll(a) -> dict:
     "Register USER from 1-5 photos into the store DB (quality gate, gender check, consistency)."
     from femverify.store import UserExists
     from femverify.service import LivenessRequired
-    try: return _service(a.db).register(a.user, [Path(p) for p in a.photos], replace=a.replace)
+    try: return _service(a.db, a.create).register(a.user, [Path(p) for p in a.photos], replace=a.replace)
     except UserExists as e: raise UserExists(f"{e}: pass --replace to enrol her again from these photos") from None
     except LivenessRequired as e:
         raise LivenessRequired(f"{e}. `femverify enroll` takes photos, so it runs with FEMVERIFY_LIVENESS=off only "
@@ -204,14 +219,15 @@ def cmd_enroll(a) -> dict:
 
 @command
 def cmd_verify(a) -> dict:
-    "Is PHOTO the enrolled USER? match, distance, threshold, reason."
-    return _service(a.db).verify(a.user, Path(a.photo), client='cli')
+    "Is PHOTO the enrolled USER? match, distance, threshold, reason (each run is its own rate-limit client, audited as cli:USER:PID)."
+    return _service(a.db).verify(a.user, Path(a.photo), client=_operator())
 
 # %% ../nbs/08_cli.ipynb #8d18e68f
 def _store(db):
     "The store at `db`, opened with the template key of the settings (FEMVERIFY_TEMPLATE_KEY_FILE)."
     from femverify.store import open_store, load_sealer
     sealer = load_sealer(Config.from_env())
+    db = _existing(db)
     return open_store(url=db, sealer=sealer) if _is_url(db) else open_store(Path(db), sealer=sealer)
 
 @command

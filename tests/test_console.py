@@ -51,7 +51,8 @@ def test_annotate_then_enroll_and_verify(photos, tmp_path):
     assert r['photos'] == 5 and r['kept'] == 4 and r['rejected'] == {'unreadable': 1}
     env = dict(FEMVERIFY_EMBEDDER='dlib', FEMVERIFY_GENDER_CHECK='0')
     db = tmp_path / 'f.db'
-    assert run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', env=env)['status'] == 'enrolled'
+    assert 'no database' in run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', env=env, ok=False)  # a mistyped path: not a new store
+    assert run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', '--create', env=env)['status'] == 'enrolled'
     same = run('verify', db, 'grace', photos / 'female' / 'hopper1.jpg', env=env)
     other = run('verify', db, 'grace', photos / 'male' / 'collins0.png', env=env, code=1)  # no match: exit 1
     assert (same['match'], other['match'], same['model']) == (True, False, 'dlib:resnet_v1+flip')
@@ -72,7 +73,7 @@ def test_keygen_and_rekey_seal_the_store(tmp_path):
     assert oct(os.stat(old).st_mode & 0o777) == '0o600'
     assert 'never overwritten' in run('keygen', '--out', old, ok=False)  # a key is never replaced by accident
     db, sealed_old = tmp_path / 'f.db', dict(env, FEMVERIFY_TEMPLATE_KEY_FILE=old, FEMVERIFY_TEMPLATE_KEY='')
-    assert run('enroll', db, 'grace', HOPPER, env=sealed_old)['status'] == 'enrolled'
+    assert run('enroll', db, 'grace', HOPPER, '--create', env=sealed_old)['status'] == 'enrolled'
     assert 'no template key' in run('verify', db, 'grace', HOPPER, env=dict(env, FEMVERIFY_TEMPLATE_KEY_FILE='', FEMVERIFY_TEMPLATE_KEY=''), ok=False)
     new = run('keygen', '--out', tmp_path / 'new.key')['key_file']
     sealed_new = dict(env, FEMVERIFY_TEMPLATE_KEY_FILE=new, FEMVERIFY_TEMPLATE_KEY='')
@@ -93,3 +94,12 @@ def test_calibrate_limit_takes_both_kinds_of_pair_in_every_fold(tmp_path):
     (tmp_path / 'pairs.txt').write_text('2\t2\n' + '\n'.join(rows[:2] + rows[4:6] + rows[2:4] + rows[6:]) + '\n')  # 2 folds: 2 same, then 2 different
     r = run('calibrate', '--pairs', tmp_path / 'pairs.txt', '--images', lfw, '--embedder', 'dlib', '--limit', '2', '--out', tmp_path / 'cal')
     assert 0 < json.loads((tmp_path / 'cal' / 'threshold.json').read_text())['threshold'] < 1, r
+
+
+def test_one_operators_failed_checks_do_not_lock_out_the_next(photos, tmp_path):
+    "Each console run is its own rate-limit client (cli:USER:PID): a moderator's failing checks don't refuse the next genuine one."
+    env = dict(FEMVERIFY_EMBEDDER='dlib', FEMVERIFY_GENDER_CHECK='0', FEMVERIFY_RATE_LIMIT='2')
+    db = tmp_path / 'f.db'
+    assert run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', '--create', env=env)['status'] == 'enrolled'
+    for _ in range(3): assert run('verify', db, 'grace', photos / 'male' / 'collins0.png', env=env, code=1)['match'] is False
+    assert run('verify', db, 'grace', photos / 'female' / 'hopper1.jpg', env=env)['match'] is True
