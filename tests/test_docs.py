@@ -95,3 +95,30 @@ def test_readme_is_generated_from_index():
     r = subprocess.run([sys.executable, 'tools/readme.py', '--check'], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert 'make test' in (ROOT / 'README.md').read_text()
+
+
+def _plain(html: str) -> str:
+    "A page's visible text, whitespace collapsed."
+    import html as h
+    return ' '.join(h.unescape(re.sub(r'<[^>]+>', ' ', re.sub(r'<(script|style)\b.*?</\1>', ' ', html, flags=re.S))).split())
+
+
+def _intro(nb: Path) -> str:
+    "The opening words of a notebook's introduction: the first markdown cell after its title cell, links and code marks removed."
+    import json
+    md = [''.join(c['source']) for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'markdown']
+    assert re.fullmatch(r'# [^\n]+\n\n> [^\n]+\n?', md[0]), f'{nb.name}: the title cell holds more than "# Title" and "> summary"'
+    text = re.sub(r'\[([^\]]+)\]\([^)]+\)', r'\1', md[1]); text = re.sub(r'[`*_]', '', text)
+    return ' '.join(text.split()[:10])
+
+
+def test_every_page_keeps_its_introduction_and_the_home_page_its_diagram(site):
+    sys.path.insert(0, str(ROOT / 'tools'))
+    from docs import page_name
+    for nb in sorted((ROOT / 'nbs').glob('*.ipynb')):
+        page = 'index.html' if nb.stem == 'index' else f'{page_name(nb)}.html'
+        words = _intro(nb)
+        squash = lambda t: re.sub(r'\s+', '', t)  # the page's markup splits text where the notebook's doesn't
+        assert squash(words) in squash(_plain((site / page).read_text())), f'{page}: the introduction ("{words}…") is not on the page'
+    home = (site / 'index.html').read_text()
+    assert 'one clear face?' in _plain(home) and '<table' in home and 'a live person' in _plain(home)
