@@ -10,7 +10,7 @@ import numpy as np
 from .core import *
 
 # %% auto #0
-__all__ = ['COMMANDS', 'EPILOG', 'DB_HELP', 'command', 'parser', 'main', 'cmd_inspect', 'cmd_annotate', 'cmd_train',
+__all__ = ['COMMANDS', 'GATE_FLAGS', 'EPILOG', 'DB_HELP', 'command', 'parser', 'main', 'cmd_inspect', 'cmd_annotate', 'cmd_train',
            'cmd_evaluate', 'cmd_enroll', 'cmd_verify', 'cmd_review', 'cmd_ban', 'cmd_unban', 'cmd_keygen', 'cmd_rekey',
            'cmd_calibrate']
 
@@ -27,9 +27,20 @@ def _dataset_args(p):
     p.add_argument('data_dir', type=Path, help='the dataset folder')
     p.add_argument('--labels-from', default='folders', choices=['folders', 'identities', 'lfw', 'utkface'], help='how the folder gives labels')
 
+GATE_FLAGS = (('face-prob', float), ('min-face', int), ('blur-min', float), ('background-face-ratio', float), ('background-sharpness', float))
+
 def _gate_args(p):
-    for k, t in (('face-prob', float), ('min-face', int), ('blur-min', float), ('background-face-ratio', float), ('background-sharpness', float)):
-        p.add_argument(f'--{k}', type=t, help=f'quality gate: {k} (default: FEMVERIFY_{k.upper().replace("-", "_")} or Config)')
+    "A flag for every quality-gate setting; its help names the real default once (the variable, else Config's value)."
+    for k, t in GATE_FLAGS:
+        name = k.replace('-', '_')
+        p.add_argument(f'--{k}', type=t, default=argparse.SUPPRESS, help=f'quality gate: {name} (default: FEMVERIFY_{name.upper()}, else {getattr(Config, name)})')
+    p.add_argument('--count-cut-faces', action='store_true', default=argparse.SUPPRESS,
+                   help='count faces cut by the photo\'s edge as second faces (default: FEMVERIFY_COUNT_CUT_FACES, else False)')
+
+def _gate(a) -> dict:
+    "The gate settings given on the command line (the others come from the environment or Config)."
+    names = [k.replace('-', '_') for k, _ in GATE_FLAGS] + ['count_cut_faces']
+    return {k: getattr(a, k) for k in names if hasattr(a, k)}
 
 # %% ../nbs/08_cli.ipynb #0014
 EPILOG = """examples:
@@ -38,7 +49,7 @@ EPILOG = """examples:
   femverify train runs/annotations/utkface.json runs/annotations/lfw.json --recipe fast --max-minutes 90 --out runs/detector
   femverify evaluate runs/detector runs/annotations/utkface.json --split test
   femverify calibrate --embedder dlib --out runs/calibrate
-  femverify enroll var/femverify.db ana a.jpg b.jpg && femverify verify var/femverify.db ana today.jpg
+  FEMVERIFY_LIVENESS=off femverify enroll var/femverify.db ana a.jpg b.jpg --create && femverify verify var/femverify.db ana today.jpg
 
 environment (every setting is a FEMVERIFY_* variable; see Config in 00_core):
   FEMVERIFY_DATA          the real photos (default ../shared/data)
@@ -142,7 +153,7 @@ def cmd_annotate(a) -> dict:
     from femverify.gate import FaceFinder
     df = read_dataset(a.data_dir, a.labels_from)
     if a.limit: df = df.sample(min(a.limit, len(df)), random_state=a.seed).sort_index()
-    gate = {k: v for k, v in dict(face_prob=a.face_prob, min_face=a.min_face, blur_min=a.blur_min, background_face_ratio=a.background_face_ratio, background_sharpness=a.background_sharpness).items() if v is not None}
+    gate = _gate(a)
     cfg = Config.from_env(**gate)
     from femverify.annotate import _side_files
     res = annotate(df, a.out, cfg=cfg, finder=FaceFinder(device=cfg.device, max_side=a.max_side), batch_size=a.batch_size, chunk=a.chunk, seed=a.seed)

@@ -38,6 +38,9 @@ def test_version_and_help():
     assert r.returncode == 0 and r.stdout.startswith('femverify ')
     h = subprocess.run([FEMVERIFY, '--help'], capture_output=True, text=True).stdout
     assert 'examples:' in h and 'FEMVERIFY_EMBEDDER' in h
+    a = ' '.join(subprocess.run([FEMVERIFY, 'annotate', '--help'], capture_output=True, text=True).stdout.split())
+    assert 'FEMVERIFY_FACE_PROB, else 0.95)' in a and '--count-cut-faces' in a  # every gate setting, its real default once
+    assert a.count('(default: None)') == 2  # only --out (required) and --limit have none
 
 
 def test_inspect_writes_summary_and_figures(photos, tmp_path):
@@ -47,7 +50,7 @@ def test_inspect_writes_summary_and_figures(photos, tmp_path):
 
 
 def test_annotate_then_enroll_and_verify(photos, tmp_path):
-    r = run('annotate', photos, '--out', tmp_path / 'ann.json')
+    r = run('annotate', photos, '--out', tmp_path / 'ann.json', '--face-prob', '0.9', '--count-cut-faces')
     assert r['photos'] == 5 and r['kept'] == 4 and r['rejected'] == {'unreadable': 1}
     env = dict(FEMVERIFY_EMBEDDER='dlib', FEMVERIFY_GENDER_CHECK='0')
     db = tmp_path / 'f.db'
