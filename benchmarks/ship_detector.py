@@ -9,7 +9,8 @@
    it does at least as well as MTCNN on both portraits and group photos (`counts_faces` in the file).
 5. Export: fp16 state dict with its metadata (architecture, classes, band, data, recipe, code version, metrics) to
    --out, written only with --write (a replacement grows the repository's history: compare first).
-Writes results/ship_detector.json and .png; asserts nothing.
+Writes results/ship_detector.json and .png when it replaces models/gender_detector.pt, else
+results/ship_detector-RUN.json and .png (a candidate's record); asserts nothing.
 Usage: python benchmarks/ship_detector.py --run runs/train_detector-fast-teacher [--write]
 """
 import argparse, json, subprocess, tempfile, time
@@ -65,7 +66,9 @@ def main(run, out, write=False, max_false_accept=0.02, max_false_refusal=0.05, l
                 data=dict(annotations=[Path(a).name for a in ANN], train_photos='see the model card', split='seeded (0), identity-disjoint for LFW'),
                 metrics=dict(test=res['test'], rates=rates, groups=dict(race=groups['race'], source=groups['source']), gate=res['gate']))
     if write: res['exported'] = str(export_detector(run / 'model.pt', out, **meta)); res['exported_bytes'] = Path(out).stat().st_size
-    return save('ship_detector', res, plot(tv, tt, band, groups)), res
+    shipped = write and Path(out).resolve() == (ROOT / 'models' / 'gender_detector.pt').resolve()
+    name = 'ship_detector' if shipped else f'ship_detector-{run.name}'  # the shipped file's record, or a candidate's
+    return save(name, res, plot(tv, tt, band, groups)), res
 
 
 def plot(tv, tt, band, groups):

