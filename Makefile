@@ -34,6 +34,7 @@ lint: $(STAMP)
 
 test: $(STAMP) browser check-clean check-export lint
 	$(BIN)/python tools/readme.py --check
+	$(BIN)/python tools/nbstats.py --check >/dev/null
 	$(BIN)/nbdev_test --n_workers 2
 	$(BIN)/pytest -q
 

@@ -89,7 +89,7 @@ def _run_photos(rows:pd.DataFrame, finder:FaceFinder, cfg:Config, batch_size:int
     ims, res = [], {}
     for rel, path in zip(rows.rel, rows.path):
         try: ims.append((rel, load_image(path, cfg.max_pixels)))
-        except ImageError as e: res[rel] = dict(reason='unreadable', error=str(e), n_faces=0, box=None, prob=None, blur=None, boxes=[])
+        except ImageError as e: res[rel] = dict(reason='unreadable', error=str(e), n_faces=0, box=None, prob=None, sharpness=None, boxes=[])
     for (rel, im), faces in zip(ims, finder([im for _, im in ims], batch_size=batch_size)):
         res[rel] = dict(judge(faces, im, cfg), width=im.width, height=im.height)
     return res
@@ -116,7 +116,8 @@ def annotate(df:pd.DataFrame, # a dataset table from `read_dataset`
     for i in range(0, len(todo), chunk):
         rows = todo.iloc[i:i + chunk]
         for rel, r in _run_photos(rows, finder, cfg, batch_size).items(): done[rel] = dict(r, key=keys[rel])
-        atomic_write(prog_path, json.dumps(done)); bar.update(len(rows))
+        atomic_write(prog_path, json.dumps(done))
+        bar.update(len(rows))
     bar.close()
     return _write_outputs(df, done, out, rej_path, cfg, fractions, seed, dict(seconds=time.time() - t0, processed=len(todo)))
 
@@ -130,10 +131,11 @@ def _write_outputs(df, done, out, rej_path, cfg, fractions, seed, run) -> dict:
     groups = [i if isinstance(i, str) else _digest(path) for i, path in zip(kept.identity, kept.path)]
     splits = dict(zip(kept.rel, split_groups(groups, fractions, seed)))
     info = dict(description='femverify annotations (MTCNN boxes)', root=str(Path(df.attrs['root']).resolve()) if df.attrs.get('root') else None, seed=seed, fractions=list(fractions),
-                gate={k: getattr(cfg, k) for k in ('face_prob', 'min_face', 'blur_min', 'background_face_ratio', 'background_sharpness', 'count_cut_faces')})
+                gate={k: getattr(cfg, k) for k in ('face_prob', 'min_face', 'sharpness_min', 'background_face_ratio', 'background_sharpness', 'count_cut_faces')})
     coco = to_coco(df, res, splits, info)
     rejects = [dict(file_name=rel, **{k: v for k, v in r.items() if k != 'key'}) for rel, r in res.items() if r['reason'] != 'ok']
-    atomic_write(out, json.dumps(coco)); atomic_write(rej_path, json.dumps(rejects, indent=0))
+    atomic_write(out, json.dumps(coco))
+    atomic_write(rej_path, json.dumps(rejects, indent=0))
     counts = Counter(r['reason'] for r in res.values())
     return dict(photos=len(df), kept=counts.pop('ok', 0), rejected=dict(counts), splits=dict(Counter(splits.values())),
                 photos_per_s=run['processed'] / max(run['seconds'], 1e-9), **run)
@@ -143,7 +145,8 @@ def merge_coco(paths:list) -> dict:
     "One COCO dict from several files: ids renumbered, file names made absolute."
     out = dict(info=dict(root='/', merged=[str(p) for p in paths]), images=[], annotations=[], categories=CATEGORIES)
     for p in paths:
-        c = json.loads(Path(p).read_text()); root = Path(c['info'].get('root') or Path(p).parent).resolve()
+        c = json.loads(Path(p).read_text())
+        root = Path(c['info'].get('root') or Path(p).parent).resolve()
         ids = {}
         for im in c['images']:
             ids[im['id']] = len(out['images']) + 1
@@ -158,7 +161,9 @@ def plot_annotations(ann, # the COCO JSON file written by `annotate`
                     ) -> 'matplotlib.figure.Figure':
     "A grid of kept photos with boxes and of rejects with their reasons."
     import matplotlib.pyplot as plt, matplotlib.patches as mp
-    ann = Path(ann); coco = json.loads(ann.read_text()); root = Path(root or coco['info']['root'])
+    ann = Path(ann)
+    coco = json.loads(ann.read_text())
+    root = Path(root or coco['info']['root'])
     rej = json.loads(_side_files(ann)[1].read_text())
     rng = np.random.default_rng(seed)
     boxes = {a['image_id']: coco_to_xyxy(a['bbox'])[0] for a in coco['annotations']}
@@ -172,5 +177,6 @@ def plot_annotations(ann, # the COCO JSON file written by `annotate`
         except ImageError: pass
         for b in bs: ax.add_patch(mp.Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, color='lime' if ok else 'red', lw=1.5))
         ax.set_title(title, fontsize=8, color='black' if ok else 'firebrick')
-    fig.tight_layout(); plt.close(fig)
+    fig.tight_layout()
+    plt.close(fig)
     return fig

@@ -10,11 +10,21 @@ import numpy as np
 from .core import *
 
 # %% auto #0
-__all__ = ['COMMANDS', 'GATE_FLAGS', 'EPILOG', 'DB_HELP', 'command', 'parser', 'main', 'cmd_inspect', 'cmd_annotate', 'cmd_train',
-           'cmd_evaluate', 'cmd_enroll', 'cmd_verify', 'cmd_review', 'cmd_ban', 'cmd_unban', 'cmd_keygen', 'cmd_rekey',
-           'cmd_calibrate']
+__all__ = ['COMMANDS', 'GATE_FLAGS', 'EPILOG', 'DB_HELP', 'Names', 'command', 'parser', 'main', 'cmd_inspect', 'cmd_annotate',
+           'cmd_train', 'cmd_evaluate', 'cmd_enroll', 'cmd_verify', 'cmd_review', 'cmd_ban', 'cmd_unban', 'cmd_keygen',
+           'cmd_rekey', 'cmd_calibrate']
 
 # %% ../nbs/08_cli.ipynb #0004
+class Names:
+    "The names in `module`'s `attr` (and `extra`), imported only when argparse looks: a value given, or a help page."
+    def __init__(self, module:str, attr:str, extra:tuple=()): self.module, self.attr, self.extra = module, attr, extra
+    def names(self) -> list:
+        "The names, from the library's own constant."
+        import importlib
+        return [*self.extra, *getattr(importlib.import_module(self.module), self.attr)]
+    def __contains__(self, x): return x in self.names()
+    def __iter__(self): return iter(self.names())
+
 COMMANDS = {}
 
 def command(fn):
@@ -25,9 +35,11 @@ def command(fn):
 # %% ../nbs/08_cli.ipynb #0013
 def _dataset_args(p):
     p.add_argument('data_dir', type=Path, help='the dataset folder')
-    p.add_argument('--labels-from', default='folders', choices=['folders', 'identities', 'lfw', 'utkface'], help='how the folder gives labels')
+    p.add_argument('--limit', type=int, help='only a seeded random sample of this many photos')
+    p.add_argument('--seed', type=int, default=0, help='seed of the sample (and of the split, for annotate)')
+    p.add_argument('--labels-from', default='folders', choices=Names('femverify.data', 'READERS'), metavar='SOURCE', help='how the folder gives labels: %(choices)s')
 
-GATE_FLAGS = (('face-prob', float), ('min-face', int), ('blur-min', float), ('background-face-ratio', float), ('background-sharpness', float))
+GATE_FLAGS = (('face-prob', float), ('min-face', int), ('sharpness-min', float), ('background-face-ratio', float), ('background-sharpness', float))
 
 def _gate_args(p):
     "A flag for every quality-gate setting; its help names the real default once (the variable, else Config's value)."
@@ -36,6 +48,12 @@ def _gate_args(p):
         p.add_argument(f'--{k}', type=t, default=argparse.SUPPRESS, help=f'quality gate: {name} (default: FEMVERIFY_{name.upper()}, else {getattr(Config, name)})')
     p.add_argument('--count-cut-faces', action='store_true', default=argparse.SUPPRESS,
                    help='count faces cut by the photo\'s edge as second faces (default: FEMVERIFY_COUNT_CUT_FACES, else False)')
+
+def _dataset(a):
+    "The dataset table `data_dir` and `--labels-from` give, cut to a seeded sample of `--limit` photos."
+    from femverify.data import read_dataset
+    df = read_dataset(a.data_dir, a.labels_from)
+    return df.sample(min(a.limit, len(df)), random_state=a.seed).sort_index() if a.limit else df
 
 def _gate(a) -> dict:
     "The gate settings given on the command line (the others come from the environment or Config)."
@@ -68,26 +86,34 @@ def _sub(sub, name:str) -> argparse.ArgumentParser:
 # %% ../nbs/08_cli.ipynb #303c171e
 def _train_args(s):
     s.add_argument('ann', nargs='+', type=Path, help='COCO annotation file(s) from `femverify annotate`')
-    s.add_argument('--recipe', default='fast', choices=['torchvision', 'fast', 'fast-teacher'], help='model options, composites, balance, teacher (see 03_detect)')
+    s.add_argument('--recipe', default='fast', choices=Names('femverify.detect', 'RECIPES'), metavar='RECIPE', help='model options, composites, balance, teacher (see 03_detect): %(choices)s')
     s.add_argument('--teacher', type=Path, help='teacher descriptors (.npz from benchmarks/teacher.py), for --recipe fast-teacher')
-    s.add_argument('--arch', default='fasterrcnn_mobilenet_v3_large_320_fpn', choices=['fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn', 'fasterrcnn_dlib_fpn'], help='torchvision architecture')
-    s.add_argument('--epochs', type=int, default=10, help='epochs (the schedule spans them)'); s.add_argument('--batch-size', type=int, default=8, help='photos per step')
-    s.add_argument('--lr', type=float, help='learning rate (default 0.02 × batch size / 16)'); s.add_argument('--out', type=Path, required=True, help='run folder')
-    s.add_argument('--resume', type=Path, help='a checkpoint to continue from'); s.add_argument('--max-minutes', type=float, help='training time budget')
+    s.add_argument('--arch', default='fasterrcnn_mobilenet_v3_large_320_fpn', choices=Names('femverify.detect', 'ARCHS'), metavar='ARCH', help='torchvision architecture: %(choices)s')
+    s.add_argument('--epochs', type=int, default=10, help='epochs (the schedule spans them)')
+    s.add_argument('--batch-size', type=int, default=8, help='photos per step')
+    s.add_argument('--lr', type=float, help='learning rate (default 0.02 × batch size / 16)')
+    s.add_argument('--out', type=Path, required=True, help='run folder')
+    s.add_argument('--resume', type=Path, help='a checkpoint to continue from')
+    s.add_argument('--max-minutes', type=float, help='training time budget')
     s.add_argument('--epoch-steps', type=int, help='cut epochs at this many steps (checkpoint and validation that often)')
-    s.add_argument('--device', default='auto', help='cpu, cuda, cuda:1, mps or auto'); s.add_argument('--workers', type=int, default=2, help='DataLoader workers')
-    s.add_argument('--seed', type=int, default=0, help='seed of shuffling and balance'); s.add_argument('--limit', type=int, help='use only this many training photos')
-    s.add_argument('--min-size', type=int, help="resize photos to this shorter side (default: the recipe's)"); s.add_argument('--max-size', type=int, help='longest side cap (default 2 × min-size)')
+    s.add_argument('--device', default='auto', help='cpu, cuda, cuda:1, mps or auto')
+    s.add_argument('--workers', type=int, default=2, help='DataLoader workers')
+    s.add_argument('--seed', type=int, default=0, help='seed of shuffling and balance')
+    s.add_argument('--limit', type=int, help='use only this many training photos')
+    s.add_argument('--min-size', type=int, help="resize photos to this shorter side (default: the recipe's)")
+    s.add_argument('--max-size', type=int, help='longest side cap (default 2 × min-size)')
     s.add_argument('--random-init', action='store_true', help="don't look for COCO weights")
 
 def _calibrate_args(s):
-    s.add_argument('--embedder', default='auto', choices=['auto', 'facenet', 'dlib'], help='the face-recognition model (auto: FaceNet if its weights are found, else dlib)')
+    s.add_argument('--embedder', default='auto', choices=Names('femverify.verify', 'EMBEDDERS'), metavar='EMBEDDER', help='the face-recognition model (auto: FaceNet if its weights are found, else dlib): %(choices)s')
     s.add_argument('--pairs', type=Path, help="View 2's pairs.txt (default: FEMVERIFY_DATA/lfw/pairs.txt)")
     s.add_argument('--dev', type=Path, help="View 1's pairsDevTrain.txt, where the threshold is chosen (default: beside pairs.txt in FEMVERIFY_DATA)")
     s.add_argument('--images', type=Path, help='the LFW images/ folder (default: FEMVERIFY_DATA/lfw/images)')
     s.add_argument('--distances', type=Path, help='CSV of distance,same[,fold][,view] instead of embedding')
-    s.add_argument('--weights', default='vggface2', help="FaceNet's weights"); s.add_argument('--allow-random-weights', action='store_true', help='run FaceNet with random weights (numbers labelled as such)')
-    s.add_argument('--flip', default='none', choices=['none', 'mean', 'concat'], help="FaceNet's flip test-time augmentation"); s.add_argument('--out', type=Path, default=Path('runs/calibrate'), help='folder for threshold.json and figures')
+    s.add_argument('--weights', default='vggface2', help="FaceNet's weights")
+    s.add_argument('--allow-random-weights', action='store_true', help='run FaceNet with random weights (numbers labelled as such)')
+    s.add_argument('--flip', default='none', choices=Names('femverify.verify', 'FLIPS', ('none',)), metavar='FLIP', help="FaceNet's flip test-time augmentation: %(choices)s")
+    s.add_argument('--out', type=Path, default=Path('runs/calibrate'), help='folder for threshold.json and figures')
     s.add_argument('--limit', type=int, help='only this many pairs per fold (a quick run)')
 
 # %% ../nbs/08_cli.ipynb #58502090
@@ -100,26 +126,50 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--version', action='version', version=f'femverify {femverify.__version__}')
     sub = p.add_subparsers(dest='cmd', required=True, metavar='command')
-    s = _sub(sub, 'inspect'); _dataset_args(s); s.add_argument('--out', default='runs/inspect', help='folder for summary.json and figures')
-    s = _sub(sub, 'annotate'); _dataset_args(s); _gate_args(s)
+    s = _sub(sub, 'inspect')
+    _dataset_args(s)
+    s.add_argument('--out', default='runs/inspect', help='folder for summary.json and figures')
+    s = _sub(sub, 'annotate')
+    _dataset_args(s)
+    _gate_args(s)
     s.add_argument('--out', required=True, type=Path, help='COCO JSON file to write')
-    s.add_argument('--batch-size', type=int, default=8, help='photos per MTCNN call'); s.add_argument('--max-side', type=int, default=1024, help='photos are downscaled to this for detection')
+    s.add_argument('--batch-size', type=int, default=8, help='photos per MTCNN call')
+    s.add_argument('--max-side', type=int, default=1024, help='photos are downscaled to this for detection')
     s.add_argument('--chunk', type=int, default=256, help='photos between saves of the progress file (what a killed run can lose)')
-    s.add_argument('--limit', type=int, help='annotate a seeded random sample of this many photos'); s.add_argument('--seed', type=int, default=0, help='seed of the split (and of --limit)')
     _train_args(_sub(sub, 'train'))
-    s = _sub(sub, 'evaluate'); s.add_argument('run', type=Path, help='a run folder written by `femverify train`')
-    s.add_argument('ann', nargs='+', type=Path, help='the COCO annotation file(s) it was trained on'); s.add_argument('--split', default='test', choices=['train', 'val', 'test'], help='which split')
-    s.add_argument('--device', default='auto', help='cpu, cuda or auto'); s.add_argument('--batch-size', type=int, default=8, help='photos per call'); s.add_argument('--limit', type=int, help='only this many photos')
-    s = _sub(sub, 'enroll'); s.add_argument('db', help=DB_HELP); s.add_argument('user', help='the member id')
+    s = _sub(sub, 'evaluate')
+    s.add_argument('run', type=Path, help='a run folder written by `femverify train`')
+    s.add_argument('ann', nargs='+', type=Path, help='the COCO annotation file(s) it was trained on')
+    s.add_argument('--split', default='test', choices=Names('femverify.annotate', 'SPLITS'), metavar='SPLIT', help='which split: %(choices)s')
+    s.add_argument('--device', default='auto', help='cpu, cuda or auto')
+    s.add_argument('--batch-size', type=int, default=8, help='photos per call')
+    s.add_argument('--limit', type=int, help='only this many photos')
+    s = _sub(sub, 'enroll')
+    s.add_argument('db', help=DB_HELP)
+    s.add_argument('user', help='the member id')
     s.add_argument('--create', action='store_true', help='make the SQLite file DB if it does not exist yet')
-    s.add_argument('photos', nargs='+', help='1 to 5 photos'); s.add_argument('--replace', action='store_true', help='replace an existing enrolment')
-    s = _sub(sub, 'verify'); s.add_argument('db', help=DB_HELP); s.add_argument('user', help='the member id'); s.add_argument('photo', help='the new photo')
+    s.add_argument('photos', nargs='+', help='1 to 5 photos')
+    s.add_argument('--replace', action='store_true', help='replace an existing enrolment')
+    s = _sub(sub, 'verify')
+    s.add_argument('db', help=DB_HELP)
+    s.add_argument('user', help='the member id')
+    s.add_argument('photo', help='the new photo')
     _calibrate_args(_sub(sub, 'calibrate'))
-    s = _sub(sub, 'review'); s.add_argument('db', help=DB_HELP); s.add_argument('--limit', type=int, default=50, help='newest flags to list')
-    s = _sub(sub, 'ban'); s.add_argument('db', help=DB_HELP); s.add_argument('user', help='the member to ban'); s.add_argument('--note', default='', help='why (kept with the ban)')
-    s = _sub(sub, 'unban'); s.add_argument('db', help=DB_HELP); s.add_argument('ban_id', type=int, help='the ban to lift (from `ban` or `review`)')
-    s = _sub(sub, 'keygen'); s.add_argument('--out', required=True, help='the key file to create')
-    s = _sub(sub, 'rekey'); s.add_argument('db', help=DB_HELP); s.add_argument('--old-key-file', help='the key the store is sealed under now (none: it is unsealed)')
+    s = _sub(sub, 'review')
+    s.add_argument('db', help=DB_HELP)
+    s.add_argument('--limit', type=int, default=50, help='newest flags to list')
+    s = _sub(sub, 'ban')
+    s.add_argument('db', help=DB_HELP)
+    s.add_argument('user', help='the member to ban')
+    s.add_argument('--note', default='', help='why (kept with the ban)')
+    s = _sub(sub, 'unban')
+    s.add_argument('db', help=DB_HELP)
+    s.add_argument('ban_id', type=int, help='the ban to lift (from `ban` or `review`)')
+    s = _sub(sub, 'keygen')
+    s.add_argument('--out', required=True, help='the key file to create')
+    s = _sub(sub, 'rekey')
+    s.add_argument('db', help=DB_HELP)
+    s.add_argument('--old-key-file', help='the key the store is sealed under now (none: it is unsealed)')
     return p
 
 # %% ../nbs/08_cli.ipynb #0015
@@ -128,7 +178,8 @@ def main(argv=None) -> int:
     a = parser().parse_args(argv)
     try: result = COMMANDS[a.cmd](a)
     except (ImageError, WeightsUnavailable, FileNotFoundError, FileExistsError, ValueError, LookupError, RuntimeError) as e:
-        print(f'femverify {a.cmd}: {e}', file=sys.stderr); return 2
+        print(f'femverify {a.cmd}: {e}', file=sys.stderr)
+        return 2
     print(json.dumps(result, indent=1, default=str))
     return 1 if result.get('status') == 'refused' or result.get('match') is False else 0  # the outcome, for scripts: refused or no match is 1
 
@@ -136,9 +187,10 @@ def main(argv=None) -> int:
 @command
 def cmd_inspect(a) -> dict:
     "Look at a dataset: counts, sizes, formats, unreadable files, duplicates; figures into --out."
-    from femverify.data import read_dataset, image_stats, summary, plot_overview, sample_grid
-    stats = image_stats(read_dataset(a.data_dir, a.labels_from))
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    from femverify.data import image_stats, summary, plot_overview, sample_grid
+    stats = image_stats(_dataset(a))
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
     plot_overview(stats).savefig(out / 'overview.png', dpi=100)
     sample_grid(stats[stats.error == ''], by='gender').savefig(out / 'samples.png', dpi=100)
     atomic_write(out / 'summary.json', json.dumps(s := summary(stats), indent=1))
@@ -148,11 +200,9 @@ def cmd_inspect(a) -> dict:
 @command
 def cmd_annotate(a) -> dict:
     "MTCNN face boxes + dataset labels → COCO JSON with a seeded split, and a rejects file with reasons."
-    from femverify.data import read_dataset
     from femverify.annotate import annotate
     from femverify.gate import FaceFinder
-    df = read_dataset(a.data_dir, a.labels_from)
-    if a.limit: df = df.sample(min(a.limit, len(df)), random_state=a.seed).sort_index()
+    df = _dataset(a)
     gate = _gate(a)
     cfg = Config.from_env(**gate)
     from femverify.annotate import _side_files
@@ -185,11 +235,15 @@ def cmd_evaluate(a) -> dict:
     import time
     from femverify.detect import FaceDataset, load_detector, predict_dataset, plot_predictions
     from femverify.metrics import coco_map, top_box_report, top_box_table, plot_detection
-    run = Path(a.run); model = load_detector(run / 'model.pt', a.device)
+    run = Path(a.run)
+    model = load_detector(run / 'model.pt', a.device)
     ds = FaceDataset(_annotations(a.ann), split=a.split)
     if a.limit: ds.images = ds.images[:a.limit]
-    t0 = time.time(); preds = predict_dataset(model, ds, a.device, batch_size=a.batch_size); secs = time.time() - t0
-    m = coco_map(preds, ds, curves=True); rep = top_box_report(preds, ds)
+    t0 = time.time()
+    preds = predict_dataset(model, ds, a.device, batch_size=a.batch_size)
+    secs = time.time() - t0
+    m = coco_map(preds, ds, curves=True)
+    rep = top_box_report(preds, ds)
     plot_detection(rep, top_box_table(preds, ds), m.pop('pr')).savefig(run / f'eval-{a.split}.png', dpi=100)
     plot_predictions(ds, preds).savefig(run / f'predictions-{a.split}.png', dpi=100)
     res = dict(split=a.split, photos=len(ds), weights=model.weights, coco=m, top_box=rep, images_per_s=len(ds) / secs)
@@ -263,7 +317,8 @@ def cmd_unban(a) -> dict:
 def cmd_keygen(a) -> dict:
     "Write a new template key to OUT (readable by its owner only; never over an existing file). Keep it outside the database, and a copy of it safe: losing it means every member registers again."
     from femverify.store import new_key
-    out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     try: fd = os.open(out, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError: raise FileExistsError(f"{out} exists: a key is never overwritten (the templates sealed under it would be lost)") from None
     with os.fdopen(fd, 'w') as f: f.write(new_key() + '\n')
@@ -283,7 +338,8 @@ def _embed_pairs(pairs, emb, batch:int=32) -> tuple:
     "(cosine distance per pair, photos without a face): a photo with no face gives an infinite distance, a certain reject."
     from tqdm.auto import tqdm
     from femverify.verify import cosine_distance
-    paths = sorted(set(pairs.path1) | set(pairs.path2)); vec = {}
+    paths = sorted(set(pairs.path1) | set(pairs.path2))
+    vec = {}
     for i in tqdm(range(0, len(paths), batch), desc=f'embedding ({emb.model})', unit='batch'):
         chunk = paths[i:i + batch]
         for p, e in zip(chunk, emb([load_image(p) for p in chunk], batch_size=batch)): vec[p] = e[0] if len(e) else None
@@ -291,8 +347,8 @@ def _embed_pairs(pairs, emb, batch:int=32) -> tuple:
     return np.array(d), sum(v is None for v in vec.values())
 
 # %% ../nbs/08_cli.ipynb #0010
-def _load_embedder(a):
-    "The embedder for `calibrate` (`--embedder`), refusing FaceNet's random weights unless asked."
+def _calibration_embedder(a):
+    "Calibration's embedder (`--embedder`, `--flip`): FaceNet's random weights refused unless asked (serving's is `FaceService._load_embedder`)."
     from femverify.verify import get_embedder
     c = Config.from_env()
     if a.embedder == 'dlib': return get_embedder('dlib', weights_dir=c.weights_dir, dlib_backend=c.dlib_backend)
@@ -317,16 +373,21 @@ def cmd_calibrate(a) -> dict:
     "Choose the verification threshold on LFW View 1, report View 2 (10 folds); threshold.json + figures."
     import time, pandas as pd
     from femverify.metrics import read_pairs, best_threshold, lfw_folds, verification_report, plot_verification
-    t0, out = time.time(), Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    t0, out = time.time(), Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
     if a.distances:
-        df = pd.read_csv(a.distances); model, no_face = f'external distances ({a.distances})', 0
+        df = pd.read_csv(a.distances)
+        model, no_face = f'external distances ({a.distances})', 0
         if 'fold' not in df: df['fold'] = np.arange(len(df)) * 10 // len(df)
         v1, df = (df[df.view == 1], df[df.view == 2]) if 'view' in df else (df, df)
         d, same, folds = df.distance.values, df.same.astype(bool).values, df.fold.values
         d1, s1 = v1.distance.values, v1.same.astype(bool).values
     else:
-        _lfw_defaults(a); emb = _load_embedder(a); model = emb.model
-        view2 = read_pairs(a.pairs, a.images); view1 = read_pairs(a.dev, a.images) if a.dev else view2
+        _lfw_defaults(a)
+        emb = _calibration_embedder(a)
+        model = emb.model
+        view2 = read_pairs(a.pairs, a.images)
+        view1 = read_pairs(a.dev, a.images) if a.dev else view2
         if a.limit:  # each fold lists its same-person pairs first: take both kinds in every fold, or the threshold can't be chosen
             half = max(1, a.limit // 2)
             view2, view1 = view2.groupby(['fold', 'same']).head(half), view1.groupby('same').head(half)
@@ -334,7 +395,8 @@ def cmd_calibrate(a) -> dict:
         d, same, folds = dist[:len(view2)], view2.same.values, view2.fold.values
         d1, s1 = dist[len(view2):], view1.same.values
     th_dev, acc_dev = best_threshold(d1[s1], d1[~s1])
-    rep = verification_report(d[same], d[~same]); folds_r = lfw_folds(d, same, folds)
+    rep = verification_report(d[same], d[~same])
+    folds_r = lfw_folds(d, same, folds)
     res = dict(threshold=th_dev, model=model, embedder=model.split(':')[0],
                result='NOT A RESULT: random weights; the pipeline ran, the numbers say nothing about identity' if model == 'facenet:random' else 'calibrated',
                view1_accuracy=acc_dev, view2=dict(mean=folds_r['mean'], std=folds_r['std'], folds=folds_r['folds']),

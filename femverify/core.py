@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #0002
 from __future__ import annotations
-import hashlib, io, os, typing
+import hashlib, io, os, typing, warnings
 if typing.TYPE_CHECKING: import torch  # for annotations only
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -51,7 +51,7 @@ class Config:
     template_key: str = ''
     face_prob: float = 0.95
     min_face: int = 40
-    blur_min: float = 15.0
+    sharpness_min: float = 15.0
     background_face_ratio: float = 0.3
     background_sharpness: float = 0.2
     count_cut_faces: bool = False
@@ -97,6 +97,7 @@ def _cast(s:str, typ, default=None) -> object:
 
 # %% ../nbs/00_core.ipynb #000d
 _FLOATS = dict(gender_band=(0.5,))  # tuples of numbers whose default is empty
+_OLD_NAMES = dict(sharpness_min='FEMVERIFY_BLUR_MIN')  # renamed settings' old variables
 
 @patch(cls_method=True)
 def from_env(cls:Config, env:dict=None, **overrides) -> Config:
@@ -105,6 +106,10 @@ def from_env(cls:Config, env:dict=None, **overrides) -> Config:
     kw = {}
     for f in fields(cls):
         name = _ENV_NAMES.get(f.name, 'FEMVERIFY_' + f.name.upper())
+        old = _OLD_NAMES.get(f.name)
+        if old and name not in env and old in env:  # a renamed setting: the old variable still works, this release
+            warnings.warn(f'{old} is now {name}; the old name stops working in the next release', DeprecationWarning)
+            name = old
         if name in env: kw[f.name] = _cast(env[name], f.type, _FLOATS.get(f.name, getattr(cls, f.name, None)))
     return replace(cls(**kw), **overrides)
 
@@ -257,12 +262,14 @@ def atomic_write(path, # the file to (re)write
                 ) -> Path:
     "Write `data` to `path` via a temp file + fsync + rename: all or nothing."
     import tempfile
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str): data = data.encode('utf-8')
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f: f.write(data); f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path

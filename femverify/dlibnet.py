@@ -88,7 +88,8 @@ def _layout() -> list:
 
 # %% ../nbs/05a_dlibnet.ipynb #d8740037
 def _con(r:DatReader) -> dict:
-    v = r.expect('con_4', 'con_5', 'con_6'); p = r.tensor().ravel()
+    v = r.expect('con_4', 'con_5', 'con_6')
+    p = r.tensor().ravel()
     d = dict(kind='con', n=r.int(), size=(r.int(), r.int()), stride=(r.int(), r.int()), padding=(r.int(), r.int()))
     fs, bs = r.shape(), r.shape()
     [r.float() for _ in range(4)]  # learning-rate and weight-decay multipliers
@@ -100,15 +101,23 @@ def _con(r:DatReader) -> dict:
 
 # %% ../nbs/05a_dlibnet.ipynb #21c9882e
 def _affine(r:DatReader) -> dict:
-    v = r.expect('affine_', 'affine_2'); p = r.tensor().ravel(); g, b = r.shape(), r.shape(); mode = r.int()
+    v = r.expect('affine_', 'affine_2')
+    p = r.tensor().ravel()
+    g, b = r.shape(), r.shape()
+    mode = r.int()
     disabled = r.boolean() if v == 'affine_2' else False
     k = int(np.prod(g))
     if p.size != k + int(np.prod(b)): raise DatError(f'affine_ has {p.size} parameters, not gamma {g} + beta {b}')
     return dict(kind='affine', gamma=p[:k], beta=p[k:], mode=mode, disabled=disabled)
 
 def _fc(r:DatReader) -> dict:
-    v = r.expect('fc_2', 'fc_3'); n_out, n_in = r.int(), r.int(); p = r.tensor().ravel(); r.shape(); r.shape()
-    bias_mode = r.int(); [r.float() for _ in range(4)]
+    v = r.expect('fc_2', 'fc_3')
+    n_out, n_in = r.int(), r.int()
+    p = r.tensor().ravel()
+    r.shape()
+    r.shape()
+    bias_mode = r.int()
+    [r.float() for _ in range(4)]
     if v == 'fc_3': r.boolean()
     if bias_mode != 1 or p.size != n_in * n_out: raise DatError(f'fc_ is not fc_no_bias<{n_out}> ({p.size} parameters, mode {bias_mode})')
     return dict(kind='fc', weight=p.reshape(n_in, n_out))
@@ -126,7 +135,8 @@ def _details(r:DatReader, kind:str) -> dict:
 
 def _trailer(r:DatReader, version:int, first:bool):
     "The training state an `add_layer` writes after its details: 3 flags, gradient and output buffers (skipped)."
-    [r.boolean() for _ in range(3)]; [r.tensor() for _ in range(3 if first or version == 2 else 2)]
+    [r.boolean() for _ in range(3)]
+    [r.tensor() for _ in range(3 if first or version == 2 else 2)]
     if first and version >= 3: r.int()  # the input layer's sample expansion factor
 
 # %% ../nbs/05a_dlibnet.ipynb #3a7f1b05
@@ -136,7 +146,9 @@ def read_dat(data:bytes) -> dict:
     if r.int() != 1: raise DatError('not a dlib network: the first integer (add_loss_layer version) is not 1')
     if r.expect('loss_metric_', 'loss_metric_2') == 'loss_metric_2': r.float(); r.float()
     versions = [r.int() for _ in kinds]
-    r.expect('input_rgb_image_sized'); means = (r.float(), r.float(), r.float()); size = (r.int(), r.int())
+    r.expect('input_rgb_image_sized')
+    means = (r.float(), r.float(), r.float())
+    size = (r.int(), r.int())
     layers = []
     for i in reversed(range(len(kinds))):
         k, v, first = kinds[i], versions[i], i == len(kinds) - 1
@@ -144,7 +156,8 @@ def read_dat(data:bytes) -> dict:
             if v != 1: raise DatError(f'layer {i} ({k}) has version {v}, expected 1')
             continue
         if v not in ((2, 3) if first else (1, 2)): raise DatError(f'layer {i} ({k}) has add_layer version {v}')
-        layers.append(_details(r, k)); _trailer(r, v, first)
+        layers.append(_details(r, k))
+        _trailer(r, v, first)
     if r.pos != len(r.b): raise DatError(f'{len(r.b) - r.pos} bytes left over after the network')
     return dict(means=means, size=size, layers=layers)
 

@@ -54,7 +54,8 @@ def _pad(im:Image.Image, frac:float) -> Image.Image:
     "`im` on a canvas with `frac` of its longer side added on every side, in its mean colour."
     m = round(frac * max(im.size))
     c = Image.new('RGB', (im.width + 2 * m, im.height + 2 * m), tuple(int(x) for x in np.asarray(im).reshape(-1, 3).mean(0)))
-    c.paste(im, (m, m)); return c
+    c.paste(im, (m, m))
+    return c
 
 @patch
 def _resized(self:FaceFinder, im:Image.Image) -> tuple:
@@ -106,7 +107,8 @@ def rivals(faces:Faces, # what `FaceFinder` found, main (largest) face first
            main_sharpness:float=None, # the main face's `sharpness`, if already known
           ) -> dict:
     "For each face besides the main one: area and sharpness relative to the main face, probability, cut by the photo's edge."
-    b = faces.boxes; area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    b = faces.boxes
+    area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     s0 = main_sharpness if main_sharpness is not None else sharpness(im, b[0])
     return dict(ratio=area[1:] / max(float(area[0]), 1e-6), prob=faces.probs[1:],
                 sharpness=np.array([sharpness(im, x) for x in b[1:]], np.float32) / max(s0, 1e-6),
@@ -120,17 +122,17 @@ def competing(rv:dict, cfg:Config=Config()) -> np.ndarray:
 # %% ../nbs/01b_gate.ipynb #f482f93b
 def judge(faces:Faces, # what `FaceFinder` (or the detector, through `to_faces`) found in the photo
           im:Image.Image, # the photo
-          cfg:Config=Config(), # face_prob, min_face, blur_min, background_face_ratio, background_sharpness, count_cut_faces
+          cfg:Config=Config(), # face_prob, min_face, sharpness_min, background_face_ratio, background_sharpness, count_cut_faces
          ) -> dict:
     "The quality gate for one photo: reason ('ok' or why not), main box, prob, sharpness, face counts."
-    r = dict(reason='no_face', box=None, prob=None, blur=None, n_faces=len(faces), n_competing=0, boxes=faces.boxes.round(1).tolist())
+    r = dict(reason='no_face', box=None, prob=None, sharpness=None, n_faces=len(faces), n_competing=0, boxes=faces.boxes.round(1).tolist())
     if not len(faces): return r
     b = faces.boxes
-    r.update(box=[float(x) for x in b[0].round(2)], prob=float(faces.probs[0]), blur=round(sharpness(im, b[0]), 2))
-    r['n_competing'] = int(competing(rivals(faces, im, r['blur']), cfg).sum())
+    r.update(box=[float(x) for x in b[0].round(2)], prob=float(faces.probs[0]), sharpness=round(sharpness(im, b[0]), 2))
+    r['n_competing'] = int(competing(rivals(faces, im, r['sharpness']), cfg).sum())
     if r['n_competing']: r['reason'] = 'multiple_faces'
     elif faces.probs[0] < cfg.face_prob: r['reason'] = 'low_confidence'
     elif min(b[0, 2] - b[0, 0], b[0, 3] - b[0, 1]) < cfg.min_face: r['reason'] = 'too_small'
-    elif r['blur'] < cfg.blur_min: r['reason'] = 'blurry'
+    elif r['sharpness'] < cfg.sharpness_min: r['reason'] = 'blurry'
     else: r['reason'] = 'ok'
     return r

@@ -33,19 +33,23 @@ def fit_logistic(X:np.ndarray, # (n, d) inputs
                  l2:float=1.0, # penalty on the coefficients (not the intercept)
                  iters:int=30) -> tuple:
     "(coef (d,), intercept): the penalised maximum-likelihood logistic regression."
-    X1 = np.c_[np.asarray(X, float), np.ones(len(X))]; y = np.asarray(y, float)
+    X1 = np.c_[np.asarray(X, float), np.ones(len(X))]
+    y = np.asarray(y, float)
     w = np.ones(len(y)) if weight is None else np.asarray(weight, float)
     beta, reg = np.zeros(X1.shape[1]), np.r_[np.full(X1.shape[1] - 1, l2), 0.0]
     for _ in range(iters):
-        p = sigmoid(X1 @ beta); g = X1.T @ (w * (p - y)) + reg * beta
+        p = sigmoid(X1 @ beta)
+        g = X1.T @ (w * (p - y)) + reg * beta
         H = (X1 * (w * p * (1 - p))[:, None]).T @ X1 + np.diag(reg + 1e-9)
-        step = np.linalg.solve(H, g); beta -= step
+        step = np.linalg.solve(H, g)
+        beta -= step
         if np.abs(step).max() < 1e-8: break
     return beta[:-1], float(beta[-1])
 
 def balanced(y) -> np.ndarray:
     "Sample weights under which each class counts as much as the other."
-    y = np.asarray(y, bool); return np.where(y, 0.5 / max(y.mean(), 1e-9), 0.5 / max(1 - y.mean(), 1e-9))
+    y = np.asarray(y, bool)
+    return np.where(y, 0.5 / max(y.mean(), 1e-9), 0.5 / max(1 - y.mean(), 1e-9))
 
 # %% ../nbs/03b_gender.ipynb #f6430bc1
 @dataclass
@@ -73,17 +77,21 @@ class GenderHead:
 # %% ../nbs/03b_gender.ipynb #77cfb241
 def fuse(head:GenderHead, p_detector:float, p_descriptor:float) -> float:
     "The fused p_female: the stacked logistic regression over both models' logits (each p clipped to [c, 1 − c] first)."
-    f = head.fusion; c = f.get('clip', 1e-6)
+    f = head.fusion
+    c = f.get('clip', 1e-6)
     lg = lambda p: logit(np.clip(p, c, 1 - c))
     return float(sigmoid(f['detector'] * lg(p_detector) + f['descriptor'] * lg(p_descriptor) + f['intercept']))
 
 def fit_fusion(p_detector, p_descriptor, is_female, clips:tuple=(1e-6, 1e-3, 1e-2, 0.05)) -> dict:
     "The stacked logistic regression (on validation data, classes weighted equally), with the clip of least log-loss."
-    y = np.asarray(is_female, float); w = balanced(y); best = None
+    y = np.asarray(is_female, float)
+    w = balanced(y)
+    best = None
     for c in clips:
         Z = np.c_[logit(np.clip(p_detector, c, 1 - c)), logit(np.clip(p_descriptor, c, 1 - c))]
         (a, b), k = fit_logistic(Z, y, w, l2=1e-3)
-        p = np.clip(sigmoid(Z @ np.r_[a, b] + k), 1e-9, 1 - 1e-9); loss = float(-(w * (y * np.log(p) + (1 - y) * np.log(1 - p))).mean())
+        p = np.clip(sigmoid(Z @ np.r_[a, b] + k), 1e-9, 1 - 1e-9)
+        loss = float(-(w * (y * np.log(p) + (1 - y) * np.log(1 - p))).mean())
         if best is None or loss < best[0]: best = (loss, dict(detector=float(a), descriptor=float(b), intercept=k, clip=c))
     return best[1]
 
@@ -122,7 +130,8 @@ def decide_gender(p_detector:float=None, # the detector's p_female at the face (
     models, minor = {}, False
     if p_detector is not None and np.isfinite(p_detector): models['detector'] = dict(p_female=float(p_detector))
     if head is not None and embedding is not None and np.size(embedding):
-        pm = float(head.p_minor(embedding)[0]); minor = pm > head.minor_cut
+        pm = float(head.p_minor(embedding)[0])
+        minor = pm > head.minor_cut
         models['descriptor'] = dict(p_female=float(head.p_female(embedding)[0]), p_minor=pm)
     if len(models) == 2 and head.fusion: by, p, band = 'fusion', fuse(head, models['detector']['p_female'], models['descriptor']['p_female']), head.band
     elif 'descriptor' in models: by, p, band = 'descriptor', models['descriptor']['p_female'], head.band_alone

@@ -88,7 +88,8 @@ def load_limits(path=None) -> dict:
 # %% ../nbs/06c_liveness.ipynb #0014live
 def tilt(im, rx:float, ry:float, rz:float=0.0, scale:float=1.0, shift=(0, 0), canvas:int=480, bg=None):
     "`im` as a flat print seen by a pinhole camera: turned `rx`, `ry` degrees out of the plane, `rz` in it, scaled and shifted."
-    w, h = im.size; f = 900.0
+    w, h = im.size
+    f = 900.0
     corners = np.array([[-w / 2, -h / 2, 0], [w / 2, -h / 2, 0], [w / 2, h / 2, 0], [-w / 2, h / 2, 0]]) * scale
     a, b, c = np.radians([rx, ry, rz])
     Rx = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
@@ -106,10 +107,14 @@ def screen_like(im, rng) -> Image.Image:
     "Gamma, moire, blur and JPEG: what a screen or a print filmed by a webcam adds."
     a = np.asarray(im, np.float32) / 255
     a = a ** rng.uniform(0.6, 1.5)
-    yy, xx = np.mgrid[:a.shape[0], :a.shape[1]]; th = rng.uniform(0, np.pi); fr = rng.uniform(0.3, 1.2)
+    yy, xx = np.mgrid[:a.shape[0], :a.shape[1]]
+    th = rng.uniform(0, np.pi)
+    fr = rng.uniform(0.3, 1.2)
     a = a + rng.uniform(0.0, 0.06) * np.sin(fr * (np.cos(th) * xx + np.sin(th) * yy))[..., None]
     out = Image.fromarray((np.clip(a, 0, 1) * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(rng.uniform(0, 1.2)))
-    b = io.BytesIO(); out.save(b, 'JPEG', quality=int(rng.integers(55, 95))); return load_image(b.getvalue())
+    b = io.BytesIO()
+    out.save(b, 'JPEG', quality=int(rng.integers(55, 95)))
+    return load_image(b.getvalue())
 
 def print_attack(im, moves:tuple, rng, n:int=8) -> list:
     "`n` frames of one photo held up to the camera and tilted as if to follow `moves` (by up to 50 degrees), then back."
@@ -142,12 +147,15 @@ def reach(d:np.ndarray, move:str, lim:dict) -> np.ndarray:
 
 def follow(poses, moves:tuple, lim:dict) -> list:
     "Indices of 6 photos of one person (their `head_pose`s) that follow `moves`: frontal, still, move, still, move, still."
-    p = np.asarray(poses, np.float64); f0 = int(np.argmin(np.abs(p[:, 0]) + np.abs(p[:, 1] - np.median(p[:, 1]))))
-    d = p - p[f0]; calm = np.max(np.abs(d) / [lim['yaw'], lim['pitch']], axis=1)
+    p = np.asarray(poses, np.float64)
+    f0 = int(np.argmin(np.abs(p[:, 0]) + np.abs(p[:, 1] - np.median(p[:, 1]))))
+    d = p - p[f0]
+    calm = np.max(np.abs(d) / [lim['yaw'], lim['pitch']], axis=1)
     still = [int(i) for i in np.argsort(calm, kind='stable') if i != f0]
     seq = [f0]
     for m, s in zip(moves, still):
-        r = reach(d, m, lim); r[seq + [s]] = -np.inf
+        r = reach(d, m, lim)
+        r[seq + [s]] = -np.inf
         seq += [s, int(np.argmax(r))]
     return seq + [next(i for i in still if i not in seq)]
 
@@ -179,8 +187,10 @@ def _continuity(boxes:np.ndarray, thumbs:list, lim:dict) -> list:
     "[(name, check, reason)]: no two frames (nearly) identical; no jump (in face heights) or change of size between consecutive frames."
     t = np.stack([np.asarray(x, np.float32) for x in thumbs])
     diff = [float(np.abs(t[i] - t[j]).mean()) for i in range(len(t)) for j in range(i + 1, len(t))]
-    w = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0); c = (boxes[:, :2] + boxes[:, 2:]) / 2  # the face's height: a turn narrows it, not shortens
-    jump = np.linalg.norm(np.diff(c, axis=0), axis=1) / w[:-1]; scale = np.exp(np.abs(np.diff(np.log(w))))
+    w = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
+    c = (boxes[:, :2] + boxes[:, 2:]) / 2  # the face's height: a turn narrows it, not shortens
+    jump = np.linalg.norm(np.diff(c, axis=0), axis=1) / w[:-1]
+    scale = np.exp(np.abs(np.diff(np.log(w))))
     rep = dict(ok=min(diff) > lim['repeat'], least_difference=round(min(diff), 2))
     jmp = dict(ok=bool(jump.max() <= lim['jump'] and scale.max() <= lim['scale']), jump=round(float(jump.max()), 3), scale=round(float(scale.max()), 3))
     return [('repeats', rep, None if rep['ok'] else 'repeated_frame'), ('continuity', jmp, None if jmp['ok'] else 'frames_jump')]
@@ -188,7 +198,8 @@ def _continuity(boxes:np.ndarray, thumbs:list, lim:dict) -> list:
 def two_groups(e:np.ndarray) -> np.ndarray:
     "The split of embeddings `e` (n, d) into the two groups that differ most: 2-means started from the two farthest apart (labels 0/1)."
     e = e / np.linalg.norm(e, axis=1, keepdims=True)
-    i, j = np.unravel_index(np.argmax(1 - e @ e.T), (len(e), len(e))); c = e[[i, j]]
+    i, j = np.unravel_index(np.argmax(1 - e @ e.T), (len(e), len(e)))
+    c = e[[i, j]]
     for _ in range(10):
         lab = np.argmax(e @ (c / np.linalg.norm(c, axis=1, keepdims=True)).T, axis=1)
         if lab.min() == lab.max(): break
@@ -223,8 +234,10 @@ def check_frames(rows:list, # per frame: `reason` ('ok' if the gate passed), `bo
         frontal = np.argsort(np.abs(poses[:, 0]) + np.abs(poses[:, 1] - poses[0, 1]), kind='stable').tolist()
         checks['same_person'] = _one_person(np.concatenate([r['embedding'] for r in rows]), frontal, same_person, groups or same_person, split or same_person)
         if not checks['same_person']['ok']: failed.append('frames_disagree')
-        checks['movement'], why = _moves(poses, tuple(moves), lim); failed += [why] if why else []
-        checks['depth'], why = _depth(marks, [int(np.argmax(reach(poses - poses[0], m, lim))) for m in moves], lim); failed += [why] if why else []
+        checks['movement'], why = _moves(poses, tuple(moves), lim)
+        failed += [why] if why else []
+        checks['depth'], why = _depth(marks, [int(np.argmax(reach(poses - poses[0], m, lim))) for m in moves], lim)
+        failed += [why] if why else []
         for name, c, why in _continuity(boxes, thumbs, lim): checks[name] = c; failed += [why] if why else []
     else: frontal = []
     failed.sort(key=REASONS.index)

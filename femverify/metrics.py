@@ -98,7 +98,8 @@ def lfw_folds(distances, # one distance per pair
     for k in np.unique(f):
         th, _ = best_threshold(d[(f != k) & s], d[(f != k) & ~s])
         m = f == k
-        accs.append(float(((d[m] <= th) == s[m]).mean())); ths.append(th)
+        accs.append(float(((d[m] <= th) == s[m]).mean()))
+        ths.append(th)
     return dict(mean=float(np.mean(accs)), std=float(np.std(accs)), folds=accs, thresholds=ths)
 
 # %% ../nbs/04_metrics.ipynb #0018
@@ -109,15 +110,21 @@ def plot_verification(genuine, impostor, threshold:float, title:str='',
     import matplotlib.pyplot as plt
     r = roc(genuine, impostor)
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
-    ax[0].plot(np.maximum(r['far'], 1e-5), r['tar']); ax[0].set_xscale('log')
+    ax[0].plot(np.maximum(r['far'], 1e-5), r['tar'])
+    ax[0].set_xscale('log')
     ax[0].set(xlabel='false-accept rate', ylabel='true-accept rate', title=f'ROC (AUC {auc(genuine, impostor):.3f}) {title}')
-    ax[0].axvline(3 / len(impostor), ls=':', c='gray', label=f'3/N = {3 / len(impostor):.1e}: smallest FAR the sample backs'); ax[0].legend(fontsize=8)
-    g, i = (np.asarray(x, float) for x in (genuine, impostor)); fg, fi = g[np.isfinite(g)], i[np.isfinite(i)]
+    ax[0].axvline(3 / len(impostor), ls=':', c='gray', label=f'3/N = {3 / len(impostor):.1e}: smallest FAR the sample backs')
+    ax[0].legend(fontsize=8)
+    g, i = (np.asarray(x, float) for x in (genuine, impostor))
+    fg, fi = g[np.isfinite(g)], i[np.isfinite(i)]
     bins = np.linspace(min(fg.min(), fi.min()), max(fg.max(), fi.max()), 50)
     for x, fx, name in ((g, fg, 'genuine'), (i, fi, 'impostor')):
         ax[1].hist(fx, bins, alpha=.6, label=f'{name} ({len(fx)}' + (f'; {len(x) - len(fx)} with no face)' if len(x) > len(fx) else ')'))
-    ax[1].axvline(threshold, c='k', ls='--', label=f'threshold {threshold:.3f}'); ax[1].set(xlabel=metric, ylabel='pairs', title='distances'); ax[1].legend(fontsize=8)
-    fig.tight_layout(); plt.close(fig)
+    ax[1].axvline(threshold, c='k', ls='--', label=f'threshold {threshold:.3f}')
+    ax[1].set(xlabel=metric, ylabel='pairs', title='distances')
+    ax[1].legend(fontsize=8)
+    fig.tight_layout()
+    plt.close(fig)
     return fig
 
 # %% ../nbs/04_metrics.ipynb #001b
@@ -142,8 +149,13 @@ def coco_map(preds:list, # dicts with image_id, boxes (n, 4) xyxy, labels, score
             for p in preds for b, l, s in zip(xyxy_to_coco(p['boxes']), p['labels'], p['scores'])]
     if not dets or not g['annotations']: return dict(map=0.0, map50=0.0)
     with contextlib.redirect_stdout(io.StringIO()):
-        cg = COCO(); cg.dataset = g; cg.createIndex()
-        E = COCOeval(cg, cg.loadRes(dets), 'bbox'); E.evaluate(); E.accumulate(); E.summarize()
+        cg = COCO()
+        cg.dataset = g
+        cg.createIndex()
+        E = COCOeval(cg, cg.loadRes(dets), 'bbox')
+        E.evaluate()
+        E.accumulate()
+        E.summarize()
     r = dict(map=float(max(E.stats[0], 0)), map50=float(max(E.stats[1], 0)))
     if curves: r['pr'] = {c['name']: np.maximum(E.eval['precision'][0, :, k, 0, 2], 0).tolist() for k, c in enumerate(sorted(g['categories'], key=lambda c: c['id']))}
     return r
@@ -151,7 +163,8 @@ def coco_map(preds:list, # dicts with image_id, boxes (n, 4) xyxy, labels, score
 # %% ../nbs/04_metrics.ipynb #0020
 def iou(a, b) -> float:
     "Intersection over union of two `[x_min, y_min, x_max, y_max]` boxes."
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0])); h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     u = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
     return float(w * h / u) if u > 0 else 0.0
 
@@ -167,7 +180,8 @@ NAMES = {0: 'none', 1: 'female', 2: 'male'}
 
 def top_box_table(preds:list, gt) -> pd.DataFrame:
     "One row per photo: IoU of the top-scoring box with the annotation, true and predicted gender, extra columns."
-    g = _gt_coco(gt); images = {im['id']: im for im in (gt.images if hasattr(gt, 'images') else g['images'])}
+    g = _gt_coco(gt)
+    images = {im['id']: im for im in (gt.images if hasattr(gt, 'images') else g['images'])}
     truth = {a['image_id']: a for a in g['annotations']}
     from femverify.data import coco_to_xyxy
     rows = []
@@ -210,7 +224,8 @@ def choose_band(p_female, # the model's p_female per face
 def gender_rates(p_female, is_female, band:tuple) -> dict:
     "What `band` does: men accepted as female, women refused, review rate, accuracy of the decided answers, counts."
     p, f = np.asarray(p_female, float), np.asarray(is_female, bool)
-    acc, ref = p >= band[1], (p <= band[0]) & ~(p >= band[1]); dec = acc | ref
+    acc, ref = p >= band[1], (p <= band[0]) & ~(p >= band[1])
+    dec = acc | ref
     rate = lambda m, n: float(m.sum() / n.sum()) if n.sum() else float('nan')
     return dict(n=int(len(p)), women=int(f.sum()), men=int((~f).sum()), false_accept=rate(acc & ~f, ~f), false_refusal=rate(ref & f, f),
                 review=float(1 - dec.mean()) if len(p) else float('nan'), decided_accuracy=rate((acc & f) | (ref & ~f), dec), decided=int(dec.sum()))
@@ -228,13 +243,16 @@ def plot_detection(report:dict, table:pd.DataFrame, pr:dict=None) -> 'matplotlib
     "Top-box IoU histogram, gender confusion matrix and (if given) PR curves at IoU 0.5."
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(1, 3, figsize=(14, 3.8))
-    ax[0].hist(table.iou, bins=np.linspace(0, 1, 21), color='#8e5bb5'); ax[0].axvline(0.5, c='k', ls='--')
+    ax[0].hist(table.iou, bins=np.linspace(0, 1, 21), color='#8e5bb5')
+    ax[0].axvline(0.5, c='k', ls='--')
     ax[0].set(title=f"top-box IoU: mean {report['iou_mean']:.2f}, ≥0.5: {report['iou_ge_50']:.0%}", xlabel='IoU', ylabel='photos')
     c = pd.DataFrame(report['confusion']).T
     ax[1].imshow(c.values, cmap='Purples'); ax[1].set(xticks=range(c.shape[1]), xticklabels=c.columns, yticks=range(c.shape[0]), yticklabels=c.index,
                                                      xlabel='predicted', ylabel='true', title=f"gender accuracy {report['gender_accuracy']:.1%}")
     for (i, j), v in np.ndenumerate(c.values): ax[1].text(j, i, v, ha='center', va='center')
     for k, v in (pr or {}).items(): ax[2].plot(np.linspace(0, 1, 101), v, label=k)
-    ax[2].set(title='precision-recall (IoU 0.5)', xlabel='recall', ylabel='precision', ylim=(0, 1.02)); ax[2].legend() if pr else None
-    fig.tight_layout(); plt.close(fig)
+    ax[2].set(title='precision-recall (IoU 0.5)', xlabel='recall', ylabel='precision', ylim=(0, 1.02))
+    ax[2].legend() if pr else None
+    fig.tight_layout()
+    plt.close(fig)
     return fig

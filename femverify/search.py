@@ -45,23 +45,28 @@ class SketchIndex:
 def _grown(a:np.ndarray, n:int) -> np.ndarray:
     "`a` with room for at least `n` rows (capacity doubles, so appending one at a time stays cheap)."
     if len(a) >= n: return a
-    out = np.zeros((max(n, 2 * len(a), 1024), *a.shape[1:]), a.dtype); out[:len(a)] = a
+    out = np.zeros((max(n, 2 * len(a), 1024), *a.shape[1:]), a.dtype)
+    out[:len(a)] = a
     return out
 
 @patch
 def add(self:SketchIndex, keys, # (m,) int keys
         x): # (m, d) templates
     "Add templates under `keys`."
-    codes, q, _ = self.encode(x); m, n = len(keys), self.n
+    codes, q, _ = self.encode(x)
+    m, n = len(keys), self.n
     self.codes, self.i8, self.keys, self.alive = (_grown(a, n + m) for a in (self.codes, self.i8, self.keys, self.alive))
     self.codes[n:n + m], self.i8[n:n + m], self.keys[n:n + m], self.alive[n:n + m] = codes, q, keys, True
-    self.bits.add(codes); self.pos.update(zip(map(int, keys), range(n, n + m))); self.n += m
+    self.bits.add(codes)
+    self.pos.update(zip(map(int, keys), range(n, n + m)))
+    self.n += m
 
 @patch
 def remove(self:SketchIndex, keys) -> int:
     "Forget `keys` (unknown ones are ignored): the number removed. Rows are skipped at once and compacted in batches."
     gone = [p for p in (self.pos.pop(int(k), None) for k in keys) if p is not None]
-    self.alive[gone] = False; self.dead += len(gone)
+    self.alive[gone] = False
+    self.dead += len(gone)
     if self.dead > 256: self._compact()
     return len(gone)
 
@@ -72,16 +77,18 @@ def _compact(self:SketchIndex):
     self.codes, self.i8, self.keys = self.codes[keep], self.i8[keep], self.keys[keep]
     self.alive, self.n, self.dead = np.ones(len(keep), bool), len(keep), 0
     self.pos = dict(zip(map(int, self.keys), range(self.n)))
-    self.bits = self.faiss.IndexBinaryFlat(self.i8.shape[1]); self.bits.add(self.codes)
+    self.bits = self.faiss.IndexBinaryFlat(self.i8.shape[1])
+    self.bits.add(self.codes)
 
-@patch(nm='search')  # its own module-level name: Gallery.search is `search`
-def _sketch_search(self:SketchIndex, t, # a (d,) template
+@patch
+def search(self:SketchIndex, t, # a (d,) template
            k:int=10) -> np.ndarray:
     "The keys of the (about) `k` templates closest to `t` in cosine distance, nearest first."
     if not len(self): return np.zeros(0, np.int64)
     code, _, tc = self.encode(t)
     _, pos = self.bits.search(code, min(self.n, self.candidates + self.dead))
-    pos = pos[0][pos[0] >= 0]; pos = pos[self.alive[pos]][:self.candidates]
+    pos = pos[0][pos[0] >= 0]
+    pos = pos[self.alive[pos]][:self.candidates]
     score = self.i8[pos].astype(np.float32) @ tc[0]
     return self.keys[pos[np.argsort(-score)[:k]]]
 
@@ -114,9 +121,11 @@ def _apply(self:Gallery, change:dict) -> int:
         self.labels.update((k, l) for k, l, _ in add)
         if self.index is not None: self.index.add(keys, x)
         else:
-            self.keys = np.concatenate([self.keys, keys]); self.x = x if self.x is None else np.concatenate([self.x, x])
+            self.keys = np.concatenate([self.keys, keys])
+            self.x = x if self.x is None else np.concatenate([self.x, x])
             if len(self.keys) >= self.exact_below and self.x.shape[1] % 8 == 0:  # big enough: switch to the sketch index, centred on today's gallery
-                self.index = SketchIndex(self.x.mean(0), self.candidates); self.index.add(self.keys, self.x)
+                self.index = SketchIndex(self.x.mean(0), self.candidates)
+                self.index.add(self.keys, self.x)
                 self.keys, self.x = np.zeros(0, np.int64), None
     self.seq = change['seq']
     return len(gone) + len(add)
@@ -138,7 +147,8 @@ def search(self:Gallery, t, # a (d,) template
     with self._lock:
         if not self.labels: return []
         if self.index is None:
-            dist = 1.0 - self.x @ t; i = np.argsort(dist)[:k]
+            dist = 1.0 - self.x @ t
+            i = np.argsort(dist)[:k]
             return [(self.labels[int(self.keys[j])], float(dist[j])) for j in i]
         keys = [int(key) for key in self.index.search(t, k)]
     exact = self.store.templates(keys)  # re-rank with the stored float32 templates (a removed one has just gone)

@@ -40,12 +40,14 @@ class LivenessRequired(InvalidRequest):
 class RateLimited(RuntimeError):
     "Too many failed verifications, or requests, recently; `retry_after` is in seconds."
     def __init__(self, msg:str, retry_after:int):
-        super().__init__(msg); self.retry_after = retry_after
+        super().__init__(msg)
+        self.retry_after = retry_after
 
 class Busy(RuntimeError):
     "Every model slot of this worker stayed taken for `queue_timeout` seconds; `retry_after` is in seconds."
     def __init__(self, msg:str, retry_after:int=2):
-        super().__init__(msg); self.retry_after = retry_after
+        super().__init__(msg)
+        self.retry_after = retry_after
 
 STORE_ERRORS = (UnknownUser, UserExists, ModelMismatch, StoreUnavailable, ChallengeRefused)  # the store's errors the API maps: re-exported here, so api/ imports only the service
 
@@ -57,9 +59,11 @@ class FaceService:
     def __init__(self, config:Config=None): # settings; default `Config.from_env()`
         self.config = cfg = config or Config.from_env()
         if cfg.torch_threads:
-            import torch; torch.set_num_threads(cfg.torch_threads)
+            import torch
+            torch.set_num_threads(cfg.torch_threads)
         self.problems = {}
-        import threading; self._slots = threading.BoundedSemaphore(cfg.max_inflight)  # model calls at once in this worker
+        import threading
+        self._slots = threading.BoundedSemaphore(cfg.max_inflight)  # model calls at once in this worker
         self.finder = FaceFinder(device=cfg.device, max_side=cfg.detect_side)
         self.embedder = self._try('embedder', self._load_embedder)
         self.detector = self._try('detector', self._load_detector)
@@ -67,7 +71,8 @@ class FaceService:
         if cfg.liveness not in LIVENESS_MODES: raise ValueError(f"FEMVERIFY_LIVENESS must be one of {', '.join(LIVENESS_MODES)}, not {cfg.liveness!r}")
         self.liveness = self._try('liveness', lambda: load_limits(cfg.liveness_path))  # None: live answers refused (503), never guessed
         self.sealer = load_sealer(cfg)  # no template key: the service refuses to start (TemplateKeyError says how to make one)
-        self.store = self.gallery = None; self._store_tried = 0.0
+        self.store = self.gallery = None
+        self._store_tried = 0.0
         self._open_store()
         self.threshold = self._threshold()
         from femverify.detect import detector_config
@@ -152,7 +157,8 @@ def _threshold(self:FaceService) -> float:
     c, e = self.config, self.embedder
     self.thresholds, self.consistency_cut, self.search_cut = {}, None, None  # by (template photos, frames); registration; 1:N
     if c.verify_threshold is not None:  # an explicit setting overrides any calibration: said in /health
-        self.threshold_source = 'set by FEMVERIFY_VERIFY_THRESHOLD (not a calibration)'; return c.verify_threshold
+        self.threshold_source = 'set by FEMVERIFY_VERIFY_THRESHOLD (not a calibration)'
+        return c.verify_threshold
     if e is None: return None
     p = c.threshold_path or shipped_threshold(e.name)
     if not Path(p).exists():
@@ -160,7 +166,8 @@ def _threshold(self:FaceService) -> float:
                                       "or set FEMVERIFY_VERIFY_THRESHOLD; verification and registration refused until then"); return None
     try: cal = json.loads(Path(p).read_text()); thr = float(cal['threshold'])
     except (OSError, ValueError, KeyError, TypeError) as err:  # asked for, or shipped, but unusable: fail closed, never fall back to a guess
-        self.problems['threshold'] = f"can't read the calibration file ({err.__class__.__name__}): verification refused until it is fixed"; return None
+        self.problems['threshold'] = f"can't read the calibration file ({err.__class__.__name__}): verification refused until it is fixed"
+        return None
     if cal.get('model') != e.model:
         self.problems['threshold'] = f"the calibration file was made with {str(cal.get('model'))[:60]!r}, not {e.model!r}: verification refused until it is fixed"
         return None
@@ -250,7 +257,9 @@ def detect(self:FaceService, photo, # path, bytes or file object
     "One clear face? and female? for one photo, with the box, scores, and which model counted the faces."
     self._spend(client, 'detect')
     with self._slot():  # decoding a 40 MP photo is heavy too: it waits for a slot like the models
-        t0 = time.perf_counter(); im = self._load(photo, client, 'detect'); t1 = time.perf_counter()
+        t0 = time.perf_counter()
+        im = self._load(photo, client, 'detect')
+        t1 = time.perf_counter()
         r = self._detect(im, t0, t1)
     return r if scores else without_scores(r)
 
@@ -288,13 +297,17 @@ def _detect(self:FaceService, im, t0, t1) -> dict:
     "`detect` once the photo is loaded and a model slot is held."
     from femverify.detect import decide
     if self.counter == 'detector':
-        g = decide(self._predict([im])[0], im, self.detector_cfg); gender = g['gender']; t2 = t3 = time.perf_counter()
+        g = decide(self._predict([im])[0], im, self.detector_cfg)
+        gender = g['gender']
+        t2 = t3 = time.perf_counter()
     else:
-        g = judge(self.finder([im])[0], im, self.config); t2 = time.perf_counter()
+        g = judge(self.finder([im])[0], im, self.config)
+        t2 = time.perf_counter()
         emb = self.embedder.embed_faces([im], [g['box']]) if g['box'] and self.embedder is not None and self.gender_head is not None else None
-        gender = self._genders([im], [g['box']], emb)[0] if g['box'] else dict(answer=None, reason='no face'); t3 = time.perf_counter()
+        gender = self._genders([im], [g['box']], emb)[0] if g['box'] else dict(answer=None, reason='no face')
+        t3 = time.perf_counter()
     return dict(width=im.width, height=im.height, quality=g['reason'], faces=g['n_faces'], competing_faces=g['n_competing'], counted_by=self.counter,
-                box=g['box'], face_prob=g['prob'], sharpness=g['blur'], gender=gender,
+                box=g['box'], face_prob=g['prob'], sharpness=g['sharpness'], gender=gender,
                 timings_ms=dict(decode=_ms(t1 - t0), detect=_ms(t2 - t1), gender=_ms(t3 - t2)))
 
 def _ms(s:float) -> float: return round(s * 1000, 2)
@@ -339,13 +352,16 @@ def register(self:FaceService, user:str, photos:list=None, # 1-5 photos (paths, 
              frames:list=None, # 6-15 frames of the member following the challenge, in order
             ) -> dict:
     "Enrol `user` from a live challenge's frames (or from 1-5 photos, with liveness off) through the gate, gender and consistency checks."
-    user = check_user(user); photos = photos or []
+    user = check_user(user)
+    photos = photos or []
     if challenge is not None or frames: return self._register_live(user, challenge, frames or [], replace, client)
     if self.config.liveness != 'off':
         raise LivenessRequired(f"registration needs a live head-turn challenge (FEMVERIFY_LIVENESS={self.config.liveness}): "
                                "ask POST /api/v1/challenges for one, then send its frames")
     if not 1 <= len(photos) <= 5: raise InvalidRequest(f"registration needs 1 to 5 photos, got {len(photos)}")
-    self._need('embedder', 'store'); self._need_gender(); self._spend(client, 'register')
+    self._need('embedder', 'store')
+    self._need_gender()
+    self._spend(client, 'register')
     with self._slot(): rows = self._analyse(self._photos(photos, client))
     return self._enrol(user, rows, replace)
 
@@ -395,7 +411,7 @@ def _enrol(self:FaceService, user:str, rows:list, replace:bool) -> dict:
     elif hit: status, reason = 'review', hit[0]
     elif 'review' in answers: status, reason = 'review', 'gender_uncertain'
     else: status, reason = 'enrolled', 'ok'
-    if status == 'enrolled': self.store.enroll(user, template(e), e, [r['blur'] for r in ok], replace=replace, model=self.embedder.model)
+    if status == 'enrolled': self.store.enroll(user, template(e), e, [r['sharpness'] for r in ok], replace=replace, model=self.embedder.model)
     photos = [{k: v for k, v in r.items() if k not in ('embedding', 'boxes', 'landmarks')} for r in rows]
     return dict(user=user, status=status, reason=reason, enrolled_photos=len(ok) if status == 'enrolled' else 0, model=self.embedder.model, photos=photos)
 
@@ -417,7 +433,8 @@ def verify(self:FaceService, user:str, photo, # one photo, or a list of frames o
            challenge:str=None, # a challenge's id: `photo` is then the 6-15 frames that answer it
           ) -> dict:
     "Is the person in `photo` (or in the frames) the enrolled `user`? match and reason; for `keyed` callers, distance and threshold."
-    user = check_user(user); self._need('embedder', 'store')
+    user = check_user(user)
+    self._need('embedder', 'store')
     frames = list(photo) if isinstance(photo, (list, tuple)) else [photo]
     if challenge is None and self.config.liveness == 'always':
         raise LivenessRequired("verification needs a live head-turn challenge (FEMVERIFY_LIVENESS=always): ask POST /api/v1/challenges for one")
@@ -438,10 +455,12 @@ def _verify_held(self:FaceService, user:str, frames:list, client:str=None, keyed
                 ) -> dict:
     "`verify` once a model slot is held: the photos first (an unusable one is not a guess), then the member, the attempt, the decision."
     t0 = time.perf_counter()
-    ims = [self._load(f, client, 'verify') for f in frames]; t1 = time.perf_counter()  # ImageError: 400, for anyone
-    rows = self.embedder.analyse(ims, self.config); t2 = time.perf_counter()
+    ims = [self._load(f, client, 'verify') for f in frames]
+    t1 = time.perf_counter()  # ImageError: 400, for anyone
+    rows = self.embedder.analyse(ims, self.config)
+    t2 = time.perf_counter()
     live = None if moves is None else self._check_live(rows, ims, moves)
-    if live is None: good = sorted((r for r in rows if r['reason'] == 'ok'), key=lambda r: -r['blur'])[:5]
+    if live is None: good = sorted((r for r in rows if r['reason'] == 'ok'), key=lambda r: -r['sharpness'])[:5]
     else: good = [rows[i] for i in live['frontal'][:5]] if live['passed'] else []
     answer = dict(user=user, model=self.embedder.model, frames_used=len(good), **({} if live is None else dict(liveness=live)))
     if not good and live is None:  # no usable face: nothing was compared, so nothing is counted, and nobody's membership shows
@@ -457,7 +476,8 @@ def _verify_held(self:FaceService, user:str, frames:list, client:str=None, keyed
     if live is not None and not live['passed']: r = dict(match=False, distance=None, threshold=thr, reason=live['reason'])
     elif set(consistency(e, self.consistency_cut or self.threshold)) == {'ok'}: r = _verify(enrolled['template'], template(e)[None], thr)
     else: r = dict(match=False, distance=None, threshold=thr, reason='frames_disagree')  # two people in one sequence
-    self.store.end_attempt(row, 'match' if r['match'] else r['reason'], r['distance']); t3 = time.perf_counter()  # erased meanwhile: UnknownUser
+    self.store.end_attempt(row, 'match' if r['match'] else r['reason'], r['distance'])
+    t3 = time.perf_counter()  # erased meanwhile: UnknownUser
     if r['distance'] is not None: r['distance'] = round(r['distance'], 4)  # the decision was made on the unrounded distance
     return dict(answer, **r, timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1), store=_ms(t3 - t2)))
 
@@ -465,7 +485,8 @@ def _verify_held(self:FaceService, user:str, frames:list, client:str=None, keyed
 @patch
 def challenge(self:FaceService, client:str=None) -> dict:
     "A new single-use head-turn challenge for `client`: id, moves with their instructions, expiry, and the frames expected."
-    self._need('store', 'liveness'); self._spend(client, 'challenge')
+    self._need('store', 'liveness')
+    self._spend(client, 'challenge')
     c = self.store.issue_challenge(new_moves(), CHALLENGE_TTL, client)
     return dict(c, expires_in=CHALLENGE_TTL, frames=dict(min=FRAMES[0], max=FRAMES[1], seconds=CAPTURE_SECONDS),
                 instructions=[dict(move=m, text=INSTRUCTIONS[m][0], arrow=INSTRUCTIONS[m][1]) for m in c['moves']])
@@ -494,13 +515,16 @@ def _check_live(self:FaceService, rows:list, ims:list, moves:tuple) -> dict:
 @patch
 def _register_live(self:FaceService, user:str, challenge, frames:list, replace:bool, client:str=None) -> dict:
     "Registration from a challenge's frames: the challenge used once, every liveness check, then the most frontal frames enrolled."
-    self._need('embedder', 'store', 'liveness'); self._need_gender(); self._spend(client, 'register')
+    self._need('embedder', 'store', 'liveness')
+    self._need_gender()
+    self._spend(client, 'register')
     moves = self._challenge_moves(challenge, frames, client)
     row = self._begin(user, client)  # a failed challenge counts against the client, as a failed verification does
     try:
         with self._slot():
             ims = [self._load(f, client, 'register') for f in frames]
-            rows = self.embedder.analyse(ims, self.config); live = self._check_live(rows, ims, moves)
+            rows = self.embedder.analyse(ims, self.config)
+            live = self._check_live(rows, ims, moves)
             pick = live['frontal'][:3]
             if live['passed']: rows = self._gendered([dict(rows[i], index=i) for i in pick], [ims[i] for i in pick])
     except BaseException: self.store.cancel_attempt(row); raise  # a broken upload is not a failed challenge
@@ -514,7 +538,8 @@ def _register_live(self:FaceService, user:str, challenge, frames:list, replace:b
 @patch
 def delete(self:FaceService, user:str, ban:bool=False) -> dict:
     "Erase `user` (keeping only her template in the ban list if `ban`); raises `UnknownUser` if there is nobody to erase."
-    user = check_user(user); self._need('store')
+    user = check_user(user)
+    self._need('store')
     if ban: return dict(user=user, deleted=True, banned=True, ban_id=self.store.ban(user))
     if not self.store.delete(user): raise UnknownUser(user)
     return dict(user=user, deleted=True)

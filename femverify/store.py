@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_store.ipynb #0002
 from __future__ import annotations
-import hashlib, os, re, secrets, shutil, socket, sqlite3, subprocess, tempfile, threading, time
+import hashlib, os, re, secrets, sqlite3, threading, time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +14,7 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'SCHEMA', 'MIGRATIONS', 'UnknownUser', 'UserExists', 'StoreUnavailable', 'Store', 'TemplateKeyError',
            'Sealer', 'load_sealer', 'new_key', 'ModelMismatch', 'LimitReached', 'ChallengeRefused', 'pg_sql',
-           'redact_url', 'PgStore', 'free_port', 'temp_postgres', 'open_store']
+           'redact_url', 'PgStore', 'open_store']
 
 # %% ../nbs/06_store.ipynb #0004
 class UnknownUser(KeyError):
@@ -98,7 +98,8 @@ class Store:
         except sqlite3.OperationalError as e: raise StoreUnavailable(f"can't open the database: {e}") from None
         try:
             if db.execute('PRAGMA journal_mode').fetchone()[0] != 'wal': self._wal(db)  # once per file: WAL mode persists
-            db.execute('PRAGMA foreign_keys=ON'); db.execute('PRAGMA synchronous=NORMAL')
+            db.execute('PRAGMA foreign_keys=ON')
+            db.execute('PRAGMA synchronous=NORMAL')
             db.execute('PRAGMA secure_delete=ON')  # erased templates are overwritten, not left in free pages
             yield db
         except sqlite3.OperationalError as e:
@@ -163,7 +164,8 @@ class Sealer:
     def __init__(self, key:bytes, old:tuple=()):
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
         if len(key) != 32: raise TemplateKeyError(f"a template key is 32 bytes (base64: 44 characters), not {len(key)}")
-        self.kid = _kid(key); self._keys = {_kid(k): AESGCM(k) for k in (*old, key)}
+        self.kid = _kid(key)
+        self._keys = {_kid(k): AESGCM(k) for k in (*old, key)}
     def __repr__(self): return f"Sealer(key id {self.kid.hex()})"
 
 def _kid(key:bytes) -> bytes: return hashlib.sha256(key).digest()[:4]
@@ -224,7 +226,8 @@ def rekey(self:Store, new:Sealer) -> int:
     with self._tx() as db:
         for table, col, owner in (('users', 'template', "'user:' || id"), ('embeddings', 'vector', "'user:' || user_id"), ('bans', 'template', "'ban'")):
             for rid, aad, b in db.execute(f'SELECT id, {owner}, {col} FROM {table}').fetchall():
-                db.execute(f'UPDATE {table} SET {col}=? WHERE id=?', (new.seal(self._open(b, aad), aad), rid)); n += 1
+                db.execute(f'UPDATE {table} SET {col}=? WHERE id=?', (new.seal(self._open(b, aad), aad), rid))
+                n += 1
     self.sealer = new
     return n
 
@@ -263,24 +266,6 @@ def users(self:Store) -> list:
 
 # %% ../nbs/06_store.ipynb #0010
 @patch
-def log_attempt(self:Store, user:str, decision:str, # 'match', or why not
-                distance:float=None, client:str=None,
-                enrolled:bool=False, # record it only if `user` is (still) enrolled, else raise `UnknownUser`
-               ) -> None:
-    "Record one verification attempt."
-    with self._tx() as db:
-        if enrolled and not db.execute('SELECT 1 FROM users WHERE id=?', (user,)).fetchone(): raise UnknownUser(user)
-        db.execute('INSERT INTO attempts (time, user_id, client, decision, distance) VALUES (?,?,?,?,?)', (time.time(), user, client, decision, distance))
-
-@patch
-def failures(self:Store, since:float, # a time.time() value
-             user:str=None, client:str=None) -> int:
-    "Failed attempts since `since` for `user` or `client` (whichever is given)."
-    col, val = ('user_id', user) if user is not None else ('client', client)
-    with self._connect() as db:
-        return db.execute(f"SELECT COUNT(*) FROM attempts WHERE {col}=? AND time>=? AND decision!='match'", (val, since)).fetchone()[0]
-
-@patch
 def attempts(self:Store, user:str) -> list:
     "The audit rows of `user`, oldest first."
     with self._connect() as db:
@@ -291,7 +276,8 @@ def attempts(self:Store, user:str) -> list:
 class LimitReached(RuntimeError):
     "A rate limit is reached: `who` is 'client', 'pair' or 'user'."
     def __init__(self, who:str, limit:int):
-        super().__init__(f"too many failed verifications ({who} limit: {limit} a minute)"); self.who, self.limit = who, limit
+        super().__init__(f"too many failed verifications ({who} limit: {limit} a minute)")
+        self.who, self.limit = who, limit
 
 _PENDING_STALE = 30.0  # seconds after which a pending attempt is a killed worker's leftover, not an attempt in flight
 _FAILED = "decision!='match' AND (decision!='pending' OR time>=?)"  # what counts against a limit
@@ -320,9 +306,10 @@ def end_attempt(self:Store, rowid:int, decision:str, distance:float=None,
     "Write the outcome of the pending attempt `rowid`."
     with self._tx() as db:
         user = db.execute('SELECT user_id FROM attempts WHERE id=?', (rowid,)).fetchone()
-        if enrolled and (user is None or not db.execute('SELECT 1 FROM users WHERE id=?', (user[0],)).fetchone()):
-            db.execute('DELETE FROM attempts WHERE id=?', (rowid,)); raise UnknownUser(user[0] if user else rowid)
-        db.execute('UPDATE attempts SET decision=?, distance=? WHERE id=?', (decision, distance, rowid))
+        gone = enrolled and (user is None or not db.execute('SELECT 1 FROM users WHERE id=?', (user[0],)).fetchone())
+        if gone: db.execute('DELETE FROM attempts WHERE id=?', (rowid,))  # committed: raising in here would roll it back
+        else: db.execute('UPDATE attempts SET decision=?, distance=? WHERE id=?', (decision, distance, rowid))
+    if gone: raise UnknownUser(user[0] if user else rowid)
 
 @patch
 def cancel_attempt(self:Store, rowid:int) -> None:
@@ -398,7 +385,8 @@ def ban(self:Store, user:str, note:str='') -> int:
     with self._tx() as db:
         u = db.execute('SELECT template, model FROM users WHERE id=?', (user,)).fetchone()
         if u is None: raise UnknownUser(user)
-        _drop_user(db, user); _forget(db, user)
+        _drop_user(db, user)
+        _forget(db, user)
         return db.execute('INSERT INTO bans (created, model, template, note, gkey) VALUES (?,?,?,?,?) RETURNING id',
                           (time.time(), u[1], self._seal(self._open(u[0], f'user:{user}'), 'ban'), note, _log(db))).fetchone()[0]
 
@@ -509,7 +497,8 @@ class PgStore(Store):
 
     def close(self):
         "Stop listening and close the pool's connections."
-        self._closed = True; self.pool.close()
+        self._closed = True
+        self.pool.close()
 
 # %% ../nbs/06_store.ipynb #3830448a
 @patch
@@ -520,7 +509,8 @@ def _listen(self:PgStore):
         try:
             with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as c:
                 c.execute('LISTEN femverify_gallery')
-                self._seq = Store.changes(self); self._listening.set()  # read after LISTEN: no change can fall between
+                self._seq = Store.changes(self)
+                self._listening.set()  # read after LISTEN: no change can fall between
                 while not self._closed:
                     for n in c.notifies(timeout=0.5): self._seq = max(self._seq, int(n.payload))
         except Exception: pass  # the server went away: `changes` asks the database until we are back
@@ -531,38 +521,6 @@ def _listen(self:PgStore):
 def _pg_changes(self:PgStore) -> int:
     "The number of the last gallery change: from the notifications when listening, else from the database."
     return self._seq if self._listening.is_set() else Store.changes(self)
-
-# %% ../nbs/06_store.ipynb #3eb8a454
-def _pg_bin(name:str) -> str:
-    "A PostgreSQL server program: on the PATH, else in Debian's /usr/lib/postgresql/<version>/bin."
-    p = shutil.which(name) or next(iter(sorted(Path('/usr/lib/postgresql').glob(f'*/bin/{name}'), reverse=True)), None)
-    if p is None: raise FileNotFoundError(f"{name} not found: install the PostgreSQL server binaries (e.g. apt install postgresql)")
-    return str(p)
-
-def _run(*args):
-    r = subprocess.run(args, capture_output=True, text=True)
-    if r.returncode: raise RuntimeError(f"{Path(args[0]).name if args[0] != 'runuser' else args[3]} failed ({r.returncode}): {(r.stderr or r.stdout).strip()[-800:]}")
-    return r
-
-def free_port() -> int:
-    "A TCP port on 127.0.0.1 that is free now."
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
-
-@contextmanager
-def temp_postgres(db:str='femverify'): # the database to create
-    "A throwaway PostgreSQL cluster on 127.0.0.1 at a free port, removed afterwards: yields its URL. Run as `nobody` when we are root."
-    d = Path(tempfile.mkdtemp(prefix='femverify-pg-')); data, port = d / 'data', free_port()
-    sudo = ['runuser', '-u', 'nobody', '--'] if os.geteuid() == 0 else []  # the server refuses to run as root
-    if sudo: shutil.chown(d, 'nobody', 'nogroup')
-    try:
-        _run(*sudo, _pg_bin('initdb'), '-D', str(data), '-U', 'femverify', '-A', 'trust', '-E', 'UTF8', '--locale=C')
-        _run(*sudo, _pg_bin('pg_ctl'), '-D', str(data), '-l', str(d / 'log'), '-w', '-t', '60', '-o', f'-h 127.0.0.1 -p {port} -k {d}', 'start')
-        import psycopg
-        with psycopg.connect(f'postgresql://femverify@127.0.0.1:{port}/postgres', autocommit=True) as c: c.execute(f'CREATE DATABASE "{db}"')
-        yield f'postgresql://femverify@127.0.0.1:{port}/{db}'
-    finally:
-        if (data / 'postmaster.pid').exists(): subprocess.run([*sudo, _pg_bin('pg_ctl'), '-D', str(data), '-m', 'immediate', '-w', 'stop'], capture_output=True)
-        shutil.rmtree(d, ignore_errors=True)
 
 # %% ../nbs/06_store.ipynb #2fb4e2a9
 def open_store(path=None, # the SQLite file (used when `url` is empty)

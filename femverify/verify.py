@@ -10,21 +10,12 @@ import torch
 from PIL import Image
 from fastcore.basics import patch
 from .core import *
-from .gate import FaceFinder, Faces, judge
+from .gate import FaceFinder, judge
 from .dlibnet import load_dlibnet
 
 # %% auto #0
-__all__ = ['DLIB_FILES', 'DLIB_BACKENDS', 'EMBEDDERS', 'select_face', 'crop_face', 'Embedder', 'load_facenet', 'FaceNet',
-           'dlib_file', 'Dlib', 'get_embedder', 'cosine_distance', 'template', 'consistency', 'verify']
-
-# %% ../nbs/05_verify.ipynb #0005
-def select_face(faces:Faces, size:tuple, # the photo's (width, height)
-                center_weight:float=2.0) -> int:
-    "Index of the face facenet-pytorch's `center_weighted_size` picks: big and near the centre."
-    b = faces.boxes
-    centre = ((b[:, 0] + b[:, 2]) / 2 - size[0] / 2, (b[:, 1] + b[:, 3]) / 2 - size[1] / 2)
-    score = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - (centre[0] ** 2 + centre[1] ** 2) * center_weight
-    return int(np.argmax(score))
+__all__ = ['FLIPS', 'DLIB_FILES', 'DLIB_BACKENDS', 'EMBEDDERS', 'crop_face', 'Embedder', 'load_facenet', 'FaceNet', 'dlib_file',
+           'Dlib', 'get_embedder', 'cosine_distance', 'template', 'consistency', 'verify']
 
 # %% ../nbs/05_verify.ipynb #0007
 def crop_face(im:Image.Image, # the photo, at full resolution
@@ -62,7 +53,7 @@ def __call__(self:Embedder, photos:list, # RGB PIL images
     "An embedding array per photo: (1, dim), or (0, dim) when no face is found."
     faces = self.finder(photos, batch_size=min(batch_size, 16))
     idx = [i for i, f in enumerate(faces) if len(f)]
-    boxes = [faces[i].boxes[select_face(faces[i], photos[i].size)] for i in idx]
+    boxes = [faces[i].boxes[0] for i in idx]  # the gate's main face: the largest, as registration and verification take
     return _scatter(len(photos), idx, self.embed_faces([photos[i] for i in idx], boxes), self.dim)
 
 @patch
@@ -83,7 +74,8 @@ def load_facenet(pretrained:str='vggface2', # 'vggface2', 'casia-webface', or No
     "InceptionResnetV1 in eval mode, weights from `weights_file` (its classifier head dropped)."
     from facenet_pytorch import InceptionResnetV1
     with torch.random.fork_rng(devices=[]):  # random weights are seeded: every worker process builds the same network
-        torch.manual_seed(0); net = InceptionResnetV1(pretrained=None, classify=False).eval()
+        torch.manual_seed(0)
+        net = InceptionResnetV1(pretrained=None, classify=False).eval()
     if pretrained is None: return net
     p = weights_file(pretrained, path=path, weights_dir=weights_dir, allow_download=allow_download)
     sd = {k: v for k, v in torch.load(p, map_location='cpu', weights_only=True).items() if not k.startswith('logits.')}
@@ -92,13 +84,16 @@ def load_facenet(pretrained:str='vggface2', # 'vggface2', 'casia-webface', or No
     return net
 
 # %% ../nbs/05_verify.ipynb #000b
+FLIPS = ('mean', 'concat')  # FaceNet's flip test-time augmentations: the mirror's embedding added, or appended
+
 class FaceNet(Embedder):
     "MTCNN crop + FaceNet (InceptionResnetV1): 512-d embeddings."
     name = 'facenet'
     def __init__(self, pretrained:str='vggface2', # weights name for `weights_file`, or None for random weights
                  device:str='cpu', finder:FaceFinder=None, detect_side:int=640,
-                 flip:str=None, # test-time augmentation: None, 'mean' or 'concat' (1024-d)
+                 flip:str=None, # test-time augmentation: None or one of `FLIPS` ('concat': 1024-d)
                  weights_dir=None, allow_download:bool=None):
+        if flip not in (None, *FLIPS): raise ValueError(f"flip must be None or one of {', '.join(FLIPS)}, not {flip!r}")
         super().__init__(device, finder, detect_side)
         self.net = load_facenet(pretrained, weights_dir, allow_download=allow_download).to(self.device)
         self.pretrained, self.flip = pretrained, flip
@@ -169,7 +164,8 @@ def chips(self:Dlib, photos:list, boxes:list) -> list:
     import dlib
     out = []
     for im, b in zip(photos, boxes):
-        a = np.asarray(im); r = dlib.rectangle(*[int(round(float(x))) for x in b])
+        a = np.asarray(im)
+        r = dlib.rectangle(*[int(round(float(x))) for x in b])
         out.append(dlib.get_face_chip(a, self.sp(a, r), size=150, padding=self.padding))
     return out
 
@@ -185,8 +181,8 @@ def descriptors(self:Dlib, chips:list) -> np.ndarray:
         e = self.net(torch.cat([x, x.flip(3)]) if self.flip else x)
     return (e[:len(x)] + e[len(x):] if self.flip else e).float().cpu().numpy()
 
-@patch(nm='embed_faces')  # one name per class: Dlib's own embed_faces
-def _embed_faces_dlib(self:Dlib, photos:list, boxes:list) -> np.ndarray:
+@patch
+def embed_faces(self:Dlib, photos:list, boxes:list) -> np.ndarray:
     "Embeddings (n, 128) of the face at `boxes[i]` in `photos[i]`, L2-normalised: all the faces in one call."
     if not len(boxes): return np.zeros((0, self.dim), np.float32)
     e = self.descriptors(self.chips(photos, boxes))
@@ -207,18 +203,21 @@ def get_embedder(kind:str='auto', # 'auto', 'facenet' or 'dlib'
         try: e = FaceNet(None if facenet == 'random' else facenet, weights_dir=weights_dir, allow_download=allow_download, **kw)
         except WeightsUnavailable as err:
             if kind == 'facenet': raise
-            e = Dlib(**dkw, **kw); e.reason = f"auto: FaceNet is not used because its weights are unavailable ({str(err)[:160]})"
+            e = Dlib(**dkw, **kw)
+            e.reason = f"auto: FaceNet is not used because its weights are unavailable ({str(err)[:160]})"
             return e
         e.reason = f"{kind}: FaceNet {facenet} weights found" if facenet != 'random' else f"{kind}: FaceNet with random weights (development only)"
         return e
-    e = Dlib(**dkw, **kw); e.reason = 'dlib asked for (FEMVERIFY_EMBEDDER=dlib)'
+    e = Dlib(**dkw, **kw)
+    e.reason = 'dlib asked for (FEMVERIFY_EMBEDDER=dlib)'
     return e
 
 # %% ../nbs/05_verify.ipynb #0016
 def cosine_distance(a, b) -> np.ndarray:
     "1 − cosine similarity between the rows of `a` and the vector(s) `b`."
     a, b = np.atleast_2d(a), np.atleast_2d(b)
-    a = a / np.linalg.norm(a, axis=1, keepdims=True); b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
     return (1.0 - a @ b.T).squeeze()
 
 def template(embeddings:np.ndarray) -> np.ndarray:

@@ -123,7 +123,7 @@ def assert_no_biometrics(obj, path='$'):
 def pg_cluster():
     "A throwaway PostgreSQL 15 cluster on 127.0.0.1 (initdb/pg_ctl from the PATH; as root, run as `nobody`): its URL. Missing server: skip, or fail under CI=true."
     import os
-    from femverify.store import temp_postgres
+    from femverify.testing import temp_postgres
     try: cm = temp_postgres(); url = cm.__enter__()
     except (FileNotFoundError, RuntimeError) as e:
         if os.environ.get('CI', '').lower() in ('1', 'true', 'yes'): pytest.fail(f'CI=true but PostgreSQL could not be started: {e}')

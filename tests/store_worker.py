@@ -20,7 +20,7 @@ def main(db, prefix, n_users, pause):
         s.enroll(user, template(e), slow(e, pause), qualities=[1.0] * 5)
         got = s.get(user)  # verify right after: the read must see the whole enrolment
         d = float(cosine_distance(e[0], got['template']))
-        s.log_attempt(user, 'match' if d < 1 else 'different_person', d, client=prefix)
+        s.end_attempt(s.begin_attempt(user, prefix), 'match' if d < 1 else 'different_person', d)
         print(user, flush=True)
 
 

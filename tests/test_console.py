@@ -47,6 +47,21 @@ def test_inspect_writes_summary_and_figures(photos, tmp_path):
     r = run('inspect', photos, '--out', tmp_path / 'insp')
     assert r['photos'] == 5 and len(r['unreadable']) == 1 and r['gender'] == {'female': 2, 'male': 3}
     assert all(Path(f).stat().st_size > 1000 for f in r['figures']) and (tmp_path / 'insp' / 'summary.json').exists()
+    assert all(k.count('x') == 1 and k.replace('x', '').isdigit() for k in r['sizes'])  # '512x512', not '512.0x512.0'
+    err = r['unreadable'][0]['error']
+    assert err.startswith('not an image Pillow can read') and ' at 0x' not in err  # no object repr, no memory address
+    assert run('inspect', photos, '--limit', '2', '--seed', '1', '--out', tmp_path / 'two')['photos'] == 2
+
+
+def test_choices_come_from_the_library_and_help_imports_no_model_code():
+    from femverify.detect import ARCHS, RECIPES
+    from femverify.verify import EMBEDDERS
+    h = ' '.join(subprocess.run([FEMVERIFY, 'train', '--help'], capture_output=True, text=True).stdout.split())
+    assert all(n in h for n in (*ARCHS, *RECIPES)), h
+    h = ' '.join(subprocess.run([FEMVERIFY, 'calibrate', '--help'], capture_output=True, text=True).stdout.split())
+    assert all(n in h for n in EMBEDDERS)
+    code = 'import sys; from femverify.cli import parser; parser(); print(sorted({"torch", "pandas"} & set(sys.modules)))'
+    assert subprocess.run([sys.executable, '-c', code], capture_output=True, text=True).stdout.strip() == '[]'
 
 
 def test_annotate_then_enroll_and_verify(photos, tmp_path):

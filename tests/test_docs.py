@@ -81,6 +81,8 @@ def test_browser_shows_toc_and_search_finds_verify(served, tmp_path):
             assert pg.locator('nav.md-nav--secondary').count() >= 1, 'no table of contents'
             assert pg.locator('input.md-search__input').count() == 1, 'no search box'
             assert pg.locator('table').count() >= 8
+            shown = pg.eval_on_selector_all('.jp-InputPrompt, .jp-OutputPrompt', 'es => es.filter(e => e.offsetParent !== null).length')
+            assert shown == 0, f'{page}: {shown} In [ ]/Out[ ] prompts visible'
             pg.screenshot(path=str(keep / f'docs-{cls.lower()}.png'))
         pg.locator('input.md-search__input').click()
         pg.keyboard.type('verify')  # typed, as a reader would: the search listens to key events
@@ -89,6 +91,33 @@ def test_browser_shows_toc_and_search_finds_verify(served, tmp_path):
         pg.screenshot(path=str(keep / 'docs-search.png'))
         b.close()
     assert any('verify' in h.lower() for h in hits), hits[:5]
+
+
+BASE = '/femverify/'  # the site's path where it is published (settings.ini: doc_baseurl)
+
+
+def links(html: str) -> list:
+    "The href of every <a> in a page."
+    return re.findall(r'<a\b[^>]*?\bhref="([^"]*)"', html)
+
+
+def test_no_internal_link_is_broken(site):
+    "Every link from one page of the site to another (or to an anchor) lands: the file exists and has that id."
+    pages = {p.relative_to(site).as_posix(): p.read_text() for p in site.rglob('*.html')}
+    ids = {name: set(re.findall(r'\bid="([^"]+)"', html)) for name, html in pages.items()}
+    broken = []
+    for name, html in pages.items():
+        for href in links(html):
+            if name == '404.html' and href.startswith(BASE): href = href[len(BASE):]  # served from any depth: absolute links
+            if re.match(r'^[a-z]+:|^//', href) or href.startswith('data:'): continue  # external (or inline)
+            path, _, anchor = href.partition('#')
+            target = (Path(name).parent / path).as_posix() if path else name
+            target = os.path.normpath(target).replace(os.sep, '/')
+            if target.endswith('/') or target == '.': target = (target.rstrip('/') + '/index.html').lstrip('./')
+            if target not in pages:
+                if not (site / target).exists(): broken.append(f'{name} → {href}')
+            elif anchor and anchor not in ids[target]: broken.append(f'{name} → {href} (no such anchor)')
+    assert not broken, f'{len(broken)} broken links, e.g. ' + '; '.join(broken[:12])
 
 
 def test_readme_is_generated_from_index():

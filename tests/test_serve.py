@@ -1,7 +1,7 @@
 """`make serve` as a user runs it: gunicorn starts, /api/v1/health answers JSON. A process-level test, so it lives here."""
 import json, os, signal, subprocess, time, urllib.request
 from conftest import ROOT
-from femverify.store import free_port  # a free port on 127.0.0.1 (also what temp_postgres uses)
+from femverify.testing import free_port  # a free port on 127.0.0.1 (also what temp_postgres uses)
 
 
 

@@ -36,3 +36,24 @@ def test_loads_and_answers_by_default(tmp_path, no_network):
     r = c.post('/api/v1/detect', data={'image': (io.BytesIO(HOPPER.read_bytes()), 'gh.jpg')}).get_json()
     assert r['counted_by'] in ('detector', 'mtcnn') and r['counted_by'] == ('detector' if m.meta['counts_faces'] else 'mtcnn')
     assert r['quality'] == 'ok' and r['gender']['answer'] in ('female', 'not_female', 'review'), r
+
+
+def test_a_dlib_trunk_detector_ships_without_dlibs_layers_and_checks_them(tmp_path):
+    "`fasterrcnn_dlib` keeps dlib's layers as dlib trained them: the exported file leaves them out and names dlib's file."
+    import pytest
+    from femverify.core import WeightsCorrupt
+    from femverify.detect import LABELS, _save, export_detector, get_detector
+    from femverify.dlibnet import load_dlibnet
+    kw = dict(min_size=224, max_size=448, head=64)
+    m = get_detector('fasterrcnn_dlib', **kw)
+    _save(tmp_path / 'ck.pt', dict(model=m.state_dict(), config=dict(arch='fasterrcnn_dlib', model_kw=kw), classes=LABELS))
+    out = export_detector(tmp_path / 'ck.pt', tmp_path / 'det.pt', gender_band=(0.4, 0.6))
+    ck = torch.load(out, map_location='cpu', weights_only=True)
+    assert not any(k.startswith(tuple(m.frozen)) for k in ck['model']) and len(ck['trunk']['sha256']) == 64
+    assert out.stat().st_size < 4 * 2**20  # the trained parts only: dlib's 5.6M parameters come from its own file
+    d = load_detector(out)
+    assert torch.equal(d.backbone.body[0][0].weight, load_dlibnet().stem[0].weight)  # dlib's weights, read back
+    assert torch.equal(d.roi_heads.box_head.layer5[0].conv1.weight, load_dlibnet().layer5[0].conv1.weight)
+    with torch.inference_mode(): assert set(d([torch.rand(3, 200, 200)])[0]) == {'boxes', 'labels', 'scores'}
+    ck['trunk']['sha256'] = '0' * 64; torch.save(ck, tmp_path / 'other.pt')
+    with pytest.raises(WeightsCorrupt, match='trained on dlib'): load_detector(tmp_path / 'other.pt')

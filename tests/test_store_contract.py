@@ -50,13 +50,25 @@ def test_an_enrolment_that_fails_midway_leaves_nothing(store):
     assert store.users() == []
 
 
+def log(store, user, decision, distance=None, client=None):
+    "One finished attempt, as the service records it (begin, then end), with the limits lifted."
+    store.end_attempt(store.begin_attempt(user, client, limit=10**6, user_limit=None), decision, distance, enrolled=False)
+
+
+def failures(store, user=None, client=None) -> int:
+    "Failed attempts recorded for `user` or `client`: what the rate limits count."
+    col, val = ('user_id', user) if user is not None else ('client', client)
+    with store._connect() as db:
+        return db.execute(f"SELECT COUNT(*) FROM attempts WHERE {col}=? AND decision!='match'", (val,)).fetchone()[0]
+
+
 def test_audit_and_failures(store):
-    store.enroll('ana', V[0], [V[0]], model='m'); t0 = time.time() - 1
-    store.log_attempt('ana', 'match', 0.1, '1.2.3.4'); store.log_attempt('ana', 'different_person', 0.9, '1.2.3.4')
-    store.log_attempt('ana', 'no_face', None, None)
-    assert (store.failures(t0, user='ana'), store.failures(t0, client='1.2.3.4')) == (2, 1)
+    store.enroll('ana', V[0], [V[0]], model='m')
+    log(store, 'ana', 'match', 0.1, '1.2.3.4'); log(store, 'ana', 'different_person', 0.9, '1.2.3.4')
+    log(store, 'ana', 'no_face', None, None)
+    assert (failures(store, user='ana'), failures(store, client='1.2.3.4')) == (2, 1)
     assert [a['decision'] for a in store.attempts('ana')] == ['match', 'different_person', 'no_face']
-    with pytest.raises(UnknownUser): store.log_attempt('ghost', 'no_face', enrolled=True)
+    with pytest.raises(UnknownUser): store.end_attempt(store.begin_attempt('ghost'), 'no_face')  # not enrolled: no row
     assert store.attempts('ghost') == []
 
 
@@ -68,7 +80,7 @@ def test_rate_limits_are_checked_and_recorded_at_once(store):
     store.end_attempt(store.begin_attempt('ana', 'phone'), 'match', 0.1)  # another client isn't locked out
     # the user limit applies to clients not trusted; no-client (None) attempts are one client
     for _ in range(3): store.end_attempt(store.begin_attempt('ana', None, user_limit=8), 'no_face')
-    assert store.failures(0, user='ana') == 8
+    assert failures(store, user='ana') == 8
 
 
 def test_parallel_failures_record_exactly_the_limit(store_target):
@@ -87,7 +99,7 @@ def test_parallel_failures_record_exactly_the_limit(store_target):
     ts = [threading.Thread(target=attempt) for _ in range(12)]
     for t in ts: t.start()
     for t in ts: t.join(60)
-    assert (len(ok), len(refused), s.failures(0, client='burst')) == (5, 7, 5)
+    assert (len(ok), len(refused), failures(s, client='burst')) == (5, 7, 5)
     s.close()
 
 
@@ -105,12 +117,12 @@ def test_end_attempt_of_an_erased_user_drops_the_row(store):
 
 
 def test_erasure_removes_every_row(store):
-    store.enroll('ana', V[0], [V[0], V[1]], model='m'); store.log_attempt('ana', 'match', 0.1, 'c')
+    store.enroll('ana', V[0], [V[0], V[1]], model='m'); log(store, 'ana', 'match', 0.1, 'c')
     assert store.delete('ana') is True and store.delete('ana') is False
     with store._connect() as db:
         counts = [db.execute(f'SELECT COUNT(*) FROM {t}').fetchone()[0] for t in ('users', 'embeddings', 'attempts')]
     assert counts == [0, 0, 0]
-    store.log_attempt('never', 'unknown_user'); assert store.delete('never') is False  # not a member: nothing to erase
+    log(store, 'never', 'unknown_user'); assert store.delete('never') is False  # not a member: nothing to erase
 
 
 def test_bans_flags_and_the_gallery_feed(store):
@@ -179,7 +191,8 @@ def test_gallery_on_another_server_finds_a_new_enrolment_within_a_second(store_t
 def test_a_postgresql_outage_is_store_unavailable_and_the_api_says_503(pg_cluster, tmp_path):
     "The database going away is a clear, retryable error: StoreUnavailable in the package, 503 store_unavailable from the API."
     import io
-    from femverify.store import StoreUnavailable, temp_postgres
+    from femverify.store import StoreUnavailable
+    from femverify.testing import temp_postgres
     from api import create_app
     from conftest import HOPPER, make_service
     with temp_postgres() as url:

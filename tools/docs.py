@@ -49,6 +49,8 @@ def clean_markdown(text: str, site: str) -> str:
     "Quarto-only syntax out, links to the published site made relative."
     text = re.sub(r'\[source\]\(([^)]*)\)\{[^}]*\}', r'<a class="source-link" href="\1">source</a>', text)
     text = text.replace(site.rstrip('/') + '/', '')
+    # nbdev links every backticked name in _modidx.py, private ones too, but only public names are documented
+    text = re.sub(r'\[(`[^`\]]*`)\]\((?:[\w.-]*\.html)?#_[\w.]*\)', r'\1', text)
     return text
 
 
@@ -139,8 +141,9 @@ def build(out=ROOT / '_docs') -> Path:
         data = clean(json.loads(nb.read_text(encoding='utf-8')), site)
         (SRC / f'{name}.ipynb').write_text(json.dumps(data, indent=1), encoding='utf-8')
         nav.append({title(data, name) if name != 'index' else 'femverify': f'{name}.ipynb'})
-    (SRC / 'femverify.css').write_text('.jp-InputPrompt, .jp-OutputPrompt {display: none}\n')  # no In [ ]/Out[0] prompts
-    cfg = dict(site_name='femverify', extra_css=['femverify.css'], site_description=s.get('description', ''), docs_dir=str(SRC), site_dir=str(Path(out).resolve()),
+    # no In [ ]/Out[0] prompts: mkdocs-jupyter's own rule (.jupyter-wrapper .jp-CodeCell … .jp-InputPrompt) is more specific
+    (SRC / 'femverify.css').write_text('.jupyter-wrapper .jp-InputPrompt, .jupyter-wrapper .jp-OutputPrompt {display: none !important}\n')
+    cfg = dict(site_name='femverify', site_url=site.rstrip('/') + '/', extra_css=['femverify.css'], site_description=s.get('description', ''), docs_dir=str(SRC), site_dir=str(Path(out).resolve()),
                use_directory_urls=False, nav=nav,  # no repo_url: the theme would call GitHub's API from every page
                theme=dict(name='material', font=False, features=['navigation.sections', 'search.highlight', 'toc.follow', 'content.code.copy'],
                           palette=dict(primary='deep purple')),
