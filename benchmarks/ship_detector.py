@@ -10,7 +10,8 @@
 5. Export: fp16 state dict with its metadata (architecture, classes, band, data, recipe, code version, metrics) to
    --out, written only with --write (a replacement grows the repository's history: compare first).
 Writes results/ship_detector.json and .png when it replaces models/gender_detector.pt, else
-results/ship_detector-RUN.json and .png (a candidate's record); asserts nothing.
+results/ship_detector-RUN.json and .png (a candidate's record, its gate comparison in gate_compare-RUN); asserts
+nothing.
 Usage: python benchmarks/ship_detector.py --run runs/train_detector-fast-teacher [--write]
 """
 import argparse, json, subprocess, tempfile, time
@@ -55,9 +56,10 @@ def main(run, out, write=False, max_false_accept=0.02, max_false_refusal=0.05, l
                limits=dict(max_false_accept=max_false_accept, max_false_refusal=max_false_refusal), rates=rates, groups=groups,
                test=dict(photos=len(te), no_face=int(tt.p_female.isna().sum()), map=m['map'], map50=m['map50'], iou_mean=rep['iou_mean'], top_label_accuracy=rep['gender_accuracy']),
                predict_seconds=secs)
+    shipped = write and Path(out).resolve() == (ROOT / 'models' / 'gender_detector.pt').resolve()  # else a candidate's record
     with tempfile.TemporaryDirectory() as d:
         tmp = export_detector(run / 'model.pt', Path(d) / 'm.pt', gender_band=band)
-        _, gate = gate_compare.main(tmp, limit)
+        _, gate = gate_compare.main(tmp, limit, 'gate_compare' if shipped else f'gate_compare-{run.name}')
     mt, fr = gate['MTCNN'], gate['Faster R-CNN']
     counts = all(fr[k]['exactly_one'] >= mt[k]['exactly_one'] for k in ('UTKFace test', 'LFW 2000')) and fr['groups']['refused_multiple'] >= mt['groups']['refused_multiple']
     res['gate'] = dict(counts_faces=counts, **{n: {k: {kk: vv for kk, vv in v.items() if kk != 'per_photo'} for k, v in g.items()} for n, g in gate.items()})
@@ -66,7 +68,6 @@ def main(run, out, write=False, max_false_accept=0.02, max_false_refusal=0.05, l
                 data=dict(annotations=[Path(a).name for a in ANN], train_photos='see the model card', split='seeded (0), identity-disjoint for LFW'),
                 metrics=dict(test=res['test'], rates=rates, groups=dict(race=groups['race'], source=groups['source']), gate=res['gate']))
     if write: res['exported'] = str(export_detector(run / 'model.pt', out, **meta)); res['exported_bytes'] = Path(out).stat().st_size
-    shipped = write and Path(out).resolve() == (ROOT / 'models' / 'gender_detector.pt').resolve()
     name = 'ship_detector' if shipped else f'ship_detector-{run.name}'  # the shipped file's record, or a candidate's
     return save(name, res, plot(tv, tt, band, groups)), res
 
