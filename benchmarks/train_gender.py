@@ -96,6 +96,10 @@ def main(features=FEAT, write=False):
     utk = te & (df.dataset == 'utkface') & df.adult
     sets = {'UTKFace adults': (utk, 'true'), 'UTKFace adults, labels audited': (utk, 'audited'), 'LFW': (te & (df.dataset == 'lfw'), 'true'),
             'all test adults': (te & df.adult, 'true'), 'UTKFace under 18': (te & (df.dataset == 'utkface') & ~df.adult, 'true')}
+    if 'face-api' in df:  # the photos where face-api found a face: the peer's own decisions beside ours, photo for photo
+        fa = utk & (df['face-api'] != 0.5) & df['face-api'].notna()
+        sets.update({'UTKFace adults where face-api finds a face': (fa, 'true'),
+                     'UTKFace adults where face-api finds a face, labels audited': (fa, 'audited')})
     table = {s: {m: rates_of(df, c, band, mask, truth) for m, (c, band) in models.items() if df.loc[mask, c].notna().all()}
              for s, (mask, truth) in sets.items()}
     sub = df[te & (df.dataset == 'utkface')].assign(p_female=lambda d: d.p_served)
@@ -199,6 +203,12 @@ UTKFace adults (age ≥ 18):
 UTKFace adults with the labels audited (5 published labels corrected; see "Label audit" below):
 
 {head}{rows('UTKFace adults, labels audited')}
+
+UTKFace adults where face-api finds a face, photo for photo with the peer (published labels, then audited):
+
+{head}{rows('UTKFace adults where face-api finds a face')}
+
+{head}{rows('UTKFace adults where face-api finds a face, labels audited')}
 
 LFW:
 
