@@ -49,7 +49,7 @@ def main(detector=None, limit=None, name='gate_compare'):
     d = data_dir() / 'dlib_faces'
     groups = read_boxes_xml(d / 'training.xml') | read_boxes_xml(d / 'testing.xml')
     res = {}
-    for name, fn in finders(detector).items():
+    for finder, fn in finders(detector).items():
         r = {}
         for k, paths in portraits(limit).items():
             out = run(fn, paths)
@@ -61,7 +61,7 @@ def main(detector=None, limit=None, name='gate_compare'):
                            refused_multiple=int(sum(g['reason'] == 'multiple_faces' for g, _ in out)), refused_any=int(sum(g['reason'] != 'ok' for g, _ in out)),
                            per_photo={f: dict(reason=g['reason'], counted=1 + g['n_competing'] if g['box'] else 0, found=int(n), boxes=len(b))
                                       for (f, b), (g, _), n in zip(groups.items(), out, found)})
-        res[name] = r
+        res[finder] = r
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(1, 2, figsize=(12, 3.5)); names = list(res)
     for j, n in enumerate(names):
