@@ -151,8 +151,7 @@ def compare(runs: list):
     df, X, _ = tg.load()
     df['audited'] = audited(df)
     _, coef, b = tg.fit_head(X, df)
-    *_, pm = tg.fit_minor(X, df); cut = float(np.quantile(pm[(df.split == 'val').values & (df.dataset == 'utkface').values
-                                                                 & (df.age >= 18).values], 0.98))
+    _, _, cut, pm = tg.fit_minor(X, df)  # the shipped head's minor check, as train_gender.py fits it
     scores_by = {'descriptor head (shipped)': sigmoid(X @ coef + b)}
     scores_by.update({r: np.load(OUT / f'{r}-p.npy').astype(float) for r in runs})  # p_female of every photo
     va, te, ok = (df.split == 'val').values, (df.split == 'test').values, np.isfinite(df.p_detector.values)
