@@ -6,7 +6,7 @@ label_audit.json beside this script: the photos viewed, the few corrected (only 
 and the unclear ones kept. train_gender.py reports the test split with the published labels and with these
 corrections, for every model alike. Writes contact sheets of the photos not yet viewed (all of them with --all) to
 runs/label_audit/ (never committed: they are the data's photos) and prints how many; asserts nothing.
-Usage: python benchmarks/label_audit.py [--all]
+Usage: python benchmarks/label_audit.py [--all] [--features runs/gender_features_other]  (another detector's p_female)
 """
 import json
 from pathlib import Path
@@ -52,11 +52,11 @@ def sheet(files: list, labels: dict, out: Path, size: int = 160, per_row: int = 
     return out
 
 
-def main(everything=False):
+def main(everything=False, features=None):
     import train_gender as tg
-    from femverify.gender import sigmoid
-    df, X, _ = tg.load()
-    _, coef, b = tg.fit_head(X, df); df['p_head'] = sigmoid(X @ coef + b)
+    from femverify.gender import load_head
+    df, X, _ = tg.load(Path(features or tg.FEAT))  # the head doesn't depend on the detector: the shipped file's scores
+    df['p_head'] = load_head(tg.MODEL).p_female(X)
     tg.peer_columns(df)
     audit, label = load_audit(), dict(zip(df.file_name, df.true))
     done = {}
@@ -73,4 +73,6 @@ if __name__ == '__main__':
     import argparse
     a = argparse.ArgumentParser()
     a.add_argument('--all', action='store_true', help='sheets of every photo to check, viewed or not')
-    print(main(a.parse_args().all), '->', SHEETS)
+    a.add_argument('--features', help='a folder written by gender_features.py (default: the shipped detector\'s)')
+    a = a.parse_args()
+    print(main(a.all, a.features), '->', SHEETS)

