@@ -11,8 +11,8 @@ from .core import *
 
 # %% auto #0
 __all__ = ['COMMANDS', 'GATE_FLAGS', 'EPILOG', 'DB_HELP', 'Names', 'command', 'parser', 'main', 'cmd_inspect', 'cmd_annotate',
-           'cmd_train', 'cmd_evaluate', 'cmd_enroll', 'cmd_verify', 'cmd_review', 'cmd_ban', 'cmd_unban', 'cmd_keygen',
-           'cmd_rekey', 'cmd_calibrate']
+           'cmd_train', 'cmd_branch', 'cmd_evaluate', 'cmd_enroll', 'cmd_verify', 'cmd_review', 'cmd_ban', 'cmd_unban',
+           'cmd_keygen', 'cmd_rekey', 'cmd_calibrate']
 
 # %% ../nbs/08_cli.ipynb #0004
 class Names:
@@ -66,6 +66,7 @@ EPILOG = """examples:
   femverify annotate ../shared/data/lfw --labels-from lfw --out runs/annotations/lfw.json
   femverify train runs/annotations/utkface.json runs/annotations/lfw.json --recipe fast --max-minutes 90 --out runs/detector
   femverify evaluate runs/detector runs/annotations/utkface.json --split test
+  femverify train ANN... --arch fasterrcnn_dlib --freeze 5 --out runs/dlib && femverify branch runs/dlib ANN...
   femverify calibrate --embedder dlib --out runs/calibrate
   FEMVERIFY_LIVENESS=off femverify enroll var/femverify.db ana a.jpg b.jpg --create && femverify verify var/femverify.db ana today.jpg
 
@@ -103,6 +104,7 @@ def _train_args(s):
     s.add_argument('--min-size', type=int, help="resize photos to this shorter side (default: the recipe's)")
     s.add_argument('--max-size', type=int, help='longest side cap (default 2 × min-size)')
     s.add_argument('--random-init', action='store_true', help="don't look for COCO weights")
+    s.add_argument('--freeze', type=int, help="fasterrcnn_dlib(_fpn): how many of dlib's stages stay fixed (default: the architecture's)")
 
 def _calibrate_args(s):
     s.add_argument('--embedder', default='auto', choices=Names('femverify.verify', 'EMBEDDERS'), metavar='EMBEDDER', help='the face-recognition model (auto: FaceNet if its weights are found, else dlib): %(choices)s')
@@ -137,6 +139,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--max-side', type=int, default=1024, help='photos are downscaled to this for detection')
     s.add_argument('--chunk', type=int, default=256, help='photos between saves of the progress file (what a killed run can lose)')
     _train_args(_sub(sub, 'train'))
+    s = _sub(sub, 'branch')
+    s.add_argument('run', type=Path, help='a fasterrcnn_dlib run folder written by `femverify train`')
+    s.add_argument('ann', nargs='+', type=Path, help='the COCO annotation file(s) it was trained on')
+    s.add_argument('--out', type=Path, help='the new run folder (default: RUN-branch beside it)')
+    s.add_argument('--expand', type=float, default=1.0, help="the branch's crop, as a multiple of the box's longer side")
+    s.add_argument('--jitter', type=float, default=0.08, help='training boxes shifted and rescaled by up to this share of their size (seeded)')
     s = _sub(sub, 'evaluate')
     s.add_argument('run', type=Path, help='a run folder written by `femverify train`')
     s.add_argument('ann', nargs='+', type=Path, help='the COCO annotation file(s) it was trained on')
@@ -220,13 +228,22 @@ def cmd_train(a) -> dict:
     from femverify.detect import RECIPES, recipe_datasets, get_detector, fit
     tr, va = recipe_datasets(_annotations(a.ann), a.recipe, a.teacher, a.seed)
     if a.limit: base = getattr(tr, 'ds', tr); base.images = base.images[:a.limit]; va.images = va.images[:max(1, a.limit // 8)]
-    model_kw = dict(RECIPES[a.recipe]['model_kw'], **(dict(min_size=a.min_size, max_size=a.max_size or 2 * a.min_size) if a.min_size else {}))
+    model_kw = dict(RECIPES[a.recipe]['model_kw'], **(dict(min_size=a.min_size, max_size=a.max_size or 2 * a.min_size) if a.min_size else {}),
+                    **(dict(freeze=a.freeze) if a.freeze is not None else {}))
     model = get_detector(a.arch, pretrained=not a.random_init, weights_dir=Config.from_env().weights_dir, **model_kw)
     h = fit(model, tr, va, out=a.out, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, device=a.device, workers=a.workers, seed=a.seed,
             resume=a.resume, max_seconds=a.max_minutes * 60 if a.max_minutes else None, epoch_steps=a.epoch_steps,
             config=dict(arch=a.arch, model_kw=model_kw, recipe=a.recipe, teacher=str(a.teacher) if a.teacher else None, annotations=[str(x) for x in a.ann]))
     return dict(out=str(a.out), recipe=a.recipe, weights=model.weights, train_photos=len(tr), val_photos=len(va), history=h,
                 wrote=[str(Path(a.out) / n) for n in ('model.pt', 'history.json', 'curves.png')])
+
+# %% ../nbs/08_cli.ipynb #1bd758de
+@command
+def cmd_branch(a) -> dict:
+    "Give a fasterrcnn_dlib run a gender branch (dlib's whole network at each face it finds) and fit it: a run of its own."
+    from femverify.detect import add_gender_branch
+    p, r = add_gender_branch(a.run, _annotations(a.ann), a.out, a.expand, a.jitter)
+    return dict(out=str(p), **{k: v for k, v in r.items() if k not in ('val_p_female', 'val_female')})
 
 # %% ../nbs/08_cli.ipynb #000b
 @command

@@ -28,8 +28,8 @@ from .gender import gender_answer
 __all__ = ['ARCHS', 'FAST', 'RECIPES', 'FaceDataset', 'get_transforms', 'Composites', 'WeightsWarning', 'get_detector',
            'NormedRPNHead', 'DlibBoxHead', 'GenderBranch', 'BranchHeads', 'fit_gender_branch', 'collate',
            'TeacherHeads', 'init_distributed', 'predict_dataset', 'fit', 'plot_history', 'load_teacher',
-           'recipe_datasets', 'load_detector', 'predict', 'export_detector', 'plot_predictions', 'faces_from',
-           'detector_config', 'to_faces', 'decide', 'gender_at', 'show_batch']
+           'recipe_datasets', 'load_detector', 'predict', 'export_detector', 'add_gender_branch', 'plot_predictions',
+           'faces_from', 'detector_config', 'to_faces', 'decide', 'gender_at', 'show_batch']
 
 # %% ../nbs/03_detect.ipynb #0005
 class FaceDataset(torch.utils.data.Dataset):
@@ -649,6 +649,29 @@ def _trunk_sha256() -> str:
     "SHA-256 of dlib's installed network file, whose layers a `fasterrcnn_dlib` detector keeps."
     from femverify.dlibnet import _dat_path
     return hashlib.sha256(_dat_path().read_bytes()).hexdigest()
+
+# %% ../nbs/03_detect.ipynb #df2342b4
+def add_gender_branch(run, # a `fasterrcnn_dlib` run folder written by `fit` (its model.pt)
+                      coco:dict, # the annotations it was trained on (its train and val splits)
+                      out=None, # the new run folder (default: `<run>-branch` beside it)
+                      expand:float=1.0, jitter:float=0.08, progress:bool=True) -> tuple:
+    "(checkpoint path, `fit_gender_branch`'s figures): the run with a fitted gender branch, written as a run of its own."
+    run = Path(run); ck = torch.load(run / 'model.pt', map_location='cpu', weights_only=False); c = ck['config']
+    if c.get('arch') != 'fasterrcnn_dlib': raise ValueError(f"{run} is a {c.get('arch')} run: a gender branch needs fasterrcnn_dlib")
+    kw = dict(c['model_kw'], gender_branch=True, branch_expand=expand)
+    m = get_detector(c['arch'], len(ck['classes']), pretrained=True, **kw)
+    missing, unexpected = m.load_state_dict(ck['model'], strict=False)
+    if unexpected or any(not k.startswith('roi_heads.gender.') for k in missing):
+        raise WeightsCorrupt(f'{run} does not fit fasterrcnn_dlib {kw}: missing {missing[:3]}, unexpected {unexpected[:3]}')
+    t0 = time.time()
+    r = fit_gender_branch(m, FaceDataset(coco, split='train'), FaceDataset(coco, split='val'), jitter=jitter, progress=progress)
+    r['seconds'] = round(time.time() - t0, 1)
+    out = Path(out) if out else run.parent / f'{run.name}-branch'
+    kept = {k: v for k, v in r.items() if k not in ('val_p_female', 'val_female')}
+    p = _save(out / 'model.pt', dict(model=m.state_dict(), epoch=ck.get('epoch'), config=dict(c, model_kw=kw, gender_branch=kept),
+                                     classes=ck['classes'], metrics=ck.get('metrics', [])))
+    if (run / 'history.json').exists(): atomic_write(out / 'history.json', (run / 'history.json').read_text())
+    return p, r
 
 # %% ../nbs/03_detect.ipynb #0024
 def plot_predictions(ds:FaceDataset, preds:list, n:int=16, seed:int=0) -> 'matplotlib.figure.Figure':

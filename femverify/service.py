@@ -18,10 +18,10 @@ from .liveness import FRAMES, CAPTURE_SECONDS, CHALLENGE_TTL, INSTRUCTIONS, new_
 from .search import Gallery
 
 # %% auto #0
-__all__ = ['STORE_ERRORS', 'LIVENESS_MODES', 'LIVENESS_STOPS', 'LIVENESS_GAPS', 'PIXELS_PER_REQUEST', 'SCORE_KEYS', 'USER_ID',
-           'MAX_FRAMES', 'PUBLIC_KEYS', 'PUBLIC_LIVE', 'ModelUnavailable', 'Uncalibrated', 'InvalidRequest',
-           'LivenessRequired', 'RateLimited', 'Busy', 'FaceService', 'shipped_detector', 'shipped_gender_head',
-           'shipped_threshold', 'without_scores', 'check_user']
+__all__ = ['STORE_ERRORS', 'LIVENESS_MODES', 'LIVENESS_STOPS', 'LIVENESS_GAPS', 'GENDER_CONTEXT', 'PIXELS_PER_REQUEST',
+           'SCORE_KEYS', 'USER_ID', 'MAX_FRAMES', 'PUBLIC_KEYS', 'PUBLIC_LIVE', 'ModelUnavailable', 'Uncalibrated',
+           'InvalidRequest', 'LivenessRequired', 'RateLimited', 'Busy', 'FaceService', 'shipped_detector',
+           'shipped_gender_head', 'shipped_threshold', 'around', 'without_scores', 'check_user']
 
 # %% ../nbs/07_service.ipynb #0005
 class ModelUnavailable(RuntimeError):
@@ -237,15 +237,31 @@ def _predict(self:FaceService, ims:list) -> list:
     small = [im if s == 1.0 else im.resize((round(im.width * s), round(im.height * s)), reducing_gap=3.0) for im, s in zip(ims, scales)]
     return [dict(p, boxes=p['boxes'] / s) for p, s in zip(predict(self.detector, small), scales)]
 
+GENDER_CONTEXT = 2.0  # the detector reads MTCNN's face in a square this many times its longer side (LFW's framing)
+
+def around(im, box, context:float=GENDER_CONTEXT) -> tuple: # `im`: a PIL image; `box`: x0, y0, x1, y1 in its pixels
+    "(the square of `context` × `box`'s longer side around its centre, clipped to `im`; its top-left corner in `im`)."
+    x0, y0, x1, y1 = box
+    h = max(x1 - x0, y1 - y0) * context / 2
+    l, t = max(0, round((x0 + x1) / 2 - h)), max(0, round((y0 + y1) / 2 - h))
+    r, b = min(im.width, round((x0 + x1) / 2 + h)), min(im.height, round((y0 + y1) / 2 + h))
+    return im.crop((l, t, max(r, l + 1), max(b, t + 1))), (l, t)
+
+@patch
+def _predict_at(self:FaceService, ims:list, boxes:list) -> list:
+    "The detector's predictions around each box (`around`), in each photo's own pixels."
+    crops = [around(im, b) for im, b in zip(ims, boxes)]
+    return [dict(p, boxes=p['boxes'] + np.array([l, t, l, t], np.float32)) for p, (_, (l, t)) in zip(self._predict([c for c, _ in crops]), crops)]
+
 @patch
 def _genders(self:FaceService, ims:list, boxes:list, embeddings:list=None) -> list:
-    "The gender answer for the face at each box (found by MTCNN): the detector and the head on `embeddings`, fused."
+    "The gender answer for the face at each box (found by MTCNN): the detector (around the box) and the head on `embeddings`, fused."
     from femverify.detect import gender_at
     from femverify.gender import decide_gender
     if self.detector is None and self.gender_head is None:
         return [dict(answer=None, reason=f"gender models unavailable: detector: {self.problems['detector']}; gender head: {self.problems['gender_head']}")] * len(ims)
     embeddings = embeddings if embeddings is not None and self.gender_head is not None else [None] * len(ims)
-    dets = [gender_at(p, b, self.detector_cfg) for p, b in zip(self._predict(ims), boxes)] if self.detector is not None else [{}] * len(ims)
+    dets = [gender_at(p, b, self.detector_cfg) for p, b in zip(self._predict_at(ims, boxes), boxes)] if self.detector is not None else [{}] * len(ims)
     return [decide_gender(d.get('p_female'), e, self.gender_head, self.detector_cfg.gender_band) for d, e in zip(dets, embeddings)]
 
 # %% ../nbs/07_service.ipynb #8da153e9
