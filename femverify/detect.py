@@ -292,7 +292,9 @@ class GenderBranch(torch.nn.Module):
 # %% ../nbs/03_detect.ipynb #cabed5d2
 class BranchHeads(RoIHeads):
     "torchvision's `RoIHeads` whose faces take their gender from a `GenderBranch` (`.gender`); the box head says where and how sure."
-    def see(self, module, args): self._images = args[0]  # a pre-hook on the backbone: the normalised batch the boxes refer to
+    def _see(self, module, args):
+        "A pre-hook on the backbone: keep the normalised batch the boxes refer to (training needs none)."
+        self._images = None if self.training else args[0]
 
     def postprocess_detections(self, class_logits, box_regression, proposals, image_shapes):
         "Faces scored 1 − p_background at the two gender boxes' probability-weighted mean, NMS across classes, each split by the branch."
@@ -340,7 +342,7 @@ def _dlib_c5_detector(num_classes:int, pretrained:bool=True, # dlib's face-train
     m.frozen = [f'backbone.body.{i}.' for i in range(min(freeze, 5))] + ['roi_heads.box_head.layer5.'] * (freeze >= 6)  # dlib's own
     if gender_branch:  # a second copy of dlib's network, kept as dlib trained it (the trunk's layers may be fine-tuned)
         m.roi_heads.__class__, m.roi_heads.gender = BranchHeads, GenderBranch(from_dat(read_dat(_dat_path().read_bytes())) if pretrained else DlibResNet(), branch_expand)
-        m.backbone.register_forward_pre_hook(m.roi_heads.see)
+        m.backbone.register_forward_pre_hook(m.roi_heads._see)
         m.frozen.append('roi_heads.gender.net.')
     return m
 
