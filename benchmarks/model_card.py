@@ -25,12 +25,14 @@ def rows(records, keys):
 
 
 def weights(ck, s) -> str:
-    "Where the weights started, how they were trained, and what the file holds (and what it reads from dlib's own file)."
+    "Where the weights started, how they were trained, what the file holds (and reads from dlib's own file), and its gender branch."
     c, kw = ck['config'], ck['config']['model_kw']
     start = c.get('weights') or 'random init'
+    cmd = f"--recipe {ck['recipe']}" + (f" --arch {c['arch']}" if c['arch'].startswith('fasterrcnn_dlib') else '') + (f" --freeze {kw['freeze']}" if 'freeze' in kw else '')
     out = (f"trained from **{'random initialisation' if start == 'random init' else start}** by femverify's own pipeline "
-           f"(`benchmarks/train_detector.py --recipe {ck['recipe']}`), for {ck['trained_minutes']} minutes on a 2-core CPU "
-           f"(COCO weights can't be fetched where femverify is developed), {s['images_seen']:,} training images seen.")
+           f"(`benchmarks/train_detector.py {cmd}`), for {ck['trained_minutes']} minutes on this project's 2-core CPU "
+           f"(COCO weights can't be fetched where femverify is developed), {s['images_seen']:,} training images seen. "
+           f"Stored as a float16 state dict ({(ROOT / 'models' / 'gender_detector.pt').stat().st_size / 2**20:.1f} MB), code version {ck['code_version']}.")
     if ck.get('trunk'):
         out += (f" dlib's layers that it keeps as dlib trained them are not in the file: they are read from dlib's packaged "
                 f"`{ck['trunk']['file']}` at load, and its SHA-256 is checked.")
@@ -42,8 +44,7 @@ def weights(ck, s) -> str:
                 f"{100 * b['jitter']:.0f}%, penalty {b['l2']:g} chosen on validation: {100 * b['val_accuracy']:.1f}% of "
                 f"{b['val_faces']:,} validation faces at 0.5) in {b['seconds'] / 60:.0f} minutes. The box head's own class "
                 f"scores give only how sure it is of a face (1 − p_background).")
-    size = (ROOT / 'models' / 'gender_detector.pt').stat().st_size / 2**20
-    return out + f" Stored as a float16 state dict ({size:.1f} MB), code version {ck['code_version']}."
+    return out
 
 
 def branch_line(ck, s) -> str:
