@@ -42,7 +42,7 @@ def test_a_fresh_service_loads_both_and_fuses_them(tmp_path, no_network):
     g = detect(svc)['gender']
     assert g['decided_by'] == 'fusion' and set(g['models']) == {'detector', 'descriptor'}, g
     assert all(0 <= v['p_female'] <= 1 for v in g['models'].values()) and g['models']['descriptor']['p_female'] > 0.9
-    # Grace Hopper: the detector's gender branch is unsure of her (p_female 0.53), the head is sure (0.96): fused, female
+    # Grace Hopper: the detector's gender branch is unsure of her (p_female 0.41 in the square), the head is sure (0.96): fused, female
     assert g['answer'] == 'female' and 0.3 < g['models']['detector']['p_female'] < 0.8, g
     from skimage.data import astronaut
     from PIL import Image
