@@ -9,7 +9,7 @@ The app talks to the models only through `femverify.service.FaceService`, kept i
 from flask import Flask, send_from_directory
 from femverify.core import Config
 from femverify.service import FaceService
-from . import errors, views
+from . import cases, errors, views
 
 
 def create_app(config=None, service=None):
@@ -23,10 +23,16 @@ def create_app(config=None, service=None):
     if isinstance(app.config['API_KEYS'], (str, int, float)):
         app.config['API_KEYS'] = tuple(k.strip() for k in str(app.config['API_KEYS']).split(',') if k.strip())
     app.config['API_KEYS'] = tuple(str(k) for k in app.config['API_KEYS'])
+    mod = app.config.get('MODERATOR_KEYS', fv.moderator_keys) if 'MODERATOR_KEYS' in (config or {}) else fv.moderator_keys
+    app.config['MODERATOR_KEYS'] = tuple(k.strip() for k in mod.split(',') if k.strip()) if isinstance(mod, str) else tuple(map(str, mod))
+    if set(app.config['API_KEYS']) & set(app.config['MODERATOR_KEYS']):
+        raise ValueError('a key is both an app key and a moderator key: give each role its own keys')
     app.extensions['femverify'] = service if service is not None else FaceService(fv)
     errors.register(app)
     app.register_blueprint(views.bp)
+    app.register_blueprint(cases.bp)
     app.add_url_rule('/', 'page', lambda: send_from_directory(app.static_folder, 'index.html'))
+    app.add_url_rule('/moderate', 'moderate', lambda: send_from_directory(app.static_folder, 'moderate.html'))
     app.after_request(security_headers)
     if int(app.config.get('TRUSTED_PROXIES') or 0):  # behind N reverse proxies, the client is the N-th address from the right
         from werkzeug.middleware.proxy_fix import ProxyFix

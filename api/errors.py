@@ -3,10 +3,11 @@ import re
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 from femverify.core import ImageError
-from femverify.service import Busy, ChallengeRefused, InvalidRequest, ModelMismatch, ModelUnavailable, RateLimited, StoreUnavailable, Uncalibrated, UnknownUser, UserExists
+from femverify.service import Busy, CaseClosed, ChallengeRefused, UnknownCase, InvalidRequest, ModelMismatch, ModelUnavailable, RateLimited, StoreUnavailable, Uncalibrated, UnknownUser, UserExists
 
 # the project's own errors → HTTP status and code
 STATUS = {ImageError: (400, 'bad_image'), InvalidRequest: (400, 'bad_request'), ChallengeRefused: (400, 'challenge_refused'), UnknownUser: (404, 'unknown_user'),
+          UnknownCase: (404, 'unknown_case'), CaseClosed: (409, 'case_closed'),
           UserExists: (409, 'user_exists'), ModelMismatch: (409, 'template_model_mismatch'), RateLimited: (429, 'rate_limited'), Uncalibrated: (503, 'uncalibrated'), ModelUnavailable: (503, 'model_unavailable'), Busy: (503, 'busy'),
           StoreUnavailable: (503, 'store_unavailable')}
 

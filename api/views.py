@@ -40,7 +40,7 @@ SAME_SITE_HEADER = 'X-Requested-With'  # a header no cross-site page can add wit
 def same_site_only():
     "Refuse state-changing requests a cross-site page could send without asking (a form or a no-cors fetch): they lack a custom header."
     if request.method in ('GET', 'HEAD', 'OPTIONS'): return None
-    if SAME_SITE_HEADER not in request.headers and 'X-API-Key' not in request.headers:
+    if not any(h in request.headers for h in (SAME_SITE_HEADER, 'X-API-Key', 'X-Moderator-Key')):
         return error(403, 'cross_site_request', f"send the {SAME_SITE_HEADER} header (any value) or X-API-Key: a request without either "
                      "could come from another site's page, so it is refused before anything is read or counted")
     try: request.files  # read the body here, where a broken one is the client's error (400), not a 500 inside a view
@@ -53,6 +53,17 @@ try:  # gunicorn's parser raises its own errors for a malformed chunked body, as
     from gunicorn.http.errors import ParseException as _GunicornBodyError
     BODY_ERRORS = (OSError, ValueError, _GunicornBodyError)
 except ImportError: BODY_ERRORS = (OSError, ValueError)
+
+
+@bp.before_request
+def app_routes_only():
+    "A moderator key decides cases and does nothing else here: registering, verifying, deleting, detecting are refused."
+    from .cases import MODERATOR_HEADER, is_moderator_key
+    if request.method in ('GET', 'HEAD', 'OPTIONS'): return None
+    if request.headers.get(MODERATOR_HEADER) or is_moderator_key(request.headers.get('X-API-Key')):
+        return error(403, 'wrong_role', "a moderator key can only list and decide cases (/api/v1/cases): "
+                     "registration, verification and deletion take the app's key")
+    return None
 
 
 @bp.get('/health')
@@ -106,9 +117,10 @@ def register():
     if not photos and not frames and challenge is None:
         raise BadRequest("no file: send a challenge's id and its frames as fields 'challenge' and 'frames' (or, with liveness off, 1 to 5 'photos')")
     r = service().register(request.form.get('user', ''), photos, replace=request.form.get('replace') == 'true', client=request.remote_addr,
-                           challenge=challenge, frames=frames)
+                           challenge=challenge, frames=frames, consent=request.form.get('consent'))
     if r['status'] in REGISTER_STATUS: return jsonify(r), REGISTER_STATUS[r['status']]
-    return error(422, r['reason'], f"registration refused: {r['reason']}", photos=r['photos'], **({'liveness': r['liveness']} if 'liveness' in r else {}))
+    extra = {k: r[k] for k in ('liveness', 'appeal') if k in r}  # a refusal she may contest names its appeal
+    return error(422, r['reason'], f"registration refused: {r['reason']}", photos=r['photos'], **extra)
 
 
 @bp.post('/users/<user>/verify')
@@ -124,3 +136,10 @@ def verify(user):
 def delete(user):
     require_key()
     return jsonify(service().delete(user, ban=request.args.get('ban') == 'true'))
+
+
+@bp.get('/users/<user>/record')
+def record(user):
+    "What is held about a member (for her access request): dates, consents, cases, decisions, flags; never a template or frame."
+    require_key()
+    return jsonify(service().record(user))

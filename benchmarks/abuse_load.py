@@ -78,7 +78,7 @@ def main(seconds=30.0, budget=None, decode_flood=False):
     env = dict(FEMVERIFY_DB_PATH=tempfile.mkdtemp() + '/abuse.db', FEMVERIFY_EMBEDDER='dlib', FEMVERIFY_GENDER_CHECK='0', FEMVERIFY_API_KEYS=KEY, FEMVERIFY_TORCH_THREADS='1')
     if budget: env['FEMVERIFY_REQUEST_BUDGET'] = str(budget)  # lift the per-client budget to load the models themselves
     with Server(env, workers=2, threads=4) as s:
-        assert http(s.url + '/users', 'POST', {'user': 'grace'}, [('photos', member)], {'X-API-Key': KEY})[0] == 201
+        assert http(s.url + '/users', 'POST', {'user': 'grace', 'consent': 'terms-v1'}, [('photos', member)], {'X-API-Key': KEY})[0] == 201
         port = int(s.url.split(':')[2].split('/')[0])
         calm = phase(s, port, seconds, member, None); rss_before = s.rss_each()
         loaded = phase(s, port, seconds, member, big_photo(), decode_flood); rss_peak = s.rss_each()

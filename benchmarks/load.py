@@ -20,7 +20,7 @@ def main(clients=8, seconds=60.0, workers=2):
     with Server(env, workers=workers) as s:
         # only photos the registration gate accepts (one clear face) take part
         photos = {f'u{i}': b for i, b in enumerate(photos)
-                  if http(s.url + '/users', 'POST', {'user': f'u{i}'}, [('photos', b)], {'X-API-Key': KEY})[0] == 201}
+                  if http(s.url + '/users', 'POST', {'user': f'u{i}', 'consent': 'terms-v1'}, [('photos', b)], {'X-API-Key': KEY})[0] == 201}
         names = list(photos)
         stop = time.time() + seconds
 

@@ -65,6 +65,7 @@ class Config:
     max_jpeg_scans: int = 40
     detect_side: int = 640
     api_keys: tuple = ()
+    moderator_keys: tuple = ()
     rate_limit: int = 5
     user_rate_limit: int = 20
     trusted_client_days: float = 30.0
@@ -81,6 +82,13 @@ class Config:
     liveness: str = 'register'
     liveness_path: typing.Optional[Path] = None
     torch_threads: int = 0
+    not_female: str = 'refuse'
+    member_frames: int = 1
+    case_days: float = 30.0
+    appeal_days: float = 14.0
+    record_days: float = 90.0
+    inactive_years: float = 3.0
+    ban_days: float = 1095.0
 
 # %% ../nbs/00_core.ipynb #000b
 def _cast(s:str, typ, default=None) -> object:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_service.ipynb #0002
 from __future__ import annotations
-import functools, json, re, time
+import base64, functools, json, re, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
@@ -14,14 +14,17 @@ from .core import *
 from .gate import FaceFinder, judge
 from .verify import Embedder, get_embedder, consistency, template, verify as _verify
 from .store import open_store, load_sealer, UnknownUser, UserExists, ModelMismatch, LimitReached, StoreUnavailable, ChallengeRefused
-from .liveness import FRAMES, CAPTURE_SECONDS, CHALLENGE_TTL, INSTRUCTIONS, new_moves, load_limits, check_frames, thumbnail
+from .cases import (UnknownCase, CaseClosed, APPEALABLE, OUTCOMES, MAX_FRAMES as CASE_FRAMES, Retention,
+                             audit_frame)
+from .liveness import head_pose, FRAMES, CAPTURE_SECONDS, CHALLENGE_TTL, INSTRUCTIONS, new_moves, load_limits, check_frames, thumbnail
 from .search import Gallery
 
 # %% auto #0
-__all__ = ['STORE_ERRORS', 'LIVENESS_MODES', 'LIVENESS_STOPS', 'LIVENESS_GAPS', 'GENDER_CONTEXT', 'PIXELS_PER_REQUEST',
-           'SCORE_KEYS', 'USER_ID', 'MAX_FRAMES', 'PUBLIC_KEYS', 'PUBLIC_LIVE', 'ModelUnavailable', 'Uncalibrated',
-           'InvalidRequest', 'LivenessRequired', 'RateLimited', 'Busy', 'FaceService', 'shipped_detector',
-           'shipped_gender_head', 'shipped_threshold', 'around', 'without_scores', 'check_user']
+__all__ = ['STORE_ERRORS', 'LIVENESS_MODES', 'NOT_FEMALE', 'LIVENESS_STOPS', 'LIVENESS_GAPS', 'GENDER_CONTEXT',
+           'PIXELS_PER_REQUEST', 'SCORE_KEYS', 'USER_ID', 'CONSENT', 'MAX_FRAMES', 'PUBLIC_KEYS', 'PUBLIC_LIVE',
+           'ModelUnavailable', 'Uncalibrated', 'InvalidRequest', 'LivenessRequired', 'ConsentRequired', 'RateLimited',
+           'Busy', 'FaceService', 'shipped_detector', 'shipped_gender_head', 'shipped_threshold', 'around',
+           'without_scores', 'check_user', 'check_consent']
 
 # %% ../nbs/07_service.ipynb #0005
 class ModelUnavailable(RuntimeError):
@@ -37,6 +40,10 @@ class LivenessRequired(InvalidRequest):
     "The liveness setting asks for a passed head-turn challenge here, and the request sent photos instead."
     reason = 'liveness_required'
 
+class ConsentRequired(InvalidRequest):
+    "Registration without the version of the consent text the member accepted: nothing is read or kept."
+    reason = 'consent_required'
+
 class RateLimited(RuntimeError):
     "Too many failed verifications, or requests, recently; `retry_after` is in seconds."
     def __init__(self, msg:str, retry_after:int):
@@ -49,10 +56,11 @@ class Busy(RuntimeError):
         super().__init__(msg)
         self.retry_after = retry_after
 
-STORE_ERRORS = (UnknownUser, UserExists, ModelMismatch, StoreUnavailable, ChallengeRefused)  # the store's errors the API maps: re-exported here, so api/ imports only the service
+STORE_ERRORS = (UnknownUser, UserExists, ModelMismatch, StoreUnavailable, ChallengeRefused, UnknownCase, CaseClosed)  # the store's errors the API maps: re-exported here, so api/ imports only the service
 
 # %% ../nbs/07_service.ipynb #0007
 LIVENESS_MODES = ('off', 'register', 'always')  # where a passed head-turn challenge is required
+NOT_FEMALE = ('refuse', 'review')  # a not_female answer: refused (with an appeal), or sent to a person
 
 class FaceService:
     "The three checks behind one object: one clear face, female or not, same person."
@@ -69,6 +77,7 @@ class FaceService:
         self.detector = self._try('detector', self._load_detector)
         self.gender_head = self._try('gender_head', self._load_gender_head)
         if cfg.liveness not in LIVENESS_MODES: raise ValueError(f"FEMVERIFY_LIVENESS must be one of {', '.join(LIVENESS_MODES)}, not {cfg.liveness!r}")
+        if cfg.not_female not in NOT_FEMALE: raise ValueError(f"FEMVERIFY_NOT_FEMALE must be refuse or review, not {cfg.not_female!r}")
         self.liveness = self._try('liveness', lambda: load_limits(cfg.liveness_path))  # None: live answers refused (503), never guessed
         self.sealer = load_sealer(cfg)  # no template key: the service refuses to start (TemplateKeyError says how to make one)
         self.store = self.gallery = None
@@ -215,7 +224,15 @@ def health(self:FaceService) -> dict:
     th = dict(value=self.threshold, source=getattr(self, 'threshold_source', 'default (not calibrated)'))
     if 'threshold' in self.problems: th['problem'] = self.problems['threshold']
     return dict(status='ok' if not self.problems else 'degraded', version=femverify.__version__, models=models, verify_threshold=th,
-                counted_by=self.counter, gender_band=list(self.detector_cfg.gender_band), gender=self._gender_health(), liveness=self._liveness_health())
+                counted_by=self.counter, gender_band=list(self.detector_cfg.gender_band), gender=self._gender_health(), liveness=self._liveness_health(),
+                cases=self._case_health())
+
+@patch
+def _case_health(self:FaceService) -> dict:
+    "Cases waiting for a person (and the oldest's age in days), refusals open to an appeal, and the not_female policy."
+    if self.store is None: return dict(not_female=self.config.not_female, pending=None)
+    try: return dict(self.store.case_counts(), not_female=self.config.not_female)
+    except StoreUnavailable as e: return dict(not_female=self.config.not_female, pending=None, reason=str(e))
 
 LIVENESS_STOPS = 'photos, prints and screens held up to the camera, and pre-recorded clips that do not follow the random challenge'
 LIVENESS_GAPS = 'injected camera streams, real-time deepfakes and 3-D masks; a collection of the victim\'s photos at varied poses can pass (see the README)'
@@ -336,6 +353,15 @@ def check_user(user) -> str:
     if not isinstance(user, str) or not USER_ID.fullmatch(user): raise InvalidRequest(f"invalid user id {str(user)[:80]!r}: use 1-64 letters, digits, '_', '.', '@' or '-'")
     return user.lower()
 
+CONSENT = re.compile(r'[\w.:@/+-]{1,64}')
+
+def check_consent(consent) -> str:
+    "The consent version `consent` (1-64 letters, digits and `. : @ / + - _`), else `ConsentRequired`."
+    if not isinstance(consent, str) or not CONSENT.fullmatch(consent):
+        raise ConsentRequired("registration needs 'consent': the version of the consent text the app showed her "
+                              "(1-64 letters, digits, '.', ':', '@', '/', '+', '-', '_'); nothing was read or kept")
+    return consent
+
 # %% ../nbs/07_service.ipynb #0013
 @patch
 def _need(self:FaceService, *names):
@@ -366,11 +392,12 @@ def register(self:FaceService, user:str, photos:list=None, # 1-5 photos (paths, 
              replace:bool=False, client:str=None,
              challenge:str=None, # the id of a challenge from `challenge()`, answered by `frames`
              frames:list=None, # 6-15 frames of the member following the challenge, in order
+             consent:str=None, # the version of the consent text the app showed her (required)
             ) -> dict:
     "Enrol `user` from a live challenge's frames (or from 1-5 photos, with liveness off) through the gate, gender and consistency checks."
-    user = check_user(user)
+    user, consent = check_user(user), check_consent(consent)
     photos = photos or []
-    if challenge is not None or frames: return self._register_live(user, challenge, frames or [], replace, client)
+    if challenge is not None or frames: return self._register_live(user, challenge, frames or [], replace, client, consent)
     if self.config.liveness != 'off':
         raise LivenessRequired(f"registration needs a live head-turn challenge (FEMVERIFY_LIVENESS={self.config.liveness}): "
                                "ask POST /api/v1/challenges for one, then send its frames")
@@ -378,8 +405,11 @@ def register(self:FaceService, user:str, photos:list=None, # 1-5 photos (paths, 
     self._need('embedder', 'store')
     self._need_gender()
     self._spend(client, 'register')
-    with self._slot(): rows = self._analyse(self._photos(photos, client))
-    return self._enrol(user, rows, replace)
+    self.store.record_consent(user, consent)  # before a photo is read
+    with self._slot():
+        ims = self._photos(photos, client)
+        rows = self._analyse(ims)
+    return self._enrol(user, rows, replace, ims, consent)
 
 @patch
 def _analyse(self:FaceService, ims:list) -> list:
@@ -411,25 +441,63 @@ def _search(self:FaceService, user:str, t:np.ndarray) -> tuple:
 
 # %% ../nbs/07_service.ipynb #0015
 @patch
-def _enrol(self:FaceService, user:str, rows:list, replace:bool) -> dict:
-    "Decide and, if enrolled, store; `rows` are per-photo verdicts with embeddings."
+def _enrol(self:FaceService, user:str, rows:list, replace:bool,
+           ims:list=(), # the photos or frames of `rows`, for the audit frames of a case
+           consent:str=None, live:dict=None) -> dict:
+    "Decide, and store: enrolled, or a case (a review, or a refusal she may appeal); every outcome logged."
     ok = [r for r in rows if r['reason'] == 'ok']
     cut = self.consistency_cut or self.threshold  # do the photos show one person (not a security decision: the search and gender are)
     for r, c in zip(ok, consistency(np.concatenate([r['embedding'] for r in ok]) if ok else np.zeros((0, self.embedder.dim)), cut)): r['reason'] = c
     ok = [r for r in ok if r['reason'] == 'ok']
-    answers = [r.get('gender', {}).get('answer', 'female') if self.config.gender_check else 'female' for r in ok]
     e = np.concatenate([r['embedding'] for r in ok]) if ok else None
     hit = self._search(user, template(e)) if ok else None  # every registration, whatever its gender answer
     if hit: self.store.flag(user, *hit)  # recorded for moderators, whatever the outcome
-    if hit and hit[0] == 'banned': status, reason = 'refused', 'banned'  # said before anything else
-    elif not ok: status, reason = 'refused', 'no_usable_photo'
-    elif 'not_female' in answers: status, reason = 'refused', 'not_female'
-    elif hit: status, reason = 'review', hit[0]
-    elif 'review' in answers: status, reason = 'review', 'gender_uncertain'
-    else: status, reason = 'enrolled', 'ok'
-    if status == 'enrolled': self.store.enroll(user, template(e), e, [r['sharpness'] for r in ok], replace=replace, model=self.embedder.model)
+    status, reason = self._outcome(ok, hit)
     photos = [{k: v for k, v in r.items() if k not in ('embedding', 'boxes', 'landmarks')} for r in rows]
-    return dict(user=user, status=status, reason=reason, enrolled_photos=len(ok) if status == 'enrolled' else 0, model=self.embedder.model, photos=photos)
+    out = dict(user=user, status=status, reason=reason, enrolled_photos=len(ok) if status == 'enrolled' else 0,
+               model=self.embedder.model, photos=photos)
+    return self._keep(out, e, rows, ims, replace, consent, live, hit)
+
+@patch
+def _outcome(self:FaceService, ok:list, hit:tuple) -> tuple:
+    "(status, reason) of a registration whose usable rows are `ok`, given the 1:N `hit`."
+    answers = [r.get('gender', {}).get('answer', 'female') if self.config.gender_check else 'female' for r in ok]
+    if hit and hit[0] == 'banned': return 'refused', 'banned'  # said before anything else
+    if not ok: return 'refused', 'no_usable_photo'
+    if 'not_female' in answers: return ('review' if self.config.not_female == 'review' else 'refused'), 'not_female'
+    if hit: return 'review', hit[0]
+    if 'review' in answers: return 'review', 'gender_uncertain'
+    return 'enrolled', 'ok'
+
+# %% ../nbs/07_service.ipynb #9546d9d3
+@patch
+def _audit(self:FaceService, rows:list, ims:list) -> list:
+    "Audit frames of the photos where a face was found, the most frontal (smallest turn) first: at most 3."
+    found = [(r, im) for r, im in zip(rows, ims) if r.get('box') is not None and r.get('landmarks') is not None]
+    found.sort(key=lambda p: abs(float(head_pose(p[0]['landmarks'])[0])))
+    return [audit_frame(around(im, r['box'])[0]) for r, im in found[:CASE_FRAMES]]
+
+def _plain(o):
+    "JSON for numpy's numbers and arrays (a case's details are stored as JSON)."
+    return o.tolist() if hasattr(o, 'tolist') else str(o)
+
+@patch
+def _keep(self:FaceService, out:dict, e, rows, ims, replace, consent, live, hit) -> dict:
+    "Store the outcome `out` of a registration (see above): `out` with the case or appeal it opened."
+    user, status, reason, c = out['user'], out['status'], out['reason'], self.config
+    case = status == 'review' or reason in APPEALABLE
+    frames = self._audit(rows, ims) if status == 'enrolled' or case else []
+    if status == 'enrolled':
+        self.store.enroll(user, template(e), e, [r['sharpness'] for r in rows if r['reason'] == 'ok'], replace=replace,
+                          model=self.embedder.model, frames=frames[:c.member_frames], decision=dict(outcome='enrolled', reasons=('ok',)))
+    elif case:
+        details = json.loads(json.dumps(dict(photos=out['photos'], liveness=live and {k: live[k] for k in ('passed', 'reason', 'moves')},
+                                             matched=hit and hit[1], distance=hit and round(hit[2], 4), replace=replace), default=_plain))
+        k = self.store.open_case(user, reason, 'pending' if status == 'review' else 'refused', self.embedder.model, template(e), e,
+                                 frames, details, consent, c.case_days if status == 'review' else c.appeal_days)
+        out['case' if status == 'review' else 'appeal'] = dict(id=k['id'], expires_at=k['expires_at'])
+    else: self.store.log_decision(f'user:{user}', user, 'refused', (reason,))
+    return out
 
 # %% ../nbs/07_service.ipynb #001b
 @patch
@@ -529,12 +597,13 @@ def _check_live(self:FaceService, rows:list, ims:list, moves:tuple) -> dict:
     return dict(r, check_ms=_ms(time.perf_counter() - t))
 
 @patch
-def _register_live(self:FaceService, user:str, challenge, frames:list, replace:bool, client:str=None) -> dict:
+def _register_live(self:FaceService, user:str, challenge, frames:list, replace:bool, client:str=None, consent:str=None) -> dict:
     "Registration from a challenge's frames: the challenge used once, every liveness check, then the most frontal frames enrolled."
     self._need('embedder', 'store', 'liveness')
     self._need_gender()
     self._spend(client, 'register')
     moves = self._challenge_moves(challenge, frames, client)
+    self.store.record_consent(user, consent)  # before a frame is read
     row = self._begin(user, client)  # a failed challenge counts against the client, as a failed verification does
     try:
         with self._slot():
@@ -542,13 +611,15 @@ def _register_live(self:FaceService, user:str, challenge, frames:list, replace:b
             rows = self.embedder.analyse(ims, self.config)
             live = self._check_live(rows, ims, moves)
             pick = live['frontal'][:3]
-            if live['passed']: rows = self._gendered([dict(rows[i], index=i) for i in pick], [ims[i] for i in pick])
+            ims = [ims[i] for i in pick]
+            if live['passed']: rows = self._gendered([dict(rows[i], index=i) for i in pick], ims)
     except BaseException: self.store.cancel_attempt(row); raise  # a broken upload is not a failed challenge
     if not live['passed']:
         self.store.end_attempt(row, live['reason'], enrolled=False)
+        self.store.log_decision(f'user:{user}', user, 'refused', (live['reason'],))
         return dict(user=user, status='refused', reason=live['reason'], enrolled_photos=0, model=self.embedder.model, photos=[], liveness=live)
     self.store.cancel_attempt(row)
-    return dict(self._enrol(user, rows, replace), liveness=live)
+    return dict(self._enrol(user, rows, replace, ims, consent, live), liveness=live)
 
 # %% ../nbs/07_service.ipynb #001e
 @patch
@@ -556,6 +627,52 @@ def delete(self:FaceService, user:str, ban:bool=False) -> dict:
     "Erase `user` (keeping only her template in the ban list if `ban`); raises `UnknownUser` if there is nobody to erase."
     user = check_user(user)
     self._need('store')
-    if ban: return dict(user=user, deleted=True, banned=True, ban_id=self.store.ban(user))
+    if ban: return dict(user=user, deleted=True, banned=True, ban_id=self.store.ban(user, days=self.config.ban_days or None))
     if not self.store.delete(user): raise UnknownUser(user)
     return dict(user=user, deleted=True)
+
+# %% ../nbs/07_service.ipynb #90a68767
+def _data_url(jpeg:bytes) -> str: return 'data:image/jpeg;base64,' + base64.b64encode(jpeg).decode()
+
+@patch
+def cases(self:FaceService, reason:str=None, limit:int=100) -> dict:
+    "The moderators' queue, oldest first (of one `reason`, if given): ids, reasons, scores and dates, no frame."
+    self._need('store')
+    items = self.store.cases('pending', reason, min(max(int(limit), 1), 500))
+    return dict(cases=len(items), items=items)
+
+@patch
+def case(self:FaceService, cid:str) -> dict:
+    "One case for a moderator: reasons, scores, the liveness verdict, and the audit frames, hers and the resembled account's."
+    self._need('store')
+    c = self.store.case(cid)
+    return dict(c, frames=[_data_url(f) for f in c['frames']], matched_frames=[_data_url(f) for f in c['matched_frames']])
+
+# %% ../nbs/07_service.ipynb #346ca8cc
+@patch
+def decide(self:FaceService, cid:str, outcome:str, # `approve`, `refuse` or `ban`
+           moderator:str, note:str='') -> dict:
+    "A moderator's decision on a pending case (see `Store.decide`): approve enrols her, as a clean registration would."
+    self._need('store')
+    if outcome not in OUTCOMES: raise InvalidRequest(f"'decision' must be one of {', '.join(OUTCOMES)}")
+    if len(str(note or '')) > 1000: raise InvalidRequest("a note is at most 1000 characters")
+    c = self.config
+    return self.store.decide(cid, outcome, check_user(moderator), str(note or ''), c.member_frames, c.ban_days or None)
+
+@patch
+def appeal(self:FaceService, cid:str) -> dict:
+    "Put a refusal's case in the moderators' queue, within its appeal window."
+    self._need('store')
+    return self.store.appeal(cid, self.config.case_days)
+
+@patch
+def record(self:FaceService, user:str) -> dict:
+    "What is held about `user` (never a template or a frame): dates, consents, cases, decisions, flags."
+    self._need('store')
+    return self.store.record(check_user(user))
+
+@patch
+def purge(self:FaceService, now:float=None) -> dict:
+    "Apply the retention schedule of the settings at `now` (see `Store.purge`): the rows erased, by kind."
+    self._need('store')
+    return self.store.purge(Retention.from_config(self.config), now)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_store.ipynb #0002
 from __future__ import annotations
-import hashlib, os, re, secrets, sqlite3, threading, time
+import hashlib, json, os, re, secrets, sqlite3, threading, time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -12,9 +12,9 @@ import numpy as np
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'SCHEMA', 'MIGRATIONS', 'UnknownUser', 'UserExists', 'StoreUnavailable', 'Store', 'TemplateKeyError',
-           'Sealer', 'load_sealer', 'new_key', 'ModelMismatch', 'LimitReached', 'ChallengeRefused', 'pg_sql',
-           'redact_url', 'PgStore', 'open_store']
+__all__ = ['SCHEMA_VERSION', 'SCHEMA', 'MIGRATIONS', 'GENESIS', 'LOG_FIELDS', 'SEALED', 'UnknownUser', 'UserExists',
+           'StoreUnavailable', 'Store', 'TemplateKeyError', 'Sealer', 'load_sealer', 'new_key', 'ModelMismatch',
+           'LimitReached', 'ChallengeRefused', 'pg_sql', 'redact_url', 'PgStore', 'open_store']
 
 # %% ../nbs/06_store.ipynb #0004
 class UnknownUser(KeyError):
@@ -28,10 +28,10 @@ class StoreUnavailable(RuntimeError):
     "The database can't be reached or stayed locked: the request may be retried later (the API answers 503)."
 
 # %% ../nbs/06_store.ipynb #a9fdac2a
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, created REAL NOT NULL, dim INTEGER NOT NULL, template BLOB NOT NULL,
-    model TEXT NOT NULL DEFAULT 'unknown', gkey INTEGER);
+    model TEXT NOT NULL DEFAULT 'unknown', gkey INTEGER, last_seen REAL);
 CREATE TABLE IF NOT EXISTS embeddings (id INTEGER PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     vector BLOB NOT NULL, created REAL NOT NULL, quality REAL);
 CREATE TABLE IF NOT EXISTS attempts (id INTEGER PRIMARY KEY, time REAL NOT NULL, user_id TEXT NOT NULL, client TEXT,
@@ -41,24 +41,42 @@ CREATE INDEX IF NOT EXISTS attempts_user_time ON attempts(user_id, time);
 CREATE INDEX IF NOT EXISTS attempts_client_time ON attempts(client, time);
 CREATE TABLE IF NOT EXISTS requests (time REAL NOT NULL, client TEXT NOT NULL, route TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS requests_client_time ON requests(client, route, time);
-CREATE TABLE IF NOT EXISTS bans (id INTEGER PRIMARY KEY, created REAL NOT NULL, model TEXT NOT NULL, template BLOB NOT NULL, note TEXT, gkey INTEGER);
+CREATE TABLE IF NOT EXISTS bans (id INTEGER PRIMARY KEY, created REAL NOT NULL, model TEXT NOT NULL, template BLOB NOT NULL, note TEXT, gkey INTEGER,
+    expires REAL, frame BLOB);
 CREATE TABLE IF NOT EXISTS flags (id INTEGER PRIMARY KEY, time REAL NOT NULL, user_id TEXT NOT NULL, reason TEXT NOT NULL, matched TEXT NOT NULL, distance REAL);
 CREATE TABLE IF NOT EXISTS gallery_log (seq INTEGER PRIMARY KEY, ref INTEGER);
 CREATE INDEX IF NOT EXISTS users_gkey ON users(gkey);
 CREATE INDEX IF NOT EXISTS bans_gkey ON bans(gkey);
-CREATE TABLE IF NOT EXISTS challenges (id TEXT PRIMARY KEY, created REAL NOT NULL, expires REAL NOT NULL, client TEXT, moves TEXT NOT NULL, used REAL)
+CREATE TABLE IF NOT EXISTS challenges (id TEXT PRIMARY KEY, created REAL NOT NULL, expires REAL NOT NULL, client TEXT, moves TEXT NOT NULL, used REAL);
+CREATE TABLE IF NOT EXISTS cases (id TEXT PRIMARY KEY, created REAL NOT NULL, user_id TEXT NOT NULL, state TEXT NOT NULL,
+    reason TEXT NOT NULL, details TEXT NOT NULL, model TEXT NOT NULL, template BLOB, embeddings BLOB,
+    expires REAL NOT NULL, consent TEXT, outcome TEXT, decided REAL);
+CREATE INDEX IF NOT EXISTS cases_state ON cases(state, created);
+CREATE TABLE IF NOT EXISTS case_frames (id INTEGER PRIMARY KEY,
+    case_id TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE, frame BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS member_frames (id INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, frame BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS consents (id INTEGER PRIMARY KEY, time REAL NOT NULL, user_id TEXT NOT NULL, version TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY, time REAL NOT NULL, subject TEXT NOT NULL, user_id TEXT,
+    outcome TEXT NOT NULL, reasons TEXT NOT NULL, actor TEXT NOT NULL, note TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS decisions_user ON decisions(user_id);
+CREATE TABLE IF NOT EXISTS log_head (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL)
 """
+_V7 = ('cases', 'case_frames', 'member_frames', 'consents', 'decisions', 'log_head')  # the tables of version 7
 _V4 = [s for s in SCHEMA.split(';') if 'bans (' in s or 'flags' in s]
 MIGRATIONS = {1: ["ALTER TABLE users ADD COLUMN model TEXT NOT NULL DEFAULT 'unknown'"],  # from version k to k + 1
               2: ["CREATE TABLE IF NOT EXISTS requests (time REAL NOT NULL, client TEXT NOT NULL, route TEXT NOT NULL)",
                   "CREATE INDEX IF NOT EXISTS requests_client_time ON requests(client, route, time)"],
-              3: [s.replace(', gkey INTEGER', '') for s in _V4],
+              3: [s.replace(', gkey INTEGER,\n    expires REAL, frame BLOB', '').replace(', gkey INTEGER', '') for s in _V4],
               4: ["ALTER TABLE users ADD COLUMN gkey INTEGER", "ALTER TABLE bans ADD COLUMN gkey INTEGER", "DROP TABLE IF EXISTS changes",
                   "CREATE TABLE IF NOT EXISTS gallery_log (seq INTEGER PRIMARY KEY, ref INTEGER)",
                   "UPDATE users SET gkey = rowid", "UPDATE bans SET gkey = id + (SELECT COALESCE(MAX(gkey), 0) FROM users)",
                   "INSERT INTO gallery_log (seq) SELECT gkey FROM users UNION ALL SELECT gkey FROM bans",
                   "CREATE INDEX IF NOT EXISTS users_gkey ON users(gkey)", "CREATE INDEX IF NOT EXISTS bans_gkey ON bans(gkey)"],
-              5: [s for s in SCHEMA.split(';') if 'challenges (' in s]}
+              5: [s for s in SCHEMA.split(';') if 'challenges (' in s],
+              6: ["ALTER TABLE users ADD COLUMN last_seen REAL", "ALTER TABLE bans ADD COLUMN expires REAL",
+                  "ALTER TABLE bans ADD COLUMN frame BLOB"] +
+                 [s for s in SCHEMA.split(';') if any(f'{t} (' in s or f'{t}(' in s for t in _V7)]}
 
 # %% ../nbs/06_store.ipynb #0008
 class Store:
@@ -118,6 +136,56 @@ def _tx(self:Store):
         except BaseException: db.execute('ROLLBACK'); raise
         else: db.execute('COMMIT')
 
+# %% ../nbs/06_store.ipynb #ed783122
+GENESIS = '0' * 64  # the hash before the first row
+LOG_FIELDS = ('seq', 'time', 'subject', 'user', 'outcome', 'reasons', 'actor', 'note')
+
+def _digest(prev:str, row) -> str:
+    "The hash of a log row (its fields, in `LOG_FIELDS` order) chained to `prev`."
+    return hashlib.sha256(json.dumps([prev, *row], separators=(',', ':')).encode()).hexdigest()
+
+def _decide(db, subject:str, user:str, outcome:str, reasons:tuple=(), actor:str='femverify', note:str='', now:float=None) -> int:
+    "Append one decision to the log inside the open write transaction `db`: its number."
+    seq, prev = db.execute("SELECT seq, hash FROM log_head WHERE id='head'").fetchone() or (0, GENESIS)
+    row = (seq + 1, time.time() if now is None else now, subject, user, outcome, ','.join(reasons), actor, note or '')
+    h = _digest(prev, row)
+    db.execute('INSERT INTO decisions (seq, time, subject, user_id, outcome, reasons, actor, note, prev, hash) '
+               'VALUES (?,?,?,?,?,?,?,?,?,?)', (*row, prev, h))
+    db.execute("DELETE FROM log_head WHERE id='head'")
+    db.execute("INSERT INTO log_head (id, seq, hash) VALUES ('head', ?, ?)", (row[0], h))
+    return row[0]
+
+# %% ../nbs/06_store.ipynb #19f59cfe
+@patch
+def log_decision(self:Store, subject:str, user:str, outcome:str, reasons:tuple=(), actor:str='femverify',
+                 note:str='', now:float=None) -> int:
+    "Append one decision to the log in a transaction of its own: its number."
+    with self._tx() as db: return _decide(db, subject, user, outcome, reasons, actor, note, now)
+
+@patch
+def decisions(self:Store, user:str=None) -> list:
+    "The decision log, oldest first (only the rows about `user`, if given): no biometric data in any row."
+    q = 'SELECT seq, time, subject, user_id, outcome, reasons, actor, note FROM decisions'
+    with self._connect() as db:
+        rows = db.execute(q + ' WHERE user_id=? ORDER BY seq' if user else q + ' ORDER BY seq', (user,) if user else ()).fetchall()
+    return [dict(zip(LOG_FIELDS, r), reasons=r[5].split(',') if r[5] else []) for r in rows]
+
+# %% ../nbs/06_store.ipynb #703ba97c
+@patch
+def verify_log(self:Store) -> dict:
+    "Check the decision log's chain: `ok`, the rows checked, the head hash; else the first row that breaks it, and why."
+    prev, n, q = GENESIS, 0, f"SELECT {', '.join(LOG_FIELDS).replace('user,', 'user_id,')}, prev, hash FROM decisions ORDER BY seq"
+    with self._connect() as db:
+        head = db.execute("SELECT seq, hash FROM log_head WHERE id='head'").fetchone() or (0, GENESIS)
+        for r in db.execute(q):
+            n += 1
+            why = ('a row is missing before it' if r[0] != n else 'its link to the row before was changed' if r[8] != prev
+                   else 'it was edited' if _digest(prev, r[:8]) != r[9] else None)
+            if why: return dict(ok=False, rows=n, broken_at=r[0], why=why)
+            prev = r[9]
+    if tuple(head) != (n, prev): return dict(ok=False, rows=n, broken_at=n + 1, why=f'rows after {n} were removed (the head says {head[0]})')
+    return dict(ok=True, rows=n, head=prev)
+
 # %% ../nbs/06_store.ipynb #000c
 def _blob(v) -> bytes: return np.asarray(v, np.float32).tobytes()
 def _vec(b:bytes) -> np.ndarray: return np.frombuffer(b, np.float32).copy()
@@ -141,16 +209,27 @@ def enroll(self:Store, user:str, # the user id
            qualities=None, # a quality score per embedding (e.g. sharpness)
            replace:bool=False, # replace an existing enrolment instead of refusing
            model:str='unknown', # the embedder that made them (`Embedder.model`)
+           frames:tuple=(), # audit frames (JPEG bytes) kept sealed for moderators (see `femverify.cases`)
+           decision:dict=None, # the decision to log with it (`_decide`'s arguments), in the same transaction
           ) -> int:
     "Write `user`'s enrolment atomically; returns the number of embeddings stored."
-    now, n = time.time(), 0
     with self._tx() as db:
-        if db.execute('SELECT 1 FROM users WHERE id=?', (user,)).fetchone():
-            if not replace: raise UserExists(f"user {user!r} is already enrolled")
-            _drop_user(db, user)
-        db.execute('INSERT INTO users (id, created, dim, template, model, gkey) VALUES (?,?,?,?,?,?)', (user, now, len(template), self._seal(template, f'user:{user}'), model, _log(db)))
-        for n, (e, q) in enumerate(zip(embeddings, qualities if qualities is not None else iter(lambda: None, 0)), 1):
-            db.execute('INSERT INTO embeddings (user_id, vector, created, quality) VALUES (?,?,?,?)', (user, self._seal(e, f'user:{user}'), now, q))
+        n = self._enroll(db, user, template, embeddings, qualities, replace, model, frames)
+        if decision: _decide(db, f'user:{user}', user, **decision)
+    return n
+
+@patch
+def _enroll(self:Store, db, user, template, embeddings, qualities, replace, model, frames) -> int:
+    "`enroll` inside the open write transaction `db`: the number of embeddings stored."
+    now, n, u = time.time(), 0, f'user:{user}'
+    if db.execute('SELECT 1 FROM users WHERE id=?', (user,)).fetchone():
+        if not replace: raise UserExists(f"user {user!r} is already enrolled")
+        _drop_user(db, user)
+    db.execute('INSERT INTO users (id, created, dim, template, model, gkey, last_seen) VALUES (?,?,?,?,?,?,?)',
+               (user, now, len(template), self._seal(template, u), model, _log(db), now))
+    for f in frames: db.execute('INSERT INTO member_frames (user_id, frame) VALUES (?,?)', (user, self._seal_bytes(f, u)))
+    for n, (e, q) in enumerate(zip(embeddings, qualities if qualities is not None else iter(lambda: None, 0)), 1):
+        db.execute('INSERT INTO embeddings (user_id, vector, created, quality) VALUES (?,?,?,?)', (user, self._seal(e, u), now, q))
     return n
 
 # %% ../nbs/06_store.ipynb #dfee25bc
@@ -171,20 +250,30 @@ class Sealer:
 def _kid(key:bytes) -> bytes: return hashlib.sha256(key).digest()[:4]
 
 @patch
-def seal(self:Sealer, v, aad:str) -> bytes:
-    "`v` as float32, encrypted and authenticated together with `aad` (the row's owner)."
+def seal_bytes(self:Sealer, data:bytes, aad:str) -> bytes:
+    "`data` encrypted and authenticated together with `aad` (the row's owner)."
     nonce = os.urandom(12)
-    return _MAGIC + self.kid + nonce + self._keys[self.kid].encrypt(nonce, _blob(v), aad.encode())
+    return _MAGIC + self.kid + nonce + self._keys[self.kid].encrypt(nonce, bytes(data), aad.encode())
+
+@patch
+def seal(self:Sealer, v, aad:str) -> bytes:
+    "`v` as float32, sealed for `aad`."
+    return self.seal_bytes(_blob(v), aad)
 
 @patch
 def open(self:Sealer, b:bytes, aad:str) -> np.ndarray:
     "The vector sealed in `b` for `aad`; `TemplateKeyError` if it was sealed under another key, for another row, or altered."
+    return _vec(self.open_bytes(b, aad))
+
+@patch
+def open_bytes(self:Sealer, b:bytes, aad:str) -> bytes:
+    "The bytes sealed in `b` for `aad` (see `open`)."
     from cryptography.exceptions import InvalidTag
     b = bytes(b)
     if not b.startswith(_MAGIC): raise TemplateKeyError("a template is stored unsealed: run `femverify rekey` to seal the store")
     k = self._keys.get(b[3:7])
     if k is None: raise TemplateKeyError(f"a template was sealed under key {b[3:7].hex()}, not this server's {self.kid.hex()}: wrong key file?")
-    try: return _vec(k.decrypt(b[7:19], b[19:], aad.encode()))
+    try: return k.decrypt(b[7:19], b[19:], aad.encode())
     except InvalidTag: raise TemplateKeyError("a sealed template fails authentication (altered, or moved from another row)") from None
 
 # %% ../nbs/06_store.ipynb #d0c9773c
@@ -207,26 +296,41 @@ def new_key() -> str:
 
 # %% ../nbs/06_store.ipynb #5e01325d
 @patch
+def _seal_bytes(self:Store, data:bytes, aad:str) -> bytes:
+    "`data` as stored: sealed for `aad` under the store's key (in the clear only in a store opened without one)."
+    return bytes(data) if self.sealer is None else self.sealer.seal_bytes(data, aad)
+
+@patch
+def _open_bytes(self:Store, b:bytes, aad:str) -> bytes:
+    "Stored bytes; sealed ones need the key, and a store with a key opens nothing unsealed."
+    if self.sealer is not None: return self.sealer.open_bytes(b, aad)
+    if bytes(b[:3]) == _MAGIC:
+        raise TemplateKeyError("the templates are sealed: open the store with its key (FEMVERIFY_TEMPLATE_KEY_FILE)")
+    return bytes(b)
+
+@patch
 def _seal(self:Store, v, aad:str) -> bytes:
-    "`v` as stored: sealed for `aad` under the store's key (plain float32 only in a store opened without one)."
-    return _blob(v) if self.sealer is None else self.sealer.seal(v, aad)
+    "Vector `v` as stored (float32, sealed for `aad`)."
+    return self._seal_bytes(_blob(v), aad)
 
 @patch
 def _open(self:Store, b:bytes, aad:str) -> np.ndarray:
-    "A stored vector; a sealed one needs the key, and a store with a key opens nothing unsealed."
-    if self.sealer is not None: return self.sealer.open(b, aad)
-    if bytes(b[:3]) == _MAGIC: raise TemplateKeyError("the templates are sealed: open the store with its key (FEMVERIFY_TEMPLATE_KEY_FILE)")
-    return _vec(b)
+    "A stored vector (see `_open_bytes`)."
+    return _vec(self._open_bytes(b, aad))
 
 # %% ../nbs/06_store.ipynb #60bbecd6
+SEALED = (('users', 'template', "'user:' || id"), ('embeddings', 'vector', "'user:' || user_id"), ('bans', 'template', "'ban'"), ('bans', 'frame', "'ban'"),
+          ('cases', 'template', "'case:' || id"), ('cases', 'embeddings', "'case:' || id"),
+          ('case_frames', 'frame', "'case:' || case_id"), ('member_frames', 'frame', "'user:' || user_id"))  # table, column, owner
+
 @patch
 def rekey(self:Store, new:Sealer) -> int:
-    "Re-seal every template, embedding and ban under `new` (opened with the store's key, or read in the clear), in one transaction; the rows re-sealed."
+    "Re-seal every sealed column (`SEALED`) under `new` (opened with the store's key, or read in the clear), in one transaction."
     n = 0
     with self._tx() as db:
-        for table, col, owner in (('users', 'template', "'user:' || id"), ('embeddings', 'vector', "'user:' || user_id"), ('bans', 'template', "'ban'")):
-            for rid, aad, b in db.execute(f'SELECT id, {owner}, {col} FROM {table}').fetchall():
-                db.execute(f'UPDATE {table} SET {col}=? WHERE id=?', (new.seal(self._open(b, aad), aad), rid))
+        for table, col, owner in SEALED:
+            for rid, aad, b in db.execute(f'SELECT id, {owner}, {col} FROM {table} WHERE {col} IS NOT NULL').fetchall():
+                db.execute(f'UPDATE {table} SET {col}=? WHERE id=?', (new.seal_bytes(self._open_bytes(b, aad), aad), rid))
                 n += 1
     self.sealer = new
     return n
@@ -308,7 +412,9 @@ def end_attempt(self:Store, rowid:int, decision:str, distance:float=None,
         user = db.execute('SELECT user_id FROM attempts WHERE id=?', (rowid,)).fetchone()
         gone = enrolled and (user is None or not db.execute('SELECT 1 FROM users WHERE id=?', (user[0],)).fetchone())
         if gone: db.execute('DELETE FROM attempts WHERE id=?', (rowid,))  # committed: raising in here would roll it back
-        else: db.execute('UPDATE attempts SET decision=?, distance=? WHERE id=?', (decision, distance, rowid))
+        else:
+            db.execute('UPDATE attempts SET decision=?, distance=? WHERE id=?', (decision, distance, rowid))
+            if decision == 'match': db.execute('UPDATE users SET last_seen=? WHERE id=?', (time.time(), user[0]))  # retention
     if gone: raise UnknownUser(user[0] if user else rowid)
 
 @patch
@@ -367,35 +473,52 @@ def use_challenge(self:Store, cid:str, client:str=None) -> tuple:
 # %% ../nbs/06_store.ipynb #0012
 @patch
 def delete(self:Store, user:str) -> bool:
-    "Erase every row that names enrolled `user` (enrolment, embeddings, audit, moderators' flags), in one transaction; False, touching nothing, if she is not enrolled."
+    "Erase every row that names enrolled `user` (enrolment, embeddings, audit frames, audit, flags, cases, consents), in one transaction; False, touching nothing, if she is not enrolled."
     with self._tx() as db:
         if not _drop_user(db, user): return False
         _forget(db, user)
     return True
 
 def _forget(db, user:str):
-    "Delete the attempts and flags that name `user` (as the registrant or as the member matched)."
+    "Delete the attempts, flags, cases and consents that name `user` (as the registrant or as the member matched)."
     db.execute('DELETE FROM attempts WHERE user_id=?', (user,))
+    db.execute('DELETE FROM cases WHERE user_id=?', (user,))  # their frames cascade
+    db.execute('DELETE FROM consents WHERE user_id=?', (user,))
     db.execute('DELETE FROM flags WHERE user_id=? OR matched=?', (user, f'user:{user}'))
 
 # %% ../nbs/06_store.ipynb #b661f399
 @patch
-def ban(self:Store, user:str, note:str='') -> int:
-    "Erase `user` but keep her template in the ban list: the ban's id; `UnknownUser` if she is not enrolled."
+def ban(self:Store, user:str, note:str='',
+        days:float=None, # the ban lapses after this many days (None: never; `purge` lifts lapsed bans)
+        actor:str='femverify', # who decided it, for the decision log
+       ) -> int:
+    "Erase `user` but keep her template (and one audit frame) in the ban list: the ban's id; `UnknownUser` if not enrolled."
     with self._tx() as db:
         u = db.execute('SELECT template, model FROM users WHERE id=?', (user,)).fetchone()
         if u is None: raise UnknownUser(user)
+        f = db.execute('SELECT frame FROM member_frames WHERE user_id=? ORDER BY id', (user,)).fetchone()
+        frame = None if f is None else self._open_bytes(f[0], f'user:{user}')
         _drop_user(db, user)
         _forget(db, user)
-        return db.execute('INSERT INTO bans (created, model, template, note, gkey) VALUES (?,?,?,?,?) RETURNING id',
-                          (time.time(), u[1], self._seal(self._open(u[0], f'user:{user}'), 'ban'), note, _log(db))).fetchone()[0]
+        b = self._ban(db, self._open(u[0], f'user:{user}'), u[1], note, days, frame)
+        _decide(db, f'ban:{b}', user, 'ban', ('member_banned',), actor, note)
+        return b
 
 @patch
-def unban(self:Store, ban_id:int) -> bool:
+def _ban(self:Store, db, template, model:str, note:str, days:float=None, frame:bytes=None) -> int:
+    "Add `template` to the ban list inside the open write transaction `db`: the ban's id."
+    now = time.time()
+    return db.execute('INSERT INTO bans (created, model, template, note, gkey, expires, frame) VALUES (?,?,?,?,?,?,?) RETURNING id',
+                      (now, model, self._seal(template, 'ban'), note, _log(db), None if days is None else now + days * 86400,
+                       None if frame is None else self._seal_bytes(frame, 'ban'))).fetchone()[0]
+
+@patch
+def unban(self:Store, ban_id:int, actor:str='femverify') -> bool:
     "Lift ban `ban_id`, erasing the template it kept; False if there is no such ban."
     with self._tx() as db:
         k = db.execute('DELETE FROM bans WHERE id=? RETURNING gkey', (ban_id,)).fetchone()
         if k is not None and k[0] is not None: _log(db, k[0])
+        if k is not None: _decide(db, f'ban:{ban_id}', None, 'unban', ('ban_lifted',), actor)
     return k is not None
 
 # %% ../nbs/06_store.ipynb #2d8e451f

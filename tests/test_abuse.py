@@ -24,7 +24,7 @@ def test_small_and_thin_photos_get_an_answer(client, photos, w, h):
     r = client.post('/api/v1/detect', data={'image': up(blob(w, h))})
     assert r.status_code in (200, 400), r.get_json()
     assert r.get_json().get('quality') == 'no_face' or r.get_json()['error']['code'] == 'bad_image'
-    r = client.post('/api/v1/users', data={'user': 'ana', 'photos': [up(photos['one']), up(blob(w, h))]}, headers=KEY)
+    r = client.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana', 'photos': [up(photos['one']), up(blob(w, h))]}, headers=KEY)
     reasons = [p['reason'] for p in r.get_json()['photos']]
     assert r.status_code < 500 and reasons[1] in ('unreadable', 'no_face'), r.get_json()
 
@@ -41,10 +41,10 @@ def test_webp_is_accepted(client, photos):
 
 
 def test_trailing_newline_and_case_in_ids(client, photos):
-    r = client.post('/api/v1/users', data={'user': 'ana1\n', 'photos': [up(photos['one'])]}, headers=KEY)
+    r = client.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana1\n', 'photos': [up(photos['one'])]}, headers=KEY)
     assert r.status_code == 400 and r.get_json()['error']['code'] == 'bad_request'
-    assert client.post('/api/v1/users', data={'user': 'Ana1', 'photos': [up(photos['one'])]}, headers=KEY).get_json()['user'] == 'ana1'
-    r = client.post('/api/v1/users', data={'user': 'ANA1', 'photos': [up(photos['one'])]}, headers=KEY)
+    assert client.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'Ana1', 'photos': [up(photos['one'])]}, headers=KEY).get_json()['user'] == 'ana1'
+    r = client.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ANA1', 'photos': [up(photos['one'])]}, headers=KEY)
     assert r.status_code == 409  # the same member, whatever the case
 
 
@@ -57,7 +57,7 @@ def test_delete_of_a_non_member_is_404_even_with_failed_attempts(client, photos)
 def test_verify_racing_a_delete_is_404_and_leaves_no_row(tmp_path, photos):
     svc = make_service(tmp_path, gender_check=False)
     c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
-    assert c.post('/api/v1/users', data={'user': 'ana', 'photos': [up(photos['one'])]}, headers=KEY).status_code == 201
+    assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana', 'photos': [up(photos['one'])]}, headers=KEY).status_code == 201
     analyse = svc.embedder.analyse
     def analyse_then_delete(*a, **k):  # the member is erased while her photo is being embedded
         out = analyse(*a, **k); svc.store.delete('ana'); return out
@@ -78,7 +78,7 @@ def test_no_paths_in_answers_and_distances_only_with_a_key(tmp_path, photos):
         assert str(tmp_path) not in r.get_data(as_text=True) and '/root/' not in r.get_data(as_text=True)  # ... clients don't
     svc2 = make_service(tmp_path / 'b', gender_check=False); (tmp_path / 'b').mkdir(exist_ok=True)
     c2 = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc2).test_client()
-    c2.post('/api/v1/users', data={'user': 'ana', 'photos': [up(photos['one'])]}, headers=KEY)
+    c2.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana', 'photos': [up(photos['one'])]}, headers=KEY)
     assert 'distance' not in c2.post('/api/v1/users/ana/verify', data={'image': up(photos['mirrored'])}).get_json()  # no score without a key
     d = c2.post('/api/v1/users/ana/verify', data={'image': up(photos['mirrored'])}, headers=KEY).get_json()['distance']
     assert d == round(d, 4)
@@ -98,7 +98,7 @@ def verify_as(c, user, photo, addr):
 def test_strangers_cannot_lock_a_member_out_but_brute_force_is_throttled(tmp_path, photos, other_woman):
     svc = make_service(tmp_path, gender_check=False, embedder='dlib')
     c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
-    assert c.post('/api/v1/users', data={'user': 'ana', 'photos': [up(photos['one'])]}, headers=KEY).status_code == 201
+    assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana', 'photos': [up(photos['one'])]}, headers=KEY).status_code == 201
     assert verify_as(c, 'ana', photos['one'], '10.0.0.7').get_json()['match']  # her phone, once
     for i in range(30):  # another woman's face from many addresses (junk is not even counted: see test_women_gate)
         verify_as(c, 'ana', other_woman, f'203.0.113.{i % 7}')
@@ -113,7 +113,7 @@ def test_parallel_failures_do_not_overshoot_the_limit(tmp_path, photos, other_wo
     from concurrent.futures import ThreadPoolExecutor
     svc = make_service(tmp_path, gender_check=False, embedder='dlib', max_inflight=4)
     app = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc)
-    assert app.test_client().post('/api/v1/users', data={'user': 'ana', 'photos': [up(photos['one'])]}, headers=KEY).status_code == 201
+    assert app.test_client().post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana', 'photos': [up(photos['one'])]}, headers=KEY).status_code == 201
     with ThreadPoolExecutor(6) as ex:
         codes = list(ex.map(lambda _: verify_as(app.test_client(), 'ana', other_woman, '192.0.2.9').status_code, range(12)))
     assert codes.count(200) == 5 and codes.count(429) == 7, codes
@@ -123,7 +123,7 @@ def test_parallel_failures_do_not_overshoot_the_limit(tmp_path, photos, other_wo
 def test_behind_a_trusted_proxy_each_client_has_its_own_limit(tmp_path, photos, other_woman):
     svc = make_service(tmp_path, gender_check=False, embedder='dlib')
     c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,), 'TRUSTED_PROXIES': 1}, service=svc).test_client()
-    assert c.post('/api/v1/users', data={'user': 'ana', 'photos': [up(photos['one'])]}, headers=KEY).status_code == 201
+    assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana', 'photos': [up(photos['one'])]}, headers=KEY).status_code == 201
     def via_proxy(addr, photo=other_woman):
         return c.post('/api/v1/users/ana/verify', data={'image': up(photo)}, headers={'X-Forwarded-For': addr}, environ_base={'REMOTE_ADDR': '127.0.0.1'})
     for _ in range(5): via_proxy('198.51.100.3')

@@ -11,7 +11,7 @@ def up(b, name='photo.jpg'): return (io.BytesIO(b), name)
 
 
 def register(client, user, *photos, headers=KEY):
-    return client.post('/api/v1/users', data={'user': user, 'photos': [up(p) for p in photos]}, headers=headers)
+    return client.post('/api/v1/users', data={'consent': 'terms-v1', 'user': user, 'photos': [up(p) for p in photos]}, headers=headers)
 
 
 def check_error(r, status, code):
@@ -79,7 +79,7 @@ def test_register_bad_user_id(client, photos, user):
 
 
 def test_register_photo_count(client, photos):
-    check_error(client.post('/api/v1/users', data={'user': 'ana'}, headers=KEY), 400, 'bad_request')
+    check_error(client.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana'}, headers=KEY), 400, 'bad_request')
     check_error(register(client, 'ana', *[photos['one']] * 6), 400, 'bad_request')
 
 

@@ -25,7 +25,7 @@ def test_detect_fuzz(client, blob, field):
 @SETTINGS
 @given(user=ids, blobs=st.lists(blobs, max_size=7), key=st.sampled_from([API_KEY, '', 'nope']), replace=st.sampled_from(['true', 'x']))
 def test_register_fuzz(client, user, blobs, key, replace):
-    ok(client.post('/api/v1/users', data={'user': user, 'replace': replace, 'photos': [(io.BytesIO(b), 'p.jpg') for b in blobs]}, headers={'X-API-Key': key}))
+    ok(client.post('/api/v1/users', data={'consent': 'terms-v1', 'user': user, 'replace': replace, 'photos': [(io.BytesIO(b), 'p.jpg') for b in blobs]}, headers={'X-API-Key': key}))
 
 
 @SETTINGS
@@ -55,6 +55,6 @@ def test_small_and_thin_images_fuzz(client, photos, size, fmt, seed, route):
     blob = image_bytes(*size, fmt, seed)
     if route == 'detect': r = client.post('/api/v1/detect', data={'image': (io.BytesIO(blob), 'p.jpg')})
     elif route == 'register':  # one bad photo among good ones is a per-photo reason, never a 500
-        r = client.post('/api/v1/users', data={'user': f'u{seed}', 'replace': 'true', 'photos': [(io.BytesIO(photos['one']), 'a.jpg'), (io.BytesIO(blob), 'b.jpg')]}, headers={'X-API-Key': API_KEY})
+        r = client.post('/api/v1/users', data={'consent': 'terms-v1', 'user': f'u{seed}', 'replace': 'true', 'photos': [(io.BytesIO(photos['one']), 'a.jpg'), (io.BytesIO(blob), 'b.jpg')]}, headers={'X-API-Key': API_KEY})
     else: r = client.post('/api/v1/users/nobody/verify', data={'image': (io.BytesIO(blob), 'p.jpg')})
     ok(r)

@@ -69,14 +69,14 @@ def test_annotate_then_enroll_and_verify(photos, tmp_path):
     assert r['photos'] == 5 and r['kept'] == 4 and r['rejected'] == {'unreadable': 1}
     env = dict(FEMVERIFY_EMBEDDER='dlib', FEMVERIFY_GENDER_CHECK='0')
     db = tmp_path / 'f.db'
-    assert 'no database' in run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', env=env, ok=False)  # a mistyped path: not a new store
-    assert run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', '--create', env=env)['status'] == 'enrolled'
+    assert 'no database' in run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', '--consent', 'v1', env=env, ok=False)  # a mistyped path: not a new store
+    assert run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', '--create', '--consent', 'v1', env=env)['status'] == 'enrolled'
     same = run('verify', db, 'grace', photos / 'female' / 'hopper1.jpg', env=env)
     other = run('verify', db, 'grace', photos / 'male' / 'collins0.png', env=env, code=1)  # no match: exit 1
     assert (same['match'], other['match'], same['model']) == (True, False, 'dlib:resnet_v1+flip')
     assert "unknown user 'nobody'" in run('verify', db, 'nobody', photos / 'female' / 'hopper1.jpg', env=env, ok=False)
-    assert '--replace' in run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', env=env, ok=False)  # says what to do next
-    r = run('enroll', db, 'blank', photos / 'male' / 'collins0.png', env=dict(env, FEMVERIFY_MIN_FACE='5000'), code=1)
+    assert '--replace' in run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', '--consent', 'v1', env=env, ok=False)  # says what to do next
+    r = run('enroll', db, 'blank', photos / 'male' / 'collins0.png', '--consent', 'v1', env=dict(env, FEMVERIFY_MIN_FACE='5000'), code=1)
     assert r['status'] == 'refused'  # a refusal is not a success: exit 1
 
 
@@ -91,12 +91,12 @@ def test_keygen_and_rekey_seal_the_store(tmp_path):
     assert oct(os.stat(old).st_mode & 0o777) == '0o600'
     assert 'never overwritten' in run('keygen', '--out', old, ok=False)  # a key is never replaced by accident
     db, sealed_old = tmp_path / 'f.db', dict(env, FEMVERIFY_TEMPLATE_KEY_FILE=old, FEMVERIFY_TEMPLATE_KEY='')
-    assert run('enroll', db, 'grace', HOPPER, '--create', env=sealed_old)['status'] == 'enrolled'
+    assert run('enroll', db, 'grace', HOPPER, '--create', '--consent', 'v1', env=sealed_old)['status'] == 'enrolled'
     assert 'no template key' in run('verify', db, 'grace', HOPPER, env=dict(env, FEMVERIFY_TEMPLATE_KEY_FILE='', FEMVERIFY_TEMPLATE_KEY=''), ok=False)
     new = run('keygen', '--out', tmp_path / 'new.key')['key_file']
     sealed_new = dict(env, FEMVERIFY_TEMPLATE_KEY_FILE=new, FEMVERIFY_TEMPLATE_KEY='')
     assert 'wrong key file' in run('verify', db, 'grace', HOPPER, env=sealed_new, ok=False)
-    assert run('rekey', db, '--old-key-file', old, env=sealed_new)['resealed'] == 2  # her template and her one photo's embedding
+    assert run('rekey', db, '--old-key-file', old, env=sealed_new)['resealed'] == 3  # her template, her one photo's embedding, her audit frame
     assert run('verify', db, 'grace', HOPPER, env=sealed_new)['match'] is True
 
 
@@ -118,6 +118,6 @@ def test_one_operators_failed_checks_do_not_lock_out_the_next(photos, tmp_path):
     "Each console run is its own rate-limit client (cli:USER:PID): a moderator's failing checks don't refuse the next genuine one."
     env = dict(FEMVERIFY_EMBEDDER='dlib', FEMVERIFY_GENDER_CHECK='0', FEMVERIFY_RATE_LIMIT='2')
     db = tmp_path / 'f.db'
-    assert run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', '--create', env=env)['status'] == 'enrolled'
+    assert run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', '--create', '--consent', 'v1', env=env)['status'] == 'enrolled'
     for _ in range(3): assert run('verify', db, 'grace', photos / 'male' / 'collins0.png', env=env, code=1)['match'] is False
     assert run('verify', db, 'grace', photos / 'female' / 'hopper1.jpg', env=env)['match'] is True

@@ -18,5 +18,5 @@ def test_an_unusable_threshold_file_fails_closed(tmp_path, bad, no_network):
     c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
     r = c.post('/api/v1/users/ann/verify', data={'image': (io.BytesIO(HOPPER.read_bytes()), 'a.jpg')})
     assert r.status_code == 503 and 'uncalibrated' in r.get_json()['error']['message']
-    r = c.post('/api/v1/users', data={'user': 'ann', 'photos': (io.BytesIO(HOPPER.read_bytes()), 'a.jpg')}, headers={'X-API-Key': API_KEY})
+    r = c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ann', 'photos': (io.BytesIO(HOPPER.read_bytes()), 'a.jpg')}, headers={'X-API-Key': API_KEY})
     assert r.status_code == 503 and svc.store.users() == []

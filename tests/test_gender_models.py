@@ -84,7 +84,7 @@ def test_a_broken_head_is_refused_and_with_no_gender_model_registration_fails_cl
     svc = service(tmp_path, gender_head_path=bad, detector_path=tmp_path / 'gone.pt')
     assert 'not a femverify gender head' in svc.health()['models']['gender_head']['reason']
     c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
-    r = c.post('/api/v1/users', data={'user': 'ann', 'photos': (io.BytesIO(HOPPER.read_bytes()), 'a.jpg')}, headers={'X-API-Key': API_KEY})
+    r = c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ann', 'photos': (io.BytesIO(HOPPER.read_bytes()), 'a.jpg')}, headers={'X-API-Key': API_KEY})
     assert r.status_code == 503 and 'gender models unavailable' in r.get_json()['error']['message']
 
 

@@ -37,7 +37,7 @@ def printed(photo, moves, seed=0) -> list:
 
 
 def register(client, c, frames, user='ana'):
-    return client.post('/api/v1/users', data=form(c, frames, user=user), headers={'X-API-Key': API_KEY})
+    return client.post('/api/v1/users', data=form(c, frames, user=user, consent='terms-v1'), headers={'X-API-Key': API_KEY})
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_expired_unknown_and_foreign_challenges_are_refused_with_their_own_codes
 
 def test_registration_without_a_challenge_is_refused_under_register(tmp_path, photos):
     svc, client = live_app(tmp_path)
-    r = client.post('/api/v1/users', data=dict(user='ana', photos=[(io.BytesIO(photos['one']), 'a.jpg')]), headers={'X-API-Key': API_KEY})
+    r = client.post('/api/v1/users', data=dict(consent='terms-v1', user='ana', photos=[(io.BytesIO(photos['one']), 'a.jpg')]), headers={'X-API-Key': API_KEY})
     assert r.status_code == 400 and r.get_json()['error']['code'] == 'liveness_required'
     assert svc.store.users() == []
     h = client.get('/api/v1/health').get_json()['liveness']
@@ -119,7 +119,7 @@ def test_always_needs_a_challenge_to_verify_and_off_takes_photos(tmp_path, photo
     r = always.post('/api/v1/users/ana/verify', data=dict(image=(io.BytesIO(photos['one']), 'a.jpg')))
     assert r.status_code == 400 and r.get_json()['error']['code'] == 'liveness_required'
     svc, off = live_app(tmp_path / 'o', liveness='off')
-    r = off.post('/api/v1/users', data=dict(user='grace', photos=[(io.BytesIO(photos['one']), 'a.jpg')]), headers={'X-API-Key': API_KEY})
+    r = off.post('/api/v1/users', data=dict(consent='terms-v1', user='grace', photos=[(io.BytesIO(photos['one']), 'a.jpg')]), headers={'X-API-Key': API_KEY})
     assert r.status_code == 201, r.get_json()
     assert off.get('/api/v1/health').get_json()['liveness']['mode'] == 'off'
     with pytest.raises(ValueError, match='FEMVERIFY_LIVENESS'): make_service(tmp_path / 'x', liveness='sometimes')

@@ -42,7 +42,7 @@ def test_upload_detect_register_verify(server, page, tmp_path):
     assert green > 200
     page.screenshot(path=str(tmp_path / 'page.png'))
 
-    page.fill('#reg-user', 'grace'); page.fill('#reg-key', API_KEY)
+    page.fill('#reg-user', 'grace'); page.fill('#reg-key', API_KEY); page.check('#reg-consent')
     page.set_input_files('#reg-photos', str(HOPPER)); page.click('#register')
     page.wait_for_function("document.getElementById('reg-result').textContent !== ''", timeout=60_000)
     assert page.inner_text('#reg-result') == 'enrolled'
@@ -78,7 +78,7 @@ def test_a_cross_site_page_cannot_lock_a_member_out(tmp_path, page):
     threading.Thread(target=other.serve_forever, daemon=True).start()
     try:
         c = app.test_client()
-        assert c.post('/api/v1/users', data={'user': 'ana', 'photos': [(open(HOPPER, 'rb'), 'g.jpg')]}, headers={'X-API-Key': API_KEY}).status_code == 201
+        assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana', 'photos': [(open(HOPPER, 'rb'), 'g.jpg')]}, headers={'X-API-Key': API_KEY}).status_code == 201
         page.goto(f'http://127.0.0.1:{other.server_port}/')
         assert page.evaluate('window.done') == 8
         assert svc.store.attempts('ana') == []  # refused before anything was read or counted
@@ -119,7 +119,7 @@ def live_check(tmp_path, monkeypatch, video, moves, user, keep_shot=False):
             browser = p.chromium.launch(executable_path='/usr/bin/chromium', headless=True, args=flags)
             page = browser.new_page(bypass_csp=True)
             page.goto(f'http://127.0.0.1:{srv.server_port}/')
-            page.fill('#live-user', user); page.fill('#live-key', API_KEY); page.click('#live-register')
+            page.fill('#live-user', user); page.fill('#live-key', API_KEY); page.check('#live-consent'); page.click('#live-register')
             page.wait_for_function("(document.body.dataset.liveStep || '').startsWith('Turn')", timeout=30_000)
             page.wait_for_timeout(600); page.locator('section', has=page.locator('#live-stage')).screenshot(path=str(shot))
             page.wait_for_function('document.body.dataset.liveDone !== undefined', timeout=90_000)

@@ -29,7 +29,7 @@ def client_for(tmp_path, **cfg):
 
 
 def register(c, user, photo):
-    return c.post('/api/v1/users', data={'user': user, 'photos': [(io.BytesIO(photo), 'p.jpg')]}, headers=KEY)
+    return c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': user, 'photos': [(io.BytesIO(photo), 'p.jpg')]}, headers=KEY)
 
 
 def verify(c, user, photo):

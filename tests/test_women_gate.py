@@ -59,7 +59,7 @@ def test_no_calibration_refuses_with_its_own_code_unless_a_threshold_is_set(tmp_
 
 def test_multi_frame_verify_and_a_two_person_sequence(tmp_path, faces):
     svc, c = api(tmp_path)
-    assert c.post('/api/v1/users', data={'user': 'grace', 'photos': [up(faces['grace']), up(faces['mirror'])]}, headers=KEY).status_code == 201
+    assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'grace', 'photos': [up(faces['grace']), up(faces['mirror'])]}, headers=KEY).status_code == 201
     r = c.post('/api/v1/users/grace/verify', data={'image': [up(faces['crop']), up(faces['mirror']), up(faces['grace'])]}, headers=KEY).get_json()
     assert r['match'] and r['frames_used'] == 3 and r['threshold'] == svc.threshold_for(2, 3)
     r = c.post('/api/v1/users/grace/verify', data={'image': [up(faces['grace']), up(faces['other'])]}, headers=KEY).get_json()
@@ -75,22 +75,22 @@ def review_genders(svc, answer):
 def test_a_banned_face_is_refused_as_banned_while_the_gender_answer_is_review(tmp_path, faces):
     svc, c = api(tmp_path)
     review_genders(svc, 'female')
-    assert c.post('/api/v1/users', data={'user': 'ana', 'photos': [up(faces['grace'])]}, headers=KEY).status_code == 201
+    assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana', 'photos': [up(faces['grace'])]}, headers=KEY).status_code == 201
     assert c.delete('/api/v1/users/ana?ban=true', headers=KEY).get_json()['banned']
     review_genders(svc, 'review')
-    r = c.post('/api/v1/users', data={'user': 'bea', 'photos': [up(faces['crop'])]}, headers=KEY)
+    r = c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'bea', 'photos': [up(faces['crop'])]}, headers=KEY)
     assert r.status_code == 422 and r.get_json()['error']['code'] == 'banned'
     assert [f['reason'] for f in svc.store.flags() if f['user'] == 'bea'] == ['banned']
     review_genders(svc, 'not_female')  # banned is said first, before the gender refusal
-    assert c.post('/api/v1/users', data={'user': 'cat', 'photos': [up(faces['mirror'])]}, headers=KEY).get_json()['error']['code'] == 'banned'
+    assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'cat', 'photos': [up(faces['mirror'])]}, headers=KEY).get_json()['error']['code'] == 'banned'
 
 
 def test_a_duplicate_under_review_is_still_flagged(tmp_path, faces):
     svc, c = api(tmp_path)
     review_genders(svc, 'female')
-    assert c.post('/api/v1/users', data={'user': 'ana', 'photos': [up(faces['grace'])]}, headers=KEY).status_code == 201
+    assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana', 'photos': [up(faces['grace'])]}, headers=KEY).status_code == 201
     review_genders(svc, 'review')
-    r = c.post('/api/v1/users', data={'user': 'eve', 'photos': [up(faces['mirror'])]}, headers=KEY)
+    r = c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'eve', 'photos': [up(faces['mirror'])]}, headers=KEY)
     assert r.status_code == 202 and r.get_json()['reason'] == 'possible_duplicate'
     assert [(f['user'], f['matched']) for f in svc.store.flags()] == [('eve', 'user:ana')]
 
@@ -101,8 +101,8 @@ def test_erasure_leaves_no_row_that_names_her(tmp_path, faces, kind, request):
     cfg = dict(db_path=tmp_path / 's.db') if kind == 'sqlite' else dict(db_url=target)
     svc, c = api(tmp_path, **cfg)
     review_genders(svc, 'female')
-    assert c.post('/api/v1/users', data={'user': 'ana', 'photos': [up(faces['grace'])]}, headers=KEY).status_code == 201
-    assert c.post('/api/v1/users', data={'user': 'eve', 'photos': [up(faces['mirror'])]}, headers=KEY).status_code == 202  # a flag naming ana
+    assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana', 'photos': [up(faces['grace'])]}, headers=KEY).status_code == 201
+    assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'eve', 'photos': [up(faces['mirror'])]}, headers=KEY).status_code == 202  # a flag naming ana
     c.post('/api/v1/users/ana/verify', data={'image': up(faces['other'])}); assert svc.store.attempts('ana')
     assert c.delete('/api/v1/users/ana', headers=KEY).status_code == 200
     c.post('/api/v1/users/ana/verify', data={'image': up(faces['grace'])})  # a verify after the delete
@@ -113,7 +113,7 @@ def test_erasure_leaves_no_row_that_names_her(tmp_path, faces, kind, request):
 
 def test_no_enumeration_and_unusable_uploads_are_not_guesses(tmp_path, faces):
     svc, c = api(tmp_path)
-    assert c.post('/api/v1/users', data={'user': 'ana', 'photos': [up(faces['grace'])]}, headers=KEY).status_code == 201
+    assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana', 'photos': [up(faces['grace'])]}, headers=KEY).status_code == 201
     member, stranger = (c.post(f'/api/v1/users/{u}/verify', data={'image': up(faces['junk'])}) for u in ('ana', 'nobody'))
     assert member.status_code == stranger.status_code == 400 and member.get_json() == stranger.get_json()
     member, stranger = (c.post(f'/api/v1/users/{u}/verify', data={'image': up(faces['other'])}).get_json() for u in ('ana', 'nobody'))
@@ -124,7 +124,7 @@ def test_no_enumeration_and_unusable_uploads_are_not_guesses(tmp_path, faces):
 
 def test_strangers_cannot_lock_out_the_members_backend(tmp_path, faces):
     svc, c = api(tmp_path, user_rate_limit=4)
-    assert c.post('/api/v1/users', data={'user': 'ana', 'photos': [up(faces['grace'])]}, headers=KEY).status_code == 201
+    assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana', 'photos': [up(faces['grace'])]}, headers=KEY).status_code == 201
     for i in range(4): c.post('/api/v1/users/ana/verify', data={'image': up(faces['other'])}, environ_base={'REMOTE_ADDR': f'203.0.113.{i}'})
     r = c.post('/api/v1/users/ana/verify', data={'image': up(faces['grace'])}, environ_base={'REMOTE_ADDR': '203.0.113.99'})
     assert r.status_code == 429  # a keyless new device is slowed down ...
@@ -153,7 +153,7 @@ def test_digit_only_api_keys_stay_strings(tmp_path, monkeypatch, faces):
     monkeypatch.setenv('FEMVERIFY_API_KEYS', '12345')
     svc = make_service(tmp_path, embedder='dlib', gender_check=False)
     c = create_app({'TESTING': True}, service=svc).test_client()
-    assert c.post('/api/v1/users', data={'user': 'ana', 'photos': [up(faces['grace'])]}, headers={'X-API-Key': '12345'}).status_code == 201
+    assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana', 'photos': [up(faces['grace'])]}, headers={'X-API-Key': '12345'}).status_code == 201
     assert c.delete('/api/v1/users/ana', headers={'X-API-Key': '12345'}).status_code == 200
 
 
@@ -172,8 +172,8 @@ def test_templates_are_sealed_at_rest(tmp_path, faces):
     from femverify.service import FaceService
     from femverify.store import TemplateKeyError, open_store
     svc, c = api(tmp_path)
-    assert c.post('/api/v1/users', data={'user': 'ana', 'photos': [up(faces['grace'])]}, headers=KEY).status_code == 201
-    assert c.post('/api/v1/users', data={'user': 'bea', 'photos': [up(faces['other'])]}, headers=KEY).status_code == 201
+    assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana', 'photos': [up(faces['grace'])]}, headers=KEY).status_code == 201
+    assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'bea', 'photos': [up(faces['other'])]}, headers=KEY).status_code == 201
     db = sqlite3.connect(svc.store.path)
     blob = db.execute("SELECT template FROM users WHERE id='ana'").fetchone()[0]
     t = svc.store.template('ana')
