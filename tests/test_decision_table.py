@@ -60,6 +60,10 @@ def test_the_liveness_row_holds_its_limits():
     ('guesses', lambda c: f'within {c.trusted_client_days:g} days'),
     ('requests and uploads', lambda c: f'{c.request_budget} requests a minute'),
     ('requests and uploads', lambda c: f'{c.max_upload_bytes // 2**20} MB, {c.max_pixels // 10**6} MP '
-                                       f'(PNG/WebP {c.max_full_pixels // 10**6} MP), {c.max_jpeg_scans} JPEG scans')])
+                                       f'(PNG/WebP {c.max_full_pixels // 10**6} MP), {c.max_jpeg_scans} JPEG scans'),
+    ('not female', lambda c: f'an appeal for {c.appeal_days:g} days (`{c.not_female}`)'),
+    ('a case waits', lambda c: f'{c.case_days:g} days'),
+    ('audit frames', lambda c: f'{c.member_frames} per member'),
+    ('retention', lambda c: f'consents {c.record_days:g} days; members not verified {c.inactive_years:g} years; bans {c.ban_days:g} days')])
 def test_the_limit_rows_hold_configs_values(start, text):
     assert text(Config()) in row(start)
