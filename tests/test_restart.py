@@ -43,7 +43,7 @@ def test_restart_keeps_users_and_deletions(tmp_path):
     p = start(port, env)
     try:
         for u, photo in (('keep', img), ('gone', other.getvalue())):
-            s, b = request(base + '/users', 'POST', {'user': u}, [('photos', photo)], key)
+            s, b = request(base + '/users', 'POST', {'user': u, 'consent': 'terms-v1'}, [('photos', photo)], key)
             assert s == 201, b
         assert request(base + '/users/gone', 'DELETE', headers=key) == (200, {'user': 'gone', 'deleted': True})
     finally: stop(p)

@@ -32,17 +32,17 @@ def test_two_servers_share_one_postgresql(pg_cluster):
         assert s == 200 and h['models']['store']['kind'] == 'postgresql' and 'postgresql://' not in str(h), h
 
         # register on A, verify on B
-        assert request(A + '/users', 'POST', {'user': 'grace'}, [('photos', hopper)], KEY)[0] == 201
+        assert request(A + '/users', 'POST', {'user': 'grace', 'consent': 'terms-v1'}, [('photos', hopper)], KEY)[0] == 201
         s, r = request(B + '/users/grace/verify', 'POST', files=[('image', hopper)])
         assert s == 200 and r['match'] is True, r
 
         # a template enrolled on A is found by a registration on B straight away (B built its index before it existed)
-        t0 = time.time(); s, r = request(B + '/users', 'POST', {'user': 'grace2'}, [('photos', hopper)], KEY)
+        t0 = time.time(); s, r = request(B + '/users', 'POST', {'user': 'grace2', 'consent': 'terms-v1'}, [('photos', hopper)], KEY)
         assert (s, r['status'], r['reason']) == (202, 'review', 'possible_duplicate') and time.time() - t0 < 30, r
         assert 'grace' not in str(r).replace('grace2', '')  # the client is never told which account matched
 
         # delete on B, then A answers 404
-        assert request(B + '/users', 'POST', {'user': 'astro'}, [('photos', astro_photos[0])], KEY)[0] == 201
+        assert request(B + '/users', 'POST', {'user': 'astro', 'consent': 'terms-v1'}, [('photos', astro_photos[0])], KEY)[0] == 201
         assert request(B + '/users/astro', 'DELETE', headers=KEY)[0] == 200
         s, r = request(A + '/users/astro', 'DELETE', headers=KEY)
         assert s == 404 and r['error']['code'] == 'unknown_user', r
@@ -67,7 +67,7 @@ def test_two_servers_share_one_postgresql(pg_cluster):
         store.close()
         assert n.get('astro2', 5) == 5 and n['grace'] == 1, n  # whole or absent
         assert request(B + '/health')[0] == 200
-        s, r = request(B + '/users', 'POST', {'user': 'astro3'}, [('photos', astro_photos[2])], KEY)  # B still writes: no lock was left behind
+        s, r = request(B + '/users', 'POST', {'user': 'astro3', 'consent': 'terms-v1'}, [('photos', astro_photos[2])], KEY)  # B still writes: no lock was left behind
         assert (s, r['status']) == ((202, 'review') if 'astro2' in n else (201, 'enrolled')), (n, r)
     finally:
         for p in (a, b):
@@ -75,5 +75,5 @@ def test_two_servers_share_one_postgresql(pg_cluster):
 
 
 def _try(base, photos):
-    try: return request(base + '/users', 'POST', {'user': 'astro2'}, [('photos', p) for p in photos], KEY)
+    try: return request(base + '/users', 'POST', {'user': 'astro2', 'consent': 'terms-v1'}, [('photos', p) for p in photos], KEY)
     except OSError as e: return e  # the server died under the request
