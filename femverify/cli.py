@@ -119,6 +119,8 @@ def _calibrate_args(s):
     s.add_argument('--flip', default='none', choices=Names('femverify.verify', 'FLIPS', ('none',)), metavar='FLIP', help="FaceNet's flip test-time augmentation: %(choices)s")
     s.add_argument('--out', type=Path, default=Path('runs/calibrate'), help='folder for threshold.json and figures')
     s.add_argument('--limit', type=int, help='only this many pairs per fold (a quick run)')
+    s.add_argument('--face-finder', choices=Names('femverify.blazeface', 'FACE_FINDERS'), metavar='FINDER',
+                   help='how faces are found: %(choices)s (default: FEMVERIFY_FACE_FINDER, as served)')
 
 # %% ../nbs/08_cli.ipynb #58502090
 DB_HELP = "the store: a SQLite file (it must exist; `enroll --create` makes a new one), or a postgresql:// URL"
@@ -409,10 +411,12 @@ def _embed_pairs(pairs, emb, batch:int=32) -> tuple:
 def _calibration_embedder(a):
     "Calibration's embedder (`--embedder`, `--flip`): FaceNet's random weights refused unless asked (serving's is `FaceService._load_embedder`)."
     from femverify.verify import get_embedder
+    from femverify.blazeface import get_finder
     c = Config.from_env()
-    if a.embedder == 'dlib': return get_embedder('dlib', weights_dir=c.weights_dir, dlib_backend=c.dlib_backend)
+    finder = get_finder(a.face_finder or c.face_finder, c.device, c.detect_side, c.blazeface_path)  # the served one
+    if a.embedder == 'dlib': return get_embedder('dlib', weights_dir=c.weights_dir, dlib_backend=c.dlib_backend, finder=finder)
     try:
-        e = get_embedder(a.embedder, a.weights, weights_dir=c.weights_dir)
+        e = get_embedder(a.embedder, a.weights, weights_dir=c.weights_dir, finder=finder)
         if a.flip != 'none' and e.name == 'facenet': e = type(e)(a.weights, flip=a.flip, finder=e.finder, weights_dir=c.weights_dir)
         return e
     except WeightsUnavailable as err:

@@ -64,6 +64,8 @@ class Config:
     max_full_pixels: int = 16_000_000
     max_jpeg_scans: int = 40
     detect_side: int = 640
+    face_finder: str = 'blazeface+mtcnn'
+    blazeface_path: typing.Optional[Path] = None
     api_keys: tuple = ()
     moderator_keys: tuple = ()
     rate_limit: int = 5

@@ -20,11 +20,11 @@ from .liveness import head_pose, FRAMES, CAPTURE_SECONDS, CHALLENGE_TTL, INSTRUC
 from .search import Gallery
 
 # %% auto #0
-__all__ = ['STORE_ERRORS', 'LIVENESS_MODES', 'NOT_FEMALE', 'LIVENESS_STOPS', 'LIVENESS_GAPS', 'GENDER_CONTEXT',
-           'PIXELS_PER_REQUEST', 'SCORE_KEYS', 'USER_ID', 'CONSENT', 'MAX_FRAMES', 'PUBLIC_KEYS', 'PUBLIC_LIVE',
-           'ModelUnavailable', 'Uncalibrated', 'InvalidRequest', 'LivenessRequired', 'ConsentRequired', 'RateLimited',
-           'Busy', 'FaceService', 'shipped_detector', 'shipped_gender_head', 'shipped_threshold', 'around',
-           'without_scores', 'check_user', 'check_consent']
+__all__ = ['STORE_ERRORS', 'LIVENESS_MODES', 'NOT_FEMALE', 'MTCNN_WEIGHTS', 'BLAZEFACE_WEIGHTS', 'LIVENESS_STOPS',
+           'LIVENESS_GAPS', 'GENDER_CONTEXT', 'PIXELS_PER_REQUEST', 'SCORE_KEYS', 'USER_ID', 'CONSENT', 'MAX_FRAMES',
+           'PUBLIC_KEYS', 'PUBLIC_LIVE', 'ModelUnavailable', 'Uncalibrated', 'InvalidRequest', 'LivenessRequired',
+           'ConsentRequired', 'RateLimited', 'Busy', 'FaceService', 'shipped_detector', 'shipped_gender_head',
+           'shipped_threshold', 'around', 'without_scores', 'check_user', 'check_consent']
 
 # %% ../nbs/07_service.ipynb #0005
 class ModelUnavailable(RuntimeError):
@@ -72,7 +72,7 @@ class FaceService:
         self.problems = {}
         import threading
         self._slots = threading.BoundedSemaphore(cfg.max_inflight)  # model calls at once in this worker
-        self.finder = FaceFinder(device=cfg.device, max_side=cfg.detect_side)
+        self.finder = self._face_finder()
         self.embedder = self._try('embedder', self._load_embedder)
         self.detector = self._try('detector', self._load_detector)
         self.gender_head = self._try('gender_head', self._load_gender_head)
@@ -125,6 +125,15 @@ def _load_embedder(self:FaceService) -> Embedder:
     c = self.config
     return get_embedder(c.embedder, c.facenet, weights_dir=c.weights_dir, allow_download=c.allow_download, device=c.device, finder=self.finder,
                         dlib_backend=c.dlib_backend)
+
+@patch
+def _face_finder(self:FaceService) -> FaceFinder:
+    "The finder `config.face_finder` names; with BlazeFace's file missing or broken, MTCNN alone (said in `/health`)."
+    from femverify.blazeface import get_finder
+    c = self.config
+    try: return get_finder(c.face_finder, c.device, c.detect_side, c.blazeface_path)
+    except WeightsUnavailable as e: self.problems['face_finder'] = f"{e}: faces are found by MTCNN alone"
+    return get_finder('mtcnn', c.device, c.detect_side)
 
 def shipped_detector() -> Path:
     "The gender detector that ships with femverify (`models/gender_detector.pt` beside the package; it may be missing)."
@@ -208,7 +217,7 @@ def _gender_health(self:FaceService) -> dict:
 def health(self:FaceService) -> dict:
     "Version and, for each model, whether it is loaded or why not."
     c = self.config
-    models = dict(face_finder=dict(loaded=True, weights='MTCNN (inside facenet-pytorch)'))
+    models = dict(face_finder=self._finder_health())
     for name, obj in (('embedder', self.embedder), ('detector', self.detector), ('store', self.store)):
         models[name] = dict(loaded=False, reason=self.problems[name]) if obj is None else dict(loaded=True)
     if (e := self.embedder) is not None:
@@ -226,6 +235,16 @@ def health(self:FaceService) -> dict:
     return dict(status='ok' if not self.problems else 'degraded', version=femverify.__version__, models=models, verify_threshold=th,
                 counted_by=self.counter, gender_band=list(self.detector_cfg.gender_band), gender=self._gender_health(), liveness=self._liveness_health(),
                 cases=self._case_health())
+
+MTCNN_WEIGHTS = 'MTCNN (inside facenet-pytorch)'
+BLAZEFACE_WEIGHTS = 'BlazeFace short range (models/blazeface_short_range.tflite from mediapipe 0.10.14, Apache-2.0)'
+
+@patch
+def _finder_health(self:FaceService) -> dict:
+    "Which face finder runs (its name and weights), and why not the one asked for."
+    blaze = type(self.finder).__name__ == 'BlazeFinder'
+    h = dict(loaded=True, name='blazeface+mtcnn' if blaze else 'mtcnn', weights=f'{BLAZEFACE_WEIGHTS} + {MTCNN_WEIGHTS}' if blaze else MTCNN_WEIGHTS)
+    return dict(h, reason=self.problems['face_finder']) if 'face_finder' in self.problems else h
 
 @patch
 def _case_health(self:FaceService) -> dict:
