@@ -55,10 +55,11 @@ def open_case(self:Store, user:str, reason:str, # the reason code: `gender_uncer
     now, cid = time.time() if now is None else now, secrets.token_urlsafe(12)
     aad, exp = f'case:{cid}', now + days * 86400
     with self._tx() as db:
-        db.execute('INSERT INTO cases (id, created, user_id, state, reason, details, model, template, embeddings, expires, consent) '
-                   'VALUES (?,?,?,?,?,?,?,?,?,?,?)', (cid, now, user, state, reason, json.dumps(details or {}), model,
+        db.execute('INSERT INTO cases (id, created, user_id, state, reason, details, model, template, embeddings, expires, '
+                   'consent) VALUES (?,?,?,?,?,?,?,?,?,?,?)', (cid, now, user, state, reason, json.dumps(details or {}), model,
                    self._seal(template, aad), self._seal(np.asarray(embeddings, np.float32), aad), exp, consent))
-        for f in list(frames)[:MAX_FRAMES]: db.execute('INSERT INTO case_frames (case_id, frame) VALUES (?,?)', (cid, self._seal_bytes(f, aad)))
+        for f in list(frames)[:MAX_FRAMES]:
+            db.execute('INSERT INTO case_frames (case_id, frame) VALUES (?,?)', (cid, self._seal_bytes(f, aad)))
         _decide(db, aad, user, 'review' if state == 'pending' else 'refused', (reason,), now=now)
     return dict(id=cid, state=state, expires_at=exp)
 
@@ -68,12 +69,18 @@ _SELECT = 'SELECT id, created, user_id, state, reason, details, model, expires, 
 
 def _case_row(r) -> dict: return dict(zip(_COLS, r), details=json.loads(r[5]))
 
+def _frames(store:Store, db, cid:str) -> list:
+    "The audit frames of case `cid` (JPEG bytes), opened, in their order."
+    rows = db.execute('SELECT frame FROM case_frames WHERE case_id=? ORDER BY id', (cid,)).fetchall()
+    return [store._open_bytes(b, f'case:{cid}') for (b,) in rows]
+
 @patch
 def cases(self:Store, state:str='pending', reason:str=None, limit:int=100) -> list:
     "The cases in `state`, oldest first, of one `reason` if given: no template, no frame."
     q, args = _SELECT + ' WHERE state=?', [state]
     if reason: q, args = q + ' AND reason=?', args + [reason]
-    with self._connect() as db: return [_case_row(r) for r in db.execute(q + ' ORDER BY created LIMIT ?', (*args, int(limit)))]
+    with self._connect() as db: rows = db.execute(q + ' ORDER BY created LIMIT ?', (*args, int(limit))).fetchall()
+    return [_case_row(r) for r in rows]
 
 # %% ../nbs/06d_cases.ipynb #000e
 @patch
@@ -83,7 +90,7 @@ def case(self:Store, cid:str) -> dict:
         r = db.execute(_SELECT + ' WHERE id=?', (str(cid)[:64],)).fetchone()
         if r is None: raise UnknownCase(cid)
         c = _case_row(r)
-        frames = [self._open_bytes(b, f'case:{c["id"]}') for (b,) in db.execute('SELECT frame FROM case_frames WHERE case_id=? ORDER BY id', (c['id'],))]
+        frames = _frames(self, db, c['id'])
         kind, _, ref = str(c['details'].get('matched') or '').partition(':')
         if kind == 'user': q, args, aad = 'SELECT frame FROM member_frames WHERE user_id=? ORDER BY id', (ref,), f'user:{ref}'
         else: q, args, aad = 'SELECT frame FROM bans WHERE id=? AND frame IS NOT NULL', (int(ref) if ref.isdigit() else -1,), 'ban'
@@ -118,12 +125,13 @@ def decide(self:Store, cid:str, outcome:str, # `approve`, `refuse` or `ban`
         replace = bool(json.loads(details).get('replace')) if replace is None else replace
         if state != 'pending': raise CaseClosed('case_not_pending', f"case {cid} is {state}, not waiting for a decision")
         aad = f'case:{cid}'
-        frames = [self._open_bytes(b, aad) for (b,) in db.execute('SELECT frame FROM case_frames WHERE case_id=? ORDER BY id', (cid,))]
-        tpl = self._open(t, aad)
+        frames, tpl = _frames(self, db, cid), self._open(t, aad)
         if outcome == 'approve':
-            self._enroll(db, user, tpl, self._open(e, aad).reshape(-1, len(tpl)), None, replace, model, frames[:member_frames])
+            embs = self._open(e, aad).reshape(-1, len(tpl))
+            self._enroll(db, user, tpl, embs, None, replace, model, frames[:member_frames])
         if outcome == 'ban': ban = self._ban(db, tpl, model, note, ban_days, frames[0] if frames else None)
-        db.execute("UPDATE cases SET state='decided', outcome=?, decided=?, template=NULL, embeddings=NULL WHERE id=?", (outcome, now, cid))
+        db.execute("UPDATE cases SET state='decided', outcome=?, decided=?, template=NULL, embeddings=NULL WHERE id=?",
+                   (outcome, now, cid))
         db.execute('DELETE FROM case_frames WHERE case_id=?', (cid,))
         _decide(db, aad, user, outcome, (reason,), f'moderator:{moderator}', note, now)
     return dict(case=cid, user=user, outcome=outcome, **({} if ban is None else dict(ban_id=ban)))
@@ -148,7 +156,8 @@ def appeal(self:Store, cid:str, days:float=30.0, # how long the appealed case ma
 def record_consent(self:Store, user:str, version:str, now:float=None) -> None:
     "Record that `user` gave consent text `version` (now, before her photos are read)."
     with self._tx() as db:
-        db.execute('INSERT INTO consents (time, user_id, version) VALUES (?,?,?)', (time.time() if now is None else now, user, version))
+        db.execute('INSERT INTO consents (time, user_id, version) VALUES (?,?,?)',
+                   (time.time() if now is None else now, user, version))
 
 @patch
 def record(self:Store, user:str) -> dict:
@@ -160,10 +169,12 @@ def record(self:Store, user:str) -> dict:
                    model=u[0][2] if u else None, photos=q('SELECT COUNT(*) FROM embeddings WHERE user_id=?')[0][0],
                    audit_frames=q('SELECT COUNT(*) FROM member_frames WHERE user_id=?')[0][0],
                    attempts=q('SELECT COUNT(*) FROM attempts WHERE user_id=?')[0][0],
-                   consents=[dict(time=t, version=v) for t, v in q('SELECT time, version FROM consents WHERE user_id=? ORDER BY id')],
+                   consents=[dict(time=t, version=v) for t, v in
+                             q('SELECT time, version FROM consents WHERE user_id=? ORDER BY id')],
                    cases=[{k: x[k] for k in ('id', 'created', 'state', 'reason', 'outcome', 'decided', 'expires')}
                           for x in map(_case_row, q(_SELECT + ' WHERE user_id=? ORDER BY created'))],
-                   flags=[dict(time=t, reason=r) for t, r in q('SELECT time, reason FROM flags WHERE user_id=? ORDER BY id')])
+                   flags=[dict(time=t, reason=r) for t, r in
+                          q('SELECT time, reason FROM flags WHERE user_id=? ORDER BY id')])
     out['decisions'] = self.decisions(user)
     if not (u or out['consents'] or out['cases'] or out['decisions'] or out['attempts']): raise UnknownUser(user)
     return out
@@ -191,10 +202,13 @@ def purge(self:Store, keep:Retention=Retention(), now:float=None) -> dict:
     now = time.time() if now is None else now
     with self._tx() as db:
         n = dict(cases=0, members=0, bans=0)
-        for cid, user, state in db.execute("SELECT id, user_id, state FROM cases WHERE state!='decided' AND expires<?", (now,)).fetchall():
+        due = db.execute("SELECT id, user_id, state FROM cases WHERE state!='decided' AND expires<?", (now,)).fetchall()
+        for cid, user, state in due:
             db.execute('DELETE FROM cases WHERE id=?', (cid,))
-            n['cases'] += _decide(db, f'case:{cid}', user, 'erased', ('unreviewed' if state == 'pending' else 'not_appealed',), 'retention', now=now) > 0
-        for (user,) in db.execute('SELECT id FROM users WHERE COALESCE(last_seen, created)<?', (now - keep.inactive_days * 86400,)).fetchall():
+            why = 'unreviewed' if state == 'pending' else 'not_appealed'
+            n['cases'] += _decide(db, f'case:{cid}', user, 'erased', (why,), 'retention', now=now) > 0
+        idle = now - keep.inactive_days * 86400
+        for (user,) in db.execute('SELECT id FROM users WHERE COALESCE(last_seen, created)<?', (idle,)).fetchall():
             _drop_user(db, user)
             _forget(db, user)
             n['members'] += _decide(db, f'user:{user}', user, 'erased', ('inactive',), 'retention', now=now) > 0
@@ -202,5 +216,6 @@ def purge(self:Store, keep:Retention=Retention(), now:float=None) -> dict:
             _log(db, k)
             n['bans'] += _decide(db, f'ban:{b}', None, 'unban', ('ban_lapsed',), 'retention', now=now) > 0
         for kind, sql in _OLD: n[kind] = db.execute(sql, (now - keep.record_days * 86400,)).rowcount
-        if any(n.values()): _decide(db, 'purge', None, 'purged', tuple(f'{k}={v}' for k, v in n.items() if v), 'retention', now=now)
+        if any(n.values()): _decide(db, 'purge', None, 'purged', tuple(f'{k}={v}' for k, v in n.items() if v),
+                                    'retention', now=now)
     return n

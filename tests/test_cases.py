@@ -170,3 +170,36 @@ def test_purge_erases_exactly_what_the_schedule_says(tmp_path, store_target, pho
     last = s.decisions()[-1]
     assert (last['subject'], last['outcome'], last['actor'], 'members=1' in last['reasons']) == ('purge', 'purged', 'retention', True)
     assert s.verify_log()['ok'] and not any(n(3 * 365 + 2).values())  # a second run finds nothing: safe from cron
+
+
+V6 = """
+CREATE TABLE users (id TEXT PRIMARY KEY, created REAL NOT NULL, dim INTEGER NOT NULL, template BLOB NOT NULL,
+    model TEXT NOT NULL DEFAULT 'unknown', gkey INTEGER);
+CREATE TABLE embeddings (id INTEGER PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    vector BLOB NOT NULL, created REAL NOT NULL, quality REAL);
+CREATE TABLE attempts (id INTEGER PRIMARY KEY, time REAL NOT NULL, user_id TEXT NOT NULL, client TEXT, decision TEXT NOT NULL, distance REAL);
+CREATE TABLE requests (time REAL NOT NULL, client TEXT NOT NULL, route TEXT NOT NULL);
+CREATE TABLE bans (id INTEGER PRIMARY KEY, created REAL NOT NULL, model TEXT NOT NULL, template BLOB NOT NULL, note TEXT, gkey INTEGER);
+CREATE TABLE flags (id INTEGER PRIMARY KEY, time REAL NOT NULL, user_id TEXT NOT NULL, reason TEXT NOT NULL, matched TEXT NOT NULL, distance REAL);
+CREATE TABLE gallery_log (seq INTEGER PRIMARY KEY, ref INTEGER);
+CREATE TABLE challenges (id TEXT PRIMARY KEY, created REAL NOT NULL, expires REAL NOT NULL, client TEXT, moves TEXT NOT NULL, used REAL);
+INSERT INTO users VALUES ('old', 0, 2, x'0000803f00000000', 'm', 1); INSERT INTO gallery_log (seq) VALUES (1);
+INSERT INTO bans VALUES (1, 0, 'm', x'0000803f00000000', 'spam', 2); INSERT INTO gallery_log (seq) VALUES (2);
+PRAGMA user_version = 6;"""
+
+
+def test_a_version_6_store_is_migrated_with_its_members_and_bans(tmp_path):
+    "The schema of the last release, migrated in place: members and bans kept, cases, frames, consents and the log added."
+    import sqlite3
+    import numpy as np
+    from femverify.store import SCHEMA_VERSION, Store
+    old = sqlite3.connect(tmp_path / 'v6.db')
+    old.executescript(V6)
+    old.close()
+    s = Store(tmp_path / 'v6.db')
+    with s._connect() as db: assert db.execute('PRAGMA user_version').fetchone()[0] == SCHEMA_VERSION == 7
+    assert s.users() == ['old'] and s.record('old')['last_verified'] is None
+    c = s.open_case('new', 'possible_ban', 'pending', 'm', np.ones(2), np.ones((1, 2)), [b'jpeg'], dict(matched='ban:1'))
+    assert s.case(c['id'])['matched_frames'] == []  # a ban from before version 7 kept no frame
+    assert s.decide(c['id'], 'ban', 'mo')['ban_id'] == 2 and s.verify_log()['ok']
+    assert s.purge(now=time.time() + 4 * 365 * DAY)['members'] == 1  # created at 0, never verified: erased
