@@ -88,12 +88,17 @@ def read_tflite(path) -> TFLiteGraph:
         tensors = []
         for t in g.tables(0):
             shape, raw = tuple(int(x) for x in t.array(0, '<i4')), bufs[t.scalar(2, 'I')].array(0, np.uint8)
-            tensors.append(dict(name=t.string(3), shape=shape, data=raw.view(DTYPES[t.scalar(1, 'b')]).reshape(shape) if len(raw) else None))
-        ops = [dict(op=OPS[codes[o.scalar(0, 'I')]], inputs=[int(i) for i in o.array(1, '<i4')], outputs=[int(i) for i in o.array(2, '<i4')],
-                    options=_options(OPS[codes[o.scalar(0, 'I')]], o.table(4))) for o in g.tables(3)]
+            data = raw.view(DTYPES[t.scalar(1, 'b')]).reshape(shape) if len(raw) else None
+            tensors.append(dict(name=t.string(3), shape=shape, data=data))
+        ops = []
+        for o in g.tables(3):
+            op = OPS[codes[o.scalar(0, 'I')]]
+            ops.append(dict(op=op, inputs=[int(i) for i in o.array(1, '<i4')], outputs=[int(i) for i in o.array(2, '<i4')],
+                            options=_options(op, o.table(4))))
         return TFLiteGraph(tensors, ops, [int(i) for i in g.array(1, '<i4')], [int(i) for i in g.array(2, '<i4')])
     except (struct.error, IndexError, ValueError, KeyError, TypeError) as e:
-        raise WeightsCorrupt(f"{path.name} does not parse as a TFLite model of BlazeFace's operators ({type(e).__name__}: {e})") from None
+        raise WeightsCorrupt(f"{path.name} does not parse as a TFLite model of BlazeFace's operators "
+                             f"({type(e).__name__}: {e})") from None
 
 # %% ../nbs/01c_blazeface.ipynb #dd90c91a
 BLAZEFACE_SHA256 = 'bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8'  # mediapipe==0.10.14's file
@@ -130,7 +135,8 @@ class TFLiteNet(torch.nn.Module):
     def __init__(self, g:TFLiteGraph):
         super().__init__()
         self.g, self.convs, self.plan = g, torch.nn.ModuleList(), []
-        self.const = {i: torch.from_numpy(np.ascontiguousarray(t['data'])) for i, t in enumerate(g.tensors) if t['data'] is not None}
+        self.const = {i: torch.from_numpy(np.ascontiguousarray(t['data']))
+                      for i, t in enumerate(g.tensors) if t['data'] is not None}
         for op in g.ops: self._add(op)
 
 # %% ../nbs/01c_blazeface.ipynb #000c
@@ -164,7 +170,9 @@ def _op(self:TFLiteNet, o:str, xs:list, out:int, opt:dict, k:int) -> torch.Tenso
         return c(_same(a, c.kernel_size, c.stride, c.dilation) if opt['same'] else a)
     if o == 'ADD': return a + xs[1]
     if o == 'RELU': return F.relu(a)
-    if o == 'MAX_POOL_2D': return F.max_pool2d(_same(a, opt['kernel'], opt['stride'], value=-np.inf) if opt['same'] else a, opt['kernel'], opt['stride'])
+    if o == 'MAX_POOL_2D':
+        a = _same(a, opt['kernel'], opt['stride'], value=-np.inf) if opt['same'] else a
+        return F.max_pool2d(a, opt['kernel'], opt['stride'])
     if o == 'PAD':
         p = xs[1].reshape(-1, 2).tolist()  # NHWC: batch, top/bottom, left/right, channels
         return F.pad(a, (*p[2], *p[1], *p[3]))
@@ -202,7 +210,8 @@ def weighted_nms(boxes:np.ndarray, scores:np.ndarray, points:np.ndarray, iou:flo
     while len(order):
         near = order[_iou(boxes[order[0]], boxes[order]) > iou]
         w = scores[near][:, None]
-        keep.append(((boxes[near] * w).sum(0) / w.sum(), scores[order[0]], (points[near] * w[:, :, None]).sum(0) / w.sum()))
+        box, pts = (boxes[near] * w).sum(0) / w.sum(), (points[near] * w[:, :, None]).sum(0) / w.sum()
+        keep.append((box, scores[order[0]], pts))
         order = order[~np.isin(order, near)]
     if not keep: return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 6, 2), np.float32)
     b, s, p = zip(*keep)
@@ -248,7 +257,8 @@ def decode(raw:torch.Tensor, logits:torch.Tensor, anchors:torch.Tensor, size:int
 def detect(model:BlazeFace, images:list) -> list:
     "For each photo: `boxes` (n, 4), `scores` (n,) and `points` (n, 6, 2) in its own pixels, after weighted NMS."
     sq = [letterbox(im, model.size) for im in images]
-    with torch.inference_mode(): boxes, points, scores = decode(*model(to_input([q for q, _, _ in sq])), model.anchors, model.size)
+    with torch.inference_mode(): raw = model(to_input([q for q, _, _ in sq]))
+    boxes, points, scores = decode(*raw, model.anchors, model.size)
     out = []
     for b, p, s, (_, k, (ox, oy)) in zip(boxes.numpy(), points.numpy(), scores.numpy(), sq):
         m = s >= model.min_score
@@ -291,26 +301,31 @@ def _search(self:BlazeFinder, ims:list, k:int) -> list:
     from facenet_pytorch.models.utils.detect_face import detect_face
     m = self.mtcnn
     with torch.inference_mode():
-        boxes, points = detect_face(ims, self.min_face / m.factor ** k, m.pnet, m.rnet, m.onet, m.thresholds, m.factor, m.device)
-    return [(np.asarray(b, np.float32).reshape(-1, 5), np.asarray(p, np.float32).reshape(-1, 5, 2)) for b, p in zip(boxes, points)]
+        boxes, points = detect_face(ims, self.min_face / m.factor ** k, m.pnet, m.rnet, m.onet, m.thresholds, m.factor,
+                                    m.device)
+    return [(np.asarray(b, np.float32).reshape(-1, 5), np.asarray(p, np.float32).reshape(-1, 5, 2))
+            for b, p in zip(boxes, points)]
 
 # %% ../nbs/01c_blazeface.ipynb #0022
 @patch
 def __call__(self:BlazeFinder, images:list, batch_size:int=16, _retry:bool=True) -> list:
     "A `Faces` for each photo: MTCNN at the levels BlazeFace's faces call for; where it finds none, MTCNN whole, as before."
     small = [self._resized(im) for im in images]
-    found = [d for j in range(0, len(small), batch_size) for d in detect(self.blaze, [s for s, _ in small[j:j + batch_size]])]
+    found = [d for j in range(0, len(small), batch_size)
+             for d in detect(self.blaze, [s for s, _ in small[j:j + batch_size]])]
     out, groups = [None] * len(images), {}
     for i, ((im, _), d) in enumerate(zip(small, found)):
         if len(d['boxes']) and min(im.size) >= self.min_face:
-            groups.setdefault((im.size, self._levels(float((d['boxes'][:, 2:] - d['boxes'][:, :2]).max()))), []).append(i)
+            side = float((d['boxes'][:, 2:] - d['boxes'][:, :2]).max())  # BlazeFace's largest face
+            groups.setdefault((im.size, self._levels(side)), []).append(i)
     for (_, k), idx in groups.items():
         for j in range(0, len(idx), batch_size):
             chunk = idx[j:j + batch_size]
             for i, (b, p) in zip(chunk, self._search([small[i][0] for i in chunk], k)):
                 if len(b): out[i] = _faces(b[:, :4], b[:, 4], p, small[i][1], images[i].size)
     missed = [i for i, f in enumerate(out) if f is None]
-    for i, f in zip(missed, FaceFinder.__call__(self, [images[i] for i in missed], batch_size, _retry) if missed else []): out[i] = f
+    whole = FaceFinder.__call__(self, [images[i] for i in missed], batch_size, _retry) if missed else []
+    for i, f in zip(missed, whole): out[i] = f
     return out
 
 # %% ../nbs/01c_blazeface.ipynb #f5fb9870
