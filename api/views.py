@@ -1,5 +1,5 @@
 """The /api/v1 blueprint: views parse the request, call the service, and jsonify — nothing more."""
-import hmac
+import hashlib, hmac, re
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, Forbidden, Unauthorized
 from .errors import error, redact
@@ -18,6 +18,25 @@ def has_key() -> bool:
     "Whether X-API-Key matches a configured key (constant-time comparison, every key compared: no early exit)."
     given = request.headers.get('X-API-Key', '').encode()
     return any([hmac.compare_digest(given, k.encode()) for k in current_app.config.get('API_KEYS') or ()])
+
+
+END_USER = re.compile(r'[\x21-\x7e]{1,128}')  # printable ASCII, no spaces: the app's own opaque id for the person
+
+
+def client() -> str:
+    "Who a request is, for the limits: the end user a keyed backend names (X-End-User), the backend itself, or the address."
+    if not has_key(): return request.remote_addr  # X-End-User from an unkeyed caller is not believed
+    from femverify.service import app_client
+    key_id = hashlib.sha256(request.headers['X-API-Key'].encode()).hexdigest()[:12]
+    end_user = request.headers.get('X-End-User')
+    if end_user is not None and not END_USER.fullmatch(end_user):
+        raise BadRequest("X-End-User must be 1-128 printable ASCII characters without spaces: your app's own id for the person")
+    return app_client(key_id, end_user)
+
+
+def owner() -> str:
+    "Whom a challenge is bound to: the end user a keyed backend names, else the address (a page fetches it, a backend answers)."
+    return client() if has_key() and 'X-End-User' in request.headers else request.remote_addr
 
 
 def require_key():
@@ -95,13 +114,13 @@ def openapi():
 
 @bp.post('/detect')
 def detect():
-    return jsonify(service().detect(one_file(), client=request.remote_addr, scores=has_key()))  # scores only with a key
+    return jsonify(service().detect(one_file(), client=client(), scores=has_key()))  # scores only with a key
 
 
 @bp.post('/challenges')
 def challenge():
     "A single-use head-turn challenge for this client (rate-limited per client)."
-    return jsonify(service().challenge(client=request.remote_addr)), 201
+    return jsonify(service().challenge(client=client(), owner=owner())), 201
 
 
 def live_frames():
@@ -116,8 +135,8 @@ def register():
     photos = [f.read() for f in request.files.getlist('photos')]
     if not photos and not frames and challenge is None:
         raise BadRequest("no file: send a challenge's id and its frames as fields 'challenge' and 'frames' (or, with liveness off, 1 to 5 'photos')")
-    r = service().register(request.form.get('user', ''), photos, replace=request.form.get('replace') == 'true', client=request.remote_addr,
-                           challenge=challenge, frames=frames, consent=request.form.get('consent'))
+    r = service().register(request.form.get('user', ''), photos, replace=request.form.get('replace') == 'true', client=client(),
+                           challenge=challenge, frames=frames, consent=request.form.get('consent'), owner=owner())
     if r['status'] in REGISTER_STATUS: return jsonify(r), REGISTER_STATUS[r['status']]
     extra = {k: r[k] for k in ('liveness', 'appeal') if k in r}  # a refusal she may contest names its appeal
     return error(422, r['reason'], f"registration refused: {r['reason']}", photos=r['photos'], **extra)
@@ -129,7 +148,7 @@ def verify(user):
     frames = live if challenge is not None else [f.read() for f in request.files.getlist('image')]  # one photo, or several of one person
     if not frames: raise BadRequest("no file: send the photo (or up to 15) as multipart/form-data field 'image', or a challenge and its 'frames'")
     one = frames if len(frames) > 1 or challenge is not None else frames[0]
-    return jsonify(service().verify(user, one, client=request.remote_addr, keyed=has_key(), challenge=challenge))
+    return jsonify(service().verify(user, one, client=client(), keyed=has_key(), challenge=challenge, owner=owner()))
 
 
 @bp.delete('/users/<user>')

@@ -69,6 +69,8 @@ class Config:
     api_keys: tuple = ()
     moderator_keys: tuple = ()
     rate_limit: int = 5
+    app_rate_limit: int = 300
+    app_request_budget: int = 3000
     user_rate_limit: int = 20
     trusted_client_days: float = 30.0
     request_budget: int = 60

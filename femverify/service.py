@@ -23,8 +23,8 @@ from .search import Gallery
 __all__ = ['STORE_ERRORS', 'LIVENESS_MODES', 'NOT_FEMALE', 'MTCNN_WEIGHTS', 'BLAZEFACE_WEIGHTS', 'LIVENESS_STOPS',
            'LIVENESS_GAPS', 'GENDER_CONTEXT', 'PIXELS_PER_REQUEST', 'SCORE_KEYS', 'USER_ID', 'CONSENT', 'MAX_FRAMES',
            'PUBLIC_KEYS', 'PUBLIC_LIVE', 'ModelUnavailable', 'Uncalibrated', 'InvalidRequest', 'LivenessRequired',
-           'ConsentRequired', 'RateLimited', 'Busy', 'FaceService', 'shipped_detector', 'shipped_gender_head',
-           'shipped_threshold', 'around', 'without_scores', 'check_user', 'check_consent']
+           'ConsentRequired', 'RateLimited', 'Busy', 'FaceService', 'app_client', 'shipped_detector',
+           'shipped_gender_head', 'shipped_threshold', 'around', 'without_scores', 'check_user', 'check_consent']
 
 # %% ../nbs/07_service.ipynb #0005
 class ModelUnavailable(RuntimeError):
@@ -111,12 +111,25 @@ def _slot(self:FaceService):
     try: yield
     finally: self._slots.release()
 
+def app_client(key_id:str, end_user:str=None) -> str:
+    "The rate-limit client of a keyed backend's request: its end user (`X-End-User`), or the app as a whole."
+    return f'app:{key_id}' if end_user is None else f'app:{key_id}:user:{end_user}'
+
+def _whole_app(client) -> bool: return isinstance(client, str) and client.startswith('app:') and ':user:' not in client
+
+@patch
+def _budget(self:FaceService, client) -> tuple:
+    "(failed verifications, requests) a minute that `client` may make: an app that names no end user gets the app's."
+    c = self.config
+    return (c.app_rate_limit, c.app_request_budget) if _whole_app(client) else (c.rate_limit, c.request_budget)
+
 @patch
 def _spend(self:FaceService, client:str, route:str, cost:int=1, spent:bool=False):
-    "Count `cost` requests of `client` against its `request_budget` a minute on `route`, else `RateLimited` (never when already `spent`)."
+    "Count `cost` requests of `client` against its request budget a minute on `route`, else `RateLimited` (never when already `spent`)."
     if client is None or self.store is None or cost < 1: return
-    try: self.store.spend(client, route, self.config.request_budget, cost=cost, spent=spent)
-    except LimitReached: raise RateLimited(f"too many requests to {route}: at most {self.config.request_budget} a minute from one client", retry_after=60) from None
+    budget = self._budget(client)[1]
+    try: self.store.spend(client, route, budget, cost=cost, spent=spent)
+    except LimitReached: raise RateLimited(f"too many requests to {route}: at most {budget} a minute from one client", retry_after=60) from None
 
 # %% ../nbs/07_service.ipynb #0008
 @patch
@@ -412,11 +425,12 @@ def register(self:FaceService, user:str, photos:list=None, # 1-5 photos (paths, 
              challenge:str=None, # the id of a challenge from `challenge()`, answered by `frames`
              frames:list=None, # 6-15 frames of the member following the challenge, in order
              consent:str=None, # the version of the consent text the app showed her (required)
+             owner:str=None, # whom a challenge is bound to, when not `client` (the address, or the app's end user)
             ) -> dict:
     "Enrol `user` from a live challenge's frames (or from 1-5 photos, with liveness off) through the gate, gender and consistency checks."
     user, consent = check_user(user), check_consent(consent)
     photos = photos or []
-    if challenge is not None or frames: return self._register_live(user, challenge, frames or [], replace, client, consent)
+    if challenge is not None or frames: return self._register_live(user, challenge, frames or [], replace, client, consent, owner)
     if self.config.liveness != 'off':
         raise LivenessRequired(f"registration needs a live head-turn challenge (FEMVERIFY_LIVENESS={self.config.liveness}): "
                                "ask POST /api/v1/challenges for one, then send its frames")
@@ -523,7 +537,8 @@ def _keep(self:FaceService, out:dict, e, rows, ims, replace, consent, live, hit)
 def _begin(self:FaceService, user:str, client:str, keyed:bool=True) -> int:
     "A pending attempt under the rate limits (`Store.begin_attempt`), or `RateLimited`; keyed callers skip the per-member limit."
     c = self.config  # the per-member limit stops strangers' guesses from many addresses; the app's backend vouches for its member
-    try: return self.store.begin_attempt(user, client, c.rate_limit, None if keyed else c.user_rate_limit, 60.0, c.trusted_client_days * 86400)
+    limit = self._budget(client)[0]  # an end user's, or the whole app's
+    try: return self.store.begin_attempt(user, client, limit, None if keyed else c.user_rate_limit, 60.0, c.trusted_client_days * 86400)
     except LimitReached as e: raise RateLimited(f"{e}: try again later", retry_after=60) from None
 
 MAX_FRAMES = 15  # a live challenge sends 6-15; the 5 sharpest usable photos (or most frontal live frames) are averaged (calibrated: 1-5)
@@ -534,6 +549,7 @@ def verify(self:FaceService, user:str, photo, # one photo, or a list of frames o
            client:str=None, # who asks (an address), for the rate limits
            keyed:bool=True, # a caller with an API key (the app's backend): distances, unknown ids told, no per-member lockout
            challenge:str=None, # a challenge's id: `photo` is then the 6-15 frames that answer it
+           owner:str=None, # whom the challenge is bound to, when not `client`
           ) -> dict:
     "Is the person in `photo` (or in the frames) the enrolled `user`? match and reason; for `keyed` callers, distance and threshold."
     user = check_user(user)
@@ -542,8 +558,8 @@ def verify(self:FaceService, user:str, photo, # one photo, or a list of frames o
     if challenge is None and self.config.liveness == 'always':
         raise LivenessRequired("verification needs a live head-turn challenge (FEMVERIFY_LIVENESS=always): ask POST /api/v1/challenges for one")
     if challenge is None and not 1 <= len(frames) <= MAX_FRAMES: raise InvalidRequest(f"verification takes 1 to {MAX_FRAMES} photos, got {len(frames)}")
-    self._spend(client, 'verify')  # unknown ids are not attempts (nobody's to count): the request budget bounds them
-    moves = None if challenge is None else self._challenge_moves(challenge, frames, client)
+    self._spend(client, 'verify')
+    moves = None if challenge is None else self._challenge_moves(challenge, frames, owner or client)
     try:
         with self._slot(): r = self._verify_held(user, frames, client, keyed, moves)  # a slot first: a busy worker records no attempt
     except UnknownUser:
@@ -568,9 +584,11 @@ def _verify_held(self:FaceService, user:str, frames:list, client:str=None, keyed
     answer = dict(user=user, model=self.embedder.model, frames_used=len(good), **({} if live is None else dict(liveness=live)))
     if not good and live is None:  # no usable face: nothing was compared, so nothing is counted, and nobody's membership shows
         return dict(answer, match=False, distance=None, threshold=None, reason=rows[0]['reason'], timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1)))
-    try: enrolled = self.store.get(user)  # UnknownUser: no attempt row names a stranger's id
+    try: enrolled = self.store.get(user)
     except UnknownUser:
-        if keyed: raise  # without a key, a stranger's id answers as a member's would: no match, the same liveness verdict
+        if keyed: raise  # without a key, a stranger's id answers as a member's would: no match, the same liveness verdict,
+        nobody = self.sealer.pseudonym(f'user:{user}')  # and the same limits, counted under a stand-in, never her id
+        self.store.end_attempt(self._begin(nobody, client, keyed), 'different_person', enrolled=False)
         return dict(answer, match=False, distance=None, threshold=None, reason=live['reason'] if live and not live['passed'] else 'different_person')
     if enrolled['model'] != self.embedder.model: raise ModelMismatch(user, enrolled['model'], self.embedder.model)
     thr = self.threshold_for(len(enrolled['embeddings']), max(len(good), 1))
@@ -586,11 +604,13 @@ def _verify_held(self:FaceService, user:str, frames:list, client:str=None, keyed
 
 # %% ../nbs/07_service.ipynb #991a7cb2
 @patch
-def challenge(self:FaceService, client:str=None) -> dict:
+def challenge(self:FaceService, client:str=None, # who asks, for the request budget
+              owner:str=None, # whom it is bound to, when not `client` (the address, or the app's end user)
+             ) -> dict:
     "A new single-use head-turn challenge for `client`: id, moves with their instructions, expiry, and the frames expected."
     self._need('store', 'liveness')
     self._spend(client, 'challenge')
-    c = self.store.issue_challenge(new_moves(), CHALLENGE_TTL, client)
+    c = self.store.issue_challenge(new_moves(), CHALLENGE_TTL, owner or client)
     return dict(c, expires_in=CHALLENGE_TTL, frames=dict(min=FRAMES[0], max=FRAMES[1], seconds=CAPTURE_SECONDS),
                 instructions=[dict(move=m, text=INSTRUCTIONS[m][0], arrow=INSTRUCTIONS[m][1]) for m in c['moves']])
 
@@ -616,12 +636,13 @@ def _check_live(self:FaceService, rows:list, ims:list, moves:tuple) -> dict:
     return dict(r, check_ms=_ms(time.perf_counter() - t))
 
 @patch
-def _register_live(self:FaceService, user:str, challenge, frames:list, replace:bool, client:str=None, consent:str=None) -> dict:
+def _register_live(self:FaceService, user:str, challenge, frames:list, replace:bool, client:str=None, consent:str=None,
+                   owner:str=None) -> dict:
     "Registration from a challenge's frames: the challenge used once, every liveness check, then the most frontal frames enrolled."
     self._need('embedder', 'store', 'liveness')
     self._need_gender()
     self._spend(client, 'register')
-    moves = self._challenge_moves(challenge, frames, client)
+    moves = self._challenge_moves(challenge, frames, owner or client)
     self.store.record_consent(user, consent)  # before a frame is read
     row = self._begin(user, client)  # a failed challenge counts against the client, as a failed verification does
     try:

@@ -245,9 +245,16 @@ class Sealer:
         if len(key) != 32: raise TemplateKeyError(f"a template key is 32 bytes (base64: 44 characters), not {len(key)}")
         self.kid = _kid(key)
         self._keys = {_kid(k): AESGCM(k) for k in (*old, key)}
+        self._mac = hashlib.sha256(b'femverify pseudonyms' + key).digest()
     def __repr__(self): return f"Sealer(key id {self.kid.hex()})"
 
 def _kid(key:bytes) -> bytes: return hashlib.sha256(key).digest()[:4]
+
+@patch
+def pseudonym(self:Sealer, text:str) -> str:
+    "A keyed, one-way stand-in for `text` (HMAC-SHA-256 under a key derived from the template key): 'x:' and 24 hex digits."
+    import hmac
+    return 'x:' + hmac.new(self._mac, text.encode(), 'sha256').hexdigest()[:24]
 
 @patch
 def seal_bytes(self:Sealer, data:bytes, aad:str) -> bytes:

@@ -148,3 +148,15 @@ def test_a_full_worker_answers_503_with_retry_after(tmp_path, photos):
         assert c.post('/api/v1/users/ana/verify', data={'image': up(photos['one'])}).status_code == 503
     assert svc.store.attempts('ana') == []  # a busy answer is not a failed guess: nothing counts towards a limit
     assert c.post('/api/v1/detect', data={'image': up(photos['one'])}).status_code == 200
+
+
+def test_after_failed_verifies_a_member_and_a_stranger_answer_alike(tmp_path, photos, other_woman):
+    "Five wrong faces from one address: the sixth is refused 429 whether the id is a member's or nobody's (no enumeration)."
+    svc = make_service(tmp_path, embedder='dlib', gender_check=False)
+    c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
+    assert c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'ana', 'photos': [up(photos['one'])]}, headers=KEY).status_code == 201
+    answers = {}
+    for user, address in (('ana', '10.0.0.1'), ('nobody', '10.0.0.2')):
+        rs = [c.post(f'/api/v1/users/{user}/verify', data={'image': up(other_woman)}, environ_base={'REMOTE_ADDR': address}) for _ in range(6)]
+        answers[user] = [(r.status_code, (r.get_json().get('error') or {}).get('code') or r.get_json()['reason']) for r in rs]
+    assert answers['ana'] == answers['nobody'] == [(200, 'different_person')] * 5 + [(429, 'rate_limited')], answers

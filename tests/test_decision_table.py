@@ -67,3 +67,12 @@ def test_the_liveness_row_holds_its_limits():
     ('retention', lambda c: f'consents {c.record_days:g} days; members not verified {c.inactive_years:g} years; bans {c.ban_days:g} days')])
 def test_the_limit_rows_hold_configs_values(start, text):
     assert text(Config()) in row(start)
+
+
+def test_the_face_finder_row_holds_its_defaults():
+    import inspect
+    from femverify.blazeface import BlazeFace, BlazeFinder
+    keep = inspect.signature(BlazeFinder.__init__).parameters['keep'].default
+    score = inspect.signature(BlazeFace.__init__).parameters['min_score'].default
+    r = row('where faces are looked for')
+    assert f'score ≥ {score:g}' in r and f'down to {keep:g} of its side' in r and f'`{Config().face_finder}`' in r

@@ -106,11 +106,14 @@ def test_a_two_person_sequence_is_refused(tmp_path, astronaut):
 
 
 def test_failed_challenges_count_against_the_client(tmp_path):
+    "A backend fetches and answers challenges for its end user (X-End-User): her failed challenges count against her."
     svc, client = live_app(tmp_path, rate_limit=3)
-    for i in range(3):
-        c = challenge(client); assert register(client, c, printed(HOPPER, tuple(c['moves']), i), user=f'u{i}').status_code == 422
-    c = challenge(client)
-    r = register(client, c, printed(HOPPER, tuple(c['moves'])), user='u9')
+    her = {'X-API-Key': API_KEY, 'X-End-User': 'her-session'}
+    def attempt(i, user):
+        c = client.post('/api/v1/challenges', headers=her).get_json()
+        return client.post('/api/v1/users', data=form(c, printed(HOPPER, tuple(c['moves']), i), user=user, consent='terms-v1'), headers=her)
+    assert [attempt(i, f'u{i}').status_code for i in range(3)] == [422] * 3
+    r = attempt(0, 'u9')
     assert r.status_code == 429 and r.get_json()['error']['code'] == 'rate_limited'
 
 
