@@ -220,11 +220,14 @@ def threshold_for(self:FaceService, photos:int, # embeddings in the member's tem
 # %% ../nbs/07_service.ipynb #0009
 @patch
 def _gender_health(self:FaceService) -> dict:
-    "Which gender models answer, which are missing, and how the decision is made."
+    "Which gender models answer, which are missing, how the decision is made, and the band (review inside) that decides."
     loaded = [n for n in ('detector', 'gender_head') if getattr(self, n) is not None]
     how = ('fusion of the detector and the gender head' if len(loaded) == 2 and self.gender_head.fusion else
            f'{loaded[0]} alone' if loaded else 'none: registration answers 503')
-    return dict(check=self.config.gender_check, models=loaded, missing=[n for n in ('detector', 'gender_head') if n not in loaded], decided_by=how)
+    band = (self.gender_head.band if how.startswith('fusion') else self.gender_head.band_alone if how == 'gender_head alone'
+            else self.detector_cfg.gender_band if how == 'detector alone' else None)
+    return dict(check=self.config.gender_check, models=loaded, missing=[n for n in ('detector', 'gender_head') if n not in loaded],
+                decided_by=how, band=None if band is None else [round(float(x), 4) for x in band])
 
 @patch
 def health(self:FaceService) -> dict:

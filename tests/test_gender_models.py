@@ -39,6 +39,7 @@ def test_a_fresh_service_loads_both_and_fuses_them(tmp_path, no_network):
     h = svc.health()
     assert h['models']['detector']['loaded'] and h['models']['gender_head']['loaded']
     assert h['gender']['models'] == ['detector', 'gender_head'] and h['gender']['missing'] == [] and 'fusion' in h['gender']['decided_by']
+    assert h['gender']['band'] == [round(x, 4) for x in svc.gender_head.band]  # the band that decides: the fused one
     g = detect(svc)['gender']
     assert g['decided_by'] == 'fusion' and set(g['models']) == {'detector', 'descriptor'}, g
     assert all(0 <= v['p_female'] <= 1 for v in g['models'].values()) and g['models']['descriptor']['p_female'] > 0.9
@@ -72,6 +73,8 @@ def test_with_one_model_missing_the_other_answers_and_health_says_so(tmp_path, m
     h = svc.health()
     assert h['status'] == 'degraded' and h['models'][missing]['loaded'] is False and 'gone' in h['models'][missing]['reason']
     assert h['gender']['missing'] == [missing] and h['gender']['decided_by'].endswith('alone')
+    alone = svc.detector_cfg.gender_band if missing == 'gender_head' else svc.gender_head.band_alone
+    assert h['gender']['band'] == [round(float(x), 4) for x in alone]
     g = detect(svc)['gender']
     assert g['decided_by'] == {'detector': 'descriptor', 'gender_head': 'detector'}[missing], g
     if missing == 'detector': assert g['answer'] == 'female', g  # the head alone is right on her (the detector alone is unsure)
