@@ -165,3 +165,17 @@ def test_the_webcam_flow_registers_a_genuine_sequence(tmp_path, monkeypatch):
     answer, svc = live_check(tmp_path, monkeypatch, video, ('left', 'right'), 'jennifer')
     assert answer['code'] == 'ok' and answer['text'] == 'enrolled', (answer['times'], answer['body'][-1500:])
     assert [u for u in svc.store.users()] and svc.store.get('jennifer')['model'] == svc.embedder.model
+
+
+def test_the_page_offers_photo_registration_only_with_liveness_off(tmp_path, page):
+    "With liveness on (the default), registration is the live flow only: the photo form is hidden, as the server refuses it."
+    for mode, hidden in (('register', True), ('off', False)):
+        svc = make_service(tmp_path / mode, embedder='dlib', gender_check=False, liveness=mode)
+        srv = make_server('127.0.0.1', 0, create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc), threaded=True)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            page.goto(f'http://127.0.0.1:{srv.server_port}/')
+            page.wait_for_function(f"document.body.dataset.liveness === '{mode}'", timeout=30_000)
+            assert page.eval_on_selector('#photo-register', 'e => e.hidden') is hidden
+            assert page.is_visible('#live-register')
+        finally: srv.shutdown()
