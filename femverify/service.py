@@ -77,7 +77,8 @@ class FaceService:
         self.detector = self._try('detector', self._load_detector)
         self.gender_head = self._try('gender_head', self._load_gender_head)
         if cfg.liveness not in LIVENESS_MODES: raise ValueError(f"FEMVERIFY_LIVENESS must be one of {', '.join(LIVENESS_MODES)}, not {cfg.liveness!r}")
-        if cfg.not_female not in NOT_FEMALE: raise ValueError(f"FEMVERIFY_NOT_FEMALE must be refuse or review, not {cfg.not_female!r}")
+        if cfg.not_female not in NOT_FEMALE:
+            raise ValueError(f"FEMVERIFY_NOT_FEMALE must be refuse or review, not {cfg.not_female!r}")
         self.liveness = self._try('liveness', lambda: load_limits(cfg.liveness_path))  # None: live answers refused (503), never guessed
         self.sealer = load_sealer(cfg)  # no template key: the service refuses to start (TemplateKeyError says how to make one)
         self.store = self.gallery = None
@@ -125,11 +126,12 @@ def _budget(self:FaceService, client) -> tuple:
 
 @patch
 def _spend(self:FaceService, client:str, route:str, cost:int=1, spent:bool=False):
-    "Count `cost` requests of `client` against its request budget a minute on `route`, else `RateLimited` (never when already `spent`)."
+    "Count `cost` requests of `client` against its request budget on `route`, else `RateLimited` (never when already `spent`)."
     if client is None or self.store is None or cost < 1: return
     budget = self._budget(client)[1]
     try: self.store.spend(client, route, budget, cost=cost, spent=spent)
-    except LimitReached: raise RateLimited(f"too many requests to {route}: at most {budget} a minute from one client", retry_after=60) from None
+    except LimitReached:
+        raise RateLimited(f"too many requests to {route}: at most {budget} a minute from one client", retry_after=60) from None
 
 # %% ../nbs/07_service.ipynb #0008
 @patch
@@ -220,14 +222,15 @@ def threshold_for(self:FaceService, photos:int, # embeddings in the member's tem
 # %% ../nbs/07_service.ipynb #0009
 @patch
 def _gender_health(self:FaceService) -> dict:
-    "Which gender models answer, which are missing, how the decision is made, and the band (review inside) that decides."
+    "Which gender models answer, which are missing, how the decision is made, and the band that decides."
     loaded = [n for n in ('detector', 'gender_head') if getattr(self, n) is not None]
     how = ('fusion of the detector and the gender head' if len(loaded) == 2 and self.gender_head.fusion else
            f'{loaded[0]} alone' if loaded else 'none: registration answers 503')
-    band = (self.gender_head.band if how.startswith('fusion') else self.gender_head.band_alone if how == 'gender_head alone'
-            else self.detector_cfg.gender_band if how == 'detector alone' else None)
-    return dict(check=self.config.gender_check, models=loaded, missing=[n for n in ('detector', 'gender_head') if n not in loaded],
-                decided_by=how, band=None if band is None else [round(float(x), 4) for x in band])
+    bands = {'gender_head alone': lambda: self.gender_head.band_alone, 'detector alone': lambda: self.detector_cfg.gender_band}
+    band = self.gender_head.band if how.startswith('fusion') else bands[how]() if how in bands else None
+    missing = [n for n in ('detector', 'gender_head') if n not in loaded]
+    return dict(check=self.config.gender_check, models=loaded, missing=missing, decided_by=how,
+                band=None if band is None else [round(float(x), 4) for x in band])
 
 @patch
 def health(self:FaceService) -> dict:
@@ -259,7 +262,8 @@ BLAZEFACE_WEIGHTS = 'BlazeFace short range (models/blazeface_short_range.tflite 
 def _finder_health(self:FaceService) -> dict:
     "Which face finder runs (its name and weights), and why not the one asked for."
     blaze = type(self.finder).__name__ == 'BlazeFinder'
-    h = dict(loaded=True, name='blazeface+mtcnn' if blaze else 'mtcnn', weights=f'{BLAZEFACE_WEIGHTS} + {MTCNN_WEIGHTS}' if blaze else MTCNN_WEIGHTS)
+    weights = f'{BLAZEFACE_WEIGHTS} + {MTCNN_WEIGHTS}' if blaze else MTCNN_WEIGHTS
+    h = dict(loaded=True, name='blazeface+mtcnn' if blaze else 'mtcnn', weights=weights)
     return dict(h, reason=self.problems['face_finder']) if 'face_finder' in self.problems else h
 
 @patch
@@ -522,15 +526,19 @@ def _keep(self:FaceService, out:dict, e, rows, ims, replace, consent, live, hit)
     "Store the outcome `out` of a registration (see above): `out` with the case or appeal it opened."
     user, status, reason, c = out['user'], out['status'], out['reason'], self.config
     case = status == 'review' or reason in APPEALABLE
-    frames = self._audit(rows, ims) if status == 'enrolled' or case else []
+    keep = case or (status == 'enrolled' and c.member_frames > 0)  # audit frames only where something keeps them
+    frames = self._audit(rows, ims) if keep else []
     if status == 'enrolled':
         self.store.enroll(user, template(e), e, [r['sharpness'] for r in rows if r['reason'] == 'ok'], replace=replace,
-                          model=self.embedder.model, frames=frames[:c.member_frames], decision=dict(outcome='enrolled', reasons=('ok',)))
+                          model=self.embedder.model, frames=frames[:c.member_frames],
+                          decision=dict(outcome='enrolled', reasons=('ok',)))
     elif case:
-        details = json.loads(json.dumps(dict(photos=out['photos'], liveness=live and {k: live[k] for k in ('passed', 'reason', 'moves')},
-                                             matched=hit and hit[1], distance=hit and round(hit[2], 4), replace=replace), default=_plain))
-        k = self.store.open_case(user, reason, 'pending' if status == 'review' else 'refused', self.embedder.model, template(e), e,
-                                 frames, details, consent, c.case_days if status == 'review' else c.appeal_days)
+        verdict = live and {k: live[k] for k in ('passed', 'reason', 'moves')}
+        details = dict(photos=out['photos'], liveness=verdict, matched=hit and hit[1], distance=hit and round(hit[2], 4),
+                       replace=replace)
+        details = json.loads(json.dumps(details, default=_plain))  # numpy's numbers as JSON's
+        state, days = ('pending', c.case_days) if status == 'review' else ('refused', c.appeal_days)
+        k = self.store.open_case(user, reason, state, self.embedder.model, template(e), e, frames, details, consent, days)
         out['case' if status == 'review' else 'appeal'] = dict(id=k['id'], expires_at=k['expires_at'])
     else: self.store.log_decision(f'user:{user}', user, 'refused', (reason,))
     return out
@@ -670,7 +678,8 @@ def delete(self:FaceService, user:str, ban:bool=False) -> dict:
     "Erase `user` (keeping only her template in the ban list if `ban`); raises `UnknownUser` if there is nobody to erase."
     user = check_user(user)
     self._need('store')
-    if ban: return dict(user=user, deleted=True, banned=True, ban_id=self.store.ban(user, days=self.config.ban_days or None))
+    if ban:
+        return dict(user=user, deleted=True, banned=True, ban_id=self.store.ban(user, days=self.config.ban_days or None))
     if not self.store.delete(user): raise UnknownUser(user)
     return dict(user=user, deleted=True)
 
@@ -689,7 +698,7 @@ def case(self:FaceService, cid:str) -> dict:
     "One case for a moderator: reasons, scores, the liveness verdict, and the audit frames, hers and the resembled account's."
     self._need('store')
     c = self.store.case(cid)
-    return dict(c, frames=[_data_url(f) for f in c['frames']], matched_frames=[_data_url(f) for f in c['matched_frames']])
+    return dict(c, frames=list(map(_data_url, c['frames'])), matched_frames=list(map(_data_url, c['matched_frames'])))
 
 # %% ../nbs/07_service.ipynb #346ca8cc
 @patch
