@@ -96,7 +96,7 @@ def public_health(h: dict) -> dict:
     keep = ('loaded', 'model', 'name', 'weights', 'backend')
     return dict(status=h['status'], version=h['version'], counted_by=h['counted_by'],
                 models={k: {f: x for f, x in v.items() if f in keep} for k, v in h['models'].items()},
-                gender={k: h['gender'][k] for k in ('models', 'missing')}, liveness={k: h['liveness'][k] for k in ('mode', 'loaded', 'stops', 'does_not_stop')},
+                gender={k: h['gender'][k] for k in ('models', 'missing')}, liveness={k: h['liveness'][k] for k in ('mode', 'test_mode', 'loaded', 'stops', 'does_not_stop')},
                 details='withheld: send X-API-Key for thresholds, bands and reasons')
 
 

@@ -12,7 +12,8 @@ from .core import *
 # %% auto #0
 __all__ = ['COMMANDS', 'GATE_FLAGS', 'EPILOG', 'DB_HELP', 'Names', 'command', 'parser', 'main', 'cmd_inspect', 'cmd_annotate',
            'cmd_train', 'cmd_branch', 'cmd_evaluate', 'cmd_enroll', 'cmd_verify', 'cmd_review', 'cmd_cases',
-           'cmd_decide', 'cmd_audit', 'cmd_purge', 'cmd_ban', 'cmd_unban', 'cmd_keygen', 'cmd_rekey', 'cmd_calibrate']
+           'cmd_decide', 'cmd_audit', 'cmd_purge', 'cmd_ban', 'cmd_unban', 'cmd_keygen', 'cmd_rekey', 'cmd_fake_camera',
+           'cmd_calibrate']
 
 # %% ../nbs/08_cli.ipynb #0004
 class Names:
@@ -29,7 +30,7 @@ COMMANDS = {}
 
 def command(fn):
     "Register `fn` (named `cmd_<name>`) as the subcommand `<name>`; its docstring is the help."
-    COMMANDS[fn.__name__[4:]] = fn
+    COMMANDS[fn.__name__[4:].replace('_', '-')] = fn
     return fn
 
 # %% ../nbs/08_cli.ipynb #0013
@@ -195,6 +196,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('ban_id', type=int, help='the ban to lift (from `ban` or `review`)')
     s = _sub(sub, 'keygen')
     s.add_argument('--out', required=True, help='the key file to create')
+    s = _sub(sub, 'fake-camera')
+    s.add_argument('photo', help='a photo of one person facing the camera')
+    s.add_argument('--moves', required=True, help='the two moves the test server pins (FEMVERIFY_TEST_MOVES), e.g. left,right')
+    s.add_argument('--out', required=True, help='the Y4M video to write (Chromium: --use-file-for-fake-video-capture=OUT)')
+    s.add_argument('--seed', type=int, default=0, help='seed of the hand-shake and the sensor noise')
     s = _sub(sub, 'rekey')
     s.add_argument('db', help=DB_HELP)
     s.add_argument('--old-key-file', help='the key the store is sealed under now (none: it is unsealed)')
@@ -393,6 +399,17 @@ def cmd_rekey(a) -> dict:
     new = load_sealer(Config.from_env())
     s = open_store(url=a.db, sealer=old) if _is_url(a.db) else open_store(Path(a.db), sealer=old)
     return dict(db=str(a.db), resealed=s.rekey(new), key_id=new.kid.hex())
+
+# %% ../nbs/08_cli.ipynb #e327de16
+@command
+def cmd_fake_camera(a) -> dict:
+    "Write the webcam video of PHOTO's face following MOVES, for Chromium's fake camera in an app's tests (see 06e_fakecam)."
+    from femverify.fakecam import fake_camera
+    moves = tuple(m.strip() for m in a.moves.split(','))
+    out = fake_camera(a.photo, moves, a.out, seed=a.seed)
+    return dict(video=str(out), moves=list(moves), seconds=14.0, fps=10,
+                serve_with=f'FEMVERIFY_TEST_MOVES={",".join(moves)} FEMVERIFY_TEMPLATE_KEY=<femverify.fakecam.TEST_TEMPLATE_KEY>')
+
 
 # %% ../nbs/08_cli.ipynb #000f
 def _embed_pairs(pairs, emb, batch:int=32) -> tuple:

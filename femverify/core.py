@@ -85,6 +85,7 @@ class Config:
     gender_check: bool = True
     liveness: str = 'register'
     liveness_path: typing.Optional[Path] = None
+    test_moves: str = ''
     torch_threads: int = 0
     not_female: str = 'refuse'
     member_frames: int = 1

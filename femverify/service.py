@@ -16,6 +16,7 @@ from .verify import Embedder, get_embedder, consistency, template, verify as _ve
 from .store import open_store, load_sealer, UnknownUser, UserExists, ModelMismatch, LimitReached, StoreUnavailable, ChallengeRefused
 from .cases import (UnknownCase, CaseClosed, APPEALABLE, OUTCOMES, MAX_FRAMES as CASE_FRAMES, Retention,
                              audit_frame)
+from .fakecam import pinned_moves
 from .liveness import head_pose, FRAMES, CAPTURE_SECONDS, CHALLENGE_TTL, INSTRUCTIONS, new_moves, load_limits, check_frames, thumbnail
 from .search import Gallery
 
@@ -80,6 +81,7 @@ class FaceService:
         if cfg.not_female not in NOT_FEMALE:
             raise ValueError(f"FEMVERIFY_NOT_FEMALE must be refuse or review, not {cfg.not_female!r}")
         self.liveness = self._try('liveness', lambda: load_limits(cfg.liveness_path))  # None: live answers refused (503), never guessed
+        self.test_moves = pinned_moves(cfg)  # test mode: only with the published test key (`TestModeRefused`)
         self.sealer = load_sealer(cfg)  # no template key: the service refuses to start (TemplateKeyError says how to make one)
         self.store = self.gallery = None
         self._store_tried = 0.0
@@ -279,7 +281,7 @@ LIVENESS_GAPS = 'injected camera streams, real-time deepfakes and 3-D masks; a c
 @patch
 def _liveness_health(self:FaceService) -> dict:
     "The liveness mode, whether its limits are loaded (and from where, or why not), and what it stops and does not."
-    h = dict(mode=self.config.liveness, loaded=self.liveness is not None, stops=LIVENESS_STOPS, does_not_stop=LIVENESS_GAPS)
+    h = dict(mode=self.config.liveness, test_mode=bool(self.test_moves), loaded=self.liveness is not None, stops=LIVENESS_STOPS, does_not_stop=LIVENESS_GAPS)
     return dict(h, reason=self.problems['liveness']) if self.liveness is None else dict(h, source=self.liveness['source'],
                 limits={k: v for k, v in self.liveness.items() if k != 'source'})
 
@@ -621,7 +623,8 @@ def challenge(self:FaceService, client:str=None, # who asks, for the request bud
     "A new single-use head-turn challenge for `client`: id, moves with their instructions, expiry, and the frames expected."
     self._need('store', 'liveness')
     self._spend(client, 'challenge')
-    c = self.store.issue_challenge(new_moves(), CHALLENGE_TTL, owner or client)
+    c = self.store.issue_challenge(self.test_moves or new_moves(), CHALLENGE_TTL, owner or client)
+    c = dict(c, test_mode=True) if self.test_moves else c
     return dict(c, expires_in=CHALLENGE_TTL, frames=dict(min=FRAMES[0], max=FRAMES[1], seconds=CAPTURE_SECONDS),
                 instructions=[dict(move=m, text=INSTRUCTIONS[m][0], arrow=INSTRUCTIONS[m][1]) for m in c['moves']])
 

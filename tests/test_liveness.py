@@ -59,6 +59,24 @@ def test_a_challenge_is_random_single_use_and_says_what_to_do(tmp_path):
     assert r.status_code == 400 and r.get_json()['error']['code'] == 'challenge_used'
 
 
+def test_test_mode_pins_the_moves_only_under_the_published_test_key(tmp_path):
+    "FEMVERIFY_TEST_MOVES: every challenge asks those moves and says test_mode; with any other key the server refuses to start."
+    from femverify.fakecam import TEST_TEMPLATE_KEY, TestModeRefused
+    from femverify.store import new_key
+    svc = make_service(tmp_path, liveness='register', test_moves='up,left', template_key=TEST_TEMPLATE_KEY)
+    c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
+    for _ in range(3):
+        r = c.post('/api/v1/challenges').get_json()
+        assert r['moves'] == ['up', 'left'] and r['test_mode'] is True
+    assert c.get('/api/v1/health').get_json()['liveness']['test_mode'] is True  # said to anyone, key or not
+    for bad in (dict(template_key=new_key()), dict(template_key='', template_key_file=tmp_path / 'k')):
+        with pytest.raises(TestModeRefused, match='test template key'):
+            make_service(tmp_path / 'prod', liveness='register', test_moves='up,left', **bad)
+    with pytest.raises(TestModeRefused, match='two different'):
+        make_service(tmp_path / 'typo', liveness='register', test_moves='up', template_key=TEST_TEMPLATE_KEY)
+    assert make_service(tmp_path / 'plain', liveness='register').challenge('x').get('test_mode') is None
+
+
 def test_expired_unknown_and_foreign_challenges_are_refused_with_their_own_codes(tmp_path):
     svc, client = live_app(tmp_path)
     frames = printed(HOPPER, ('left', 'up'))
