@@ -11,7 +11,7 @@ NOTICE = '<!-- generated from nbs/index.ipynb by tools/readme.py: edit the noteb
 
 def render(nb=ROOT / 'nbs' / 'index.ipynb') -> str:
     "README text: markdown cells as they are, visible code cells as python blocks."
-    parts = [src if kind == 'markdown' else f'```python\n{src}\n```' for kind, src, _, _ in cells(nb) if src.strip()]
+    parts = [src.strip() if kind == 'markdown' else f'```python\n{src.strip()}\n```' for kind, src, _, _ in cells(nb) if src.strip()]
     return NOTICE + '\n\n'.join(parts) + '\n'
 
 def main(argv=sys.argv[1:]) -> int:
