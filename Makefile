@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FEMVERIFY_DB_PATH ?= var/femverify.db
 
-.PHONY: test serve lab docs readme browser check-clean check-export lint clean
+.PHONY: test serve lab docs readme browser check-clean check-export lint clean notebooks
 
 # the virtual environment, made once and refreshed when the requirements change
 $(STAMP): setup.py settings.ini
@@ -47,6 +47,12 @@ serve: $(STAMP)
 	  echo "made the template key $$FEMVERIFY_TEMPLATE_KEY_FILE: keep a copy safe, apart from the database (losing it means every member registers again)"; fi
 	@echo "femverify API and web page on http://$(HOST):$(PORT)/  (health: http://$(HOST):$(PORT)/api/v1/health)"
 	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) --bind $(HOST):$(PORT) --timeout 120 --limit-request-line 2048 'api:create_app()'
+
+# every notebook run in full (`#| slow` cells too) into NB_OUT; the committed notebooks are not touched. Where the real
+# photos (FEMVERIFY_DATA) or the files under runs/ are missing, the slow cells say which command makes them and are skipped.
+NB_OUT ?= /tmp/femverify-notebooks
+notebooks: $(STAMP)
+	cd nbs && ../$(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=7200 --output-dir $(NB_OUT) *.ipynb
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir nbs

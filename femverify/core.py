@@ -14,7 +14,7 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['FORMATS', 'WEIGHTS', 'ImageError', 'WeightsUnavailable', 'WeightsCorrupt', 'Config', 'load_image', 'get_device',
-           'WeightsSpec', 'hub_dir', 'weights_file', 'atomic_write']
+           'WeightsSpec', 'hub_dir', 'weights_file', 'atomic_write', 'skip_slow_without']
 
 # %% ../nbs/00_core.ipynb #0005
 class ImageError(ValueError):
@@ -286,3 +286,18 @@ def atomic_write(path, # the file to (re)write
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+# %% ../nbs/00_core.ipynb #6f8736e3
+def skip_slow_without(*paths, # files or folders the notebook's `#| slow` cells read
+                      make:str, # the command (or where to get them) that makes them
+                     ) -> bool:
+    "True if every one of `paths` exists; else, in IPython, later `#| slow` cells print what is missing and are skipped."
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if not missing: return True
+    msg = f"skipped: this cell needs {', '.join(missing)} (made by: {make})"
+    def skip(lines:list) -> list: return [f'print({msg!r})\n'] if lines and lines[0].startswith('#| slow') else lines
+    try: ip = get_ipython()  # noqa: F821 (IPython's builtin)
+    except NameError: ip = None
+    if ip is not None and skip not in ip.input_transformers_post: ip.input_transformers_post.append(skip)
+    print(msg.replace('this cell needs', "the '#| slow' cells below need"))
+    return False
