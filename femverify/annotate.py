@@ -58,9 +58,11 @@ def to_coco(df:pd.DataFrame, # the dataset table (rows with a result)
         r = results.get(row.rel)
         if not r or r['reason'] != 'ok': continue
         iid = len(images) + 1
-        images.append(dict(id=iid, file_name=row.rel, width=r['width'], height=r['height'], split=splits[row.rel], **_extra(row)))
+        images.append(dict(id=iid, file_name=row.rel, width=r['width'], height=r['height'],
+                           split=splits[row.rel], **_extra(row)))
         (x, y, w, h), = xyxy_to_coco(np.clip(r['box'], 0, [r['width'], r['height']] * 2)).tolist()
-        anns.append(dict(id=iid, image_id=iid, bbox=[x, y, w, h], area=w * h, iscrowd=0, category_id=CATEGORY_ID[row.gender], score=r['prob']))
+        anns.append(dict(id=iid, image_id=iid, bbox=[x, y, w, h], area=w * h, iscrowd=0,
+                         category_id=CATEGORY_ID[row.gender], score=r['prob']))
     return dict(info=info or {}, images=images, annotations=anns, categories=CATEGORIES)
 
 # %% ../nbs/02_annotate.ipynb #0018
@@ -89,7 +91,9 @@ def _run_photos(rows:pd.DataFrame, finder:FaceFinder, cfg:Config, batch_size:int
     ims, res = [], {}
     for rel, path in zip(rows.rel, rows.path):
         try: ims.append((rel, load_image(path, cfg.max_pixels)))
-        except ImageError as e: res[rel] = dict(reason='unreadable', error=str(e), n_faces=0, box=None, prob=None, sharpness=None, boxes=[])
+        except ImageError as e:
+            res[rel] = dict(reason='unreadable', error=str(e), n_faces=0, box=None, prob=None,
+                            sharpness=None, boxes=[])
     for (rel, im), faces in zip(ims, finder([im for _, im in ims], batch_size=batch_size)):
         res[rel] = dict(judge(faces, im, cfg), width=im.width, height=im.height)
     return res
@@ -119,7 +123,8 @@ def annotate(df:pd.DataFrame, # a dataset table from `read_dataset`
         atomic_write(prog_path, json.dumps(done))
         bar.update(len(rows))
     bar.close()
-    return _write_outputs(df, done, out, rej_path, cfg, fractions, seed, dict(seconds=time.time() - t0, processed=len(todo)))
+    return _write_outputs(df, done, out, rej_path, cfg, fractions, seed,
+                          dict(seconds=time.time() - t0, processed=len(todo)))
 
 # %% ../nbs/02_annotate.ipynb #001c
 def _write_outputs(df, done, out, rej_path, cfg, fractions, seed, run) -> dict:
@@ -130,20 +135,24 @@ def _write_outputs(df, done, out, rej_path, cfg, fractions, seed, run) -> dict:
     kept = df[[res[r]['reason'] == 'ok' for r in df.rel]]
     groups = [i if isinstance(i, str) else _digest(path) for i, path in zip(kept.identity, kept.path)]
     splits = dict(zip(kept.rel, split_groups(groups, fractions, seed)))
-    info = dict(description='femverify annotations (MTCNN boxes)', root=str(Path(df.attrs['root']).resolve()) if df.attrs.get('root') else None, seed=seed, fractions=list(fractions),
-                gate={k: getattr(cfg, k) for k in ('face_prob', 'min_face', 'sharpness_min', 'background_face_ratio', 'background_sharpness', 'count_cut_faces')})
+    info = dict(description='femverify annotations (MTCNN boxes)',
+                root=str(Path(df.attrs['root']).resolve()) if df.attrs.get('root') else None, seed=seed, fractions=list(fractions),
+                gate={k: getattr(cfg, k) for k in ('face_prob', 'min_face', 'sharpness_min',
+                                                   'background_face_ratio', 'background_sharpness', 'count_cut_faces')})
     coco = to_coco(df, res, splits, info)
     rejects = [dict(file_name=rel, **{k: v for k, v in r.items() if k != 'key'}) for rel, r in res.items() if r['reason'] != 'ok']
     atomic_write(out, json.dumps(coco))
     atomic_write(rej_path, json.dumps(rejects, indent=0))
     counts = Counter(r['reason'] for r in res.values())
-    return dict(photos=len(df), kept=counts.pop('ok', 0), rejected=dict(counts), splits=dict(Counter(splits.values())),
+    return dict(photos=len(df), kept=counts.pop('ok', 0), rejected=dict(counts),
+                splits=dict(Counter(splits.values())),
                 photos_per_s=run['processed'] / max(run['seconds'], 1e-9), **run)
 
 # %% ../nbs/02_annotate.ipynb #0022
 def merge_coco(paths:list) -> dict:
     "One COCO dict from several files: ids renumbered, file names made absolute."
-    out = dict(info=dict(root='/', merged=[str(p) for p in paths]), images=[], annotations=[], categories=CATEGORIES)
+    out = dict(info=dict(root='/', merged=[str(p) for p in paths]), images=[], annotations=[],
+               categories=CATEGORIES)
     for p in paths:
         c = json.loads(Path(p).read_text())
         root = Path(c['info'].get('root') or Path(p).parent).resolve()
@@ -151,7 +160,8 @@ def merge_coco(paths:list) -> dict:
         for im in c['images']:
             ids[im['id']] = len(out['images']) + 1
             out['images'].append(dict(im, id=ids[im['id']], file_name=str(root / im['file_name'])))
-        for a in c['annotations']: out['annotations'].append(dict(a, id=len(out['annotations']) + 1, image_id=ids[a['image_id']]))
+        for a in c['annotations']:
+            out['annotations'].append(dict(a, id=len(out['annotations']) + 1, image_id=ids[a['image_id']]))
     return out
 
 # %% ../nbs/02_annotate.ipynb #0025
@@ -170,12 +180,15 @@ def plot_annotations(ann, # the COCO JSON file written by `annotate`
     kept = [(root / im['file_name'], [boxes[im['id']]], f"{im['gender']} {im['split']}", True) for im in rng.permutation(coco['images'])[:n_kept]]
     rejs = [(root / r['file_name'], r['boxes'], r['reason'], False) for r in rng.permutation(rej)[:n_rejects]]
     items, cols = kept + rejs, 8
-    fig, axs = plt.subplots(max(1, -(-len(items) // cols)), cols, figsize=(2 * cols, 2.3 * max(1, -(-len(items) // cols))), squeeze=False)
+    fig, axs = plt.subplots(max(1, -(-len(items) // cols)), cols,
+                            figsize=(2 * cols, 2.3 * max(1, -(-len(items) // cols))), squeeze=False)
     for ax in axs.flat: ax.axis('off')
     for ax, (p, bs, title, ok) in zip(axs.flat, items):
         try: ax.imshow(load_image(p))
         except ImageError: pass
-        for b in bs: ax.add_patch(mp.Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, color='lime' if ok else 'red', lw=1.5))
+        for b in bs:
+            ax.add_patch(mp.Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False,
+                                      color='lime' if ok else 'red', lw=1.5))
         ax.set_title(title, fontsize=8, color='black' if ok else 'firebrick')
     fig.tight_layout()
     plt.close(fig)

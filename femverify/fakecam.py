@@ -19,17 +19,22 @@ __all__ = ['TEST_TEMPLATE_KEY', 'SIGN', 'PLAN', 'TestModeRefused', 'pinned_moves
 TEST_TEMPLATE_KEY = 'dGVzdC10ZW1wbGF0ZS1rZXktMzItYnl0ZXMtbG9uZyE='
 
 class TestModeRefused(ValueError):
-    "FEMVERIFY_TEST_MOVES is set where it must not be (another template key than the test key), or names no valid moves."
+    """FEMVERIFY_TEST_MOVES is set where it must not be (another template key than the test key), or names no
+    valid moves."""
 
 def pinned_moves(config) -> tuple:
-    "The moves test mode pins (`config.test_moves`), or `()` outside test mode; `TestModeRefused` if it can't be allowed here."
+    """The moves test mode pins (`config.test_moves`), or `()` outside test mode; `TestModeRefused` if it
+    can't be allowed here."""
     if not config.test_moves: return ()
     moves = tuple(m.strip() for m in config.test_moves.split(','))
     if len(moves) != 2 or len(set(moves)) != 2 or not set(moves) <= set(MOVES):
-        raise TestModeRefused(f"FEMVERIFY_TEST_MOVES names two different moves of {', '.join(MOVES)}, not {config.test_moves!r}")
+        raise TestModeRefused(f"FEMVERIFY_TEST_MOVES names two different moves of {', '.join(MOVES)}, not "
+                              f"{config.test_moves!r}")
     if config.template_key_file or config.template_key.strip() != TEST_TEMPLATE_KEY:
-        raise TestModeRefused("FEMVERIFY_TEST_MOVES (test mode: challenges anyone can answer) runs only with the published test "
-                              "template key FEMVERIFY_TEMPLATE_KEY=femverify.fakecam.TEST_TEMPLATE_KEY; this server has its own key")
+        raise TestModeRefused("FEMVERIFY_TEST_MOVES (test mode: challenges anyone can answer) runs only "
+                              "with the published test "
+                              "template key FEMVERIFY_TEMPLATE_KEY=femverify.fakecam.TEST_TEMPLATE_KEY; "
+                              "this server has its own key")
     return moves
 
 
@@ -39,7 +44,8 @@ def turn(a:np.ndarray, # the photo, (h, w, 3) float
          yaw:float, pitch:float, # degrees; yaw > 0 turns the face to the image's right, pitch > 0 up
          nose=None, # the nose tip (x, y): a bump of `bump` face widths there
          depth:float=1.2, bump:float=0.3, focal:float=900.0) -> np.ndarray:
-    "The photo with its face region as an ellipsoid cap, turned by `yaw` and `pitch`: each pixel looked up where it came from."
+    """The photo with its face region as an ellipsoid cap, turned by `yaw` and `pitch`: each pixel looked up
+    where it came from."""
     from scipy.ndimage import map_coordinates
     h, w = a.shape[:2]
     (x0, y0, x1, y1) = box
@@ -50,12 +56,14 @@ def turn(a:np.ndarray, # the photo, (h, w, 3) float
          @ np.array([[np.cos(b), 0, -np.sin(b)], [0, 1, 0], [np.sin(b), 0, np.cos(b)]]))
     def forward(x, y):  # where the surface point above (x, y) lands after the turn, seen from `focal` away
         z = zmax * np.sqrt(np.clip(1 - ((x - cx) / rx) ** 2 - ((y - cy) / ry) ** 2, 0, 1)) - zmax
-        if nose is not None: z = z + bump * (x1 - x0) * np.exp(-((x - nose[0]) ** 2 + (y - nose[1]) ** 2) / (2 * (0.12 * (x1 - x0)) ** 2))
+        if nose is not None:
+            z = z + bump * (x1 - x0) * np.exp(-((x - nose[0]) ** 2 + (y - nose[1]) ** 2) / (2 * (0.12 * (x1 - x0)) ** 2))
         X = np.stack([x - cx, y - cy, z], -1) @ R.T
         s = focal / (focal - X[..., 2] - zmax)
         s0 = focal / (focal - zmax)
         u = ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2
-        m = np.clip((2.0 - u) / 1.0, 0, 1) ** 2  # the head moves, the background stays: no motion beyond 1.4 radii
+        # the head moves, the background stays: no motion beyond 1.4 radii
+        m = np.clip((2.0 - u) / 1.0, 0, 1) ** 2
         return x + m * (cx + X[..., 0] * s / s0 - x), y + m * (cy + X[..., 1] * s / s0 - y)
     yy, xx = np.mgrid[:h, :w].astype(np.float64)
     sx, sy = xx.copy(), yy.copy()
@@ -66,18 +74,22 @@ def turn(a:np.ndarray, # the photo, (h, w, 3) float
 
 
 # %% ../nbs/06e_fakecam.ipynb #a98c1f72
-SIGN = dict(left=(-1, 0), right=(1, 0), up=(0, 1), down=(0, -1))  # the turn (yaw, pitch) that makes each move, before calibration
-# the page's capture (api/static/index.html): a cue of 0.9 s, then frames 0.6 s apart: look 0.9-1.5 s · move 3.0-4.2 ·
+# the turn (yaw, pitch) that makes each move, before calibration
+SIGN = dict(left=(-1, 0), right=(1, 0), up=(0, 1), down=(0, -1))
+# the page's capture (api/static/index.html): a cue of 0.9 s, then frames 0.6 s apart: look 0.9-1.5 s · move
+# 3.0-4.2 ·
 # back 5.7-6.3 · move 7.8-9.0. The video holds each pose over its frames and turns between them in 0.4 s.
 PLAN = ((0.0, 'still'), (2.3, 0), (4.95, 'still'), (7.05, 1), (10.2, 'still'), (14.0, 'still'))
 
 def _angles(a, box, nose, marks, move, lim, finder, reach_at:float=1.25) -> tuple:
-    "The smallest turn (yaw, pitch) in 5-degree steps that makes `move` reach `reach_at` times the shipped limit."
+    """The smallest turn (yaw, pitch) in 5-degree steps that makes `move` reach `reach_at` times the shipped
+    limit."""
     p0 = head_pose(marks)
     for deg in range(15, 61, 5):
         yp = np.multiply(SIGN[move], deg)
         f = finder([Image.fromarray(np.clip(turn(a, box, *yp, nose=nose), 0, 255).astype(np.uint8))])[0]
-        if len(f.boxes) == 1 and reach((head_pose(f.landmarks[0]) - p0)[None], move, lim)[0] >= reach_at: return tuple(yp)
+        if len(f.boxes) == 1 and reach((head_pose(f.landmarks[0]) - p0)[None], move, lim)[0] >= reach_at:
+            return tuple(yp)
     raise ValueError(f"no turn up to 60 degrees makes this photo's face move {move}: try a more frontal photo")
 
 
@@ -86,7 +98,8 @@ def fake_camera(photo, # a photo of one person, facing the camera (a path, bytes
                 moves:tuple, # the moves the challenge will ask (the test server's FEMVERIFY_TEST_MOVES)
                 out, # where to write the Y4M video
                 size:tuple=(640, 480), fps:int=10, seed:int=0, finder=None) -> Path:
-    "A webcam video for Chromium's fake camera: `photo`'s face turned to follow `moves` at the page's pace, with hand-shake and noise."
+    """A webcam video for Chromium's fake camera: `photo`'s face turned to follow `moves` at the page's pace,
+    with hand-shake and noise."""
     finder = finder or FaceFinder()
     im = photo.convert('RGB') if isinstance(photo, Image.Image) else load_image(photo)
     f = finder([im])[0]

@@ -24,8 +24,10 @@ class Faces:
     def __len__(self): return len(self.boxes)
 
 def _faces(boxes, probs, points, scale:float=1.0, size:tuple=None) -> Faces:
-    "A `Faces` from MTCNN's output for one image (None when there is no face), in original pixels, clipped to `size`."
-    if boxes is None: return Faces(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32))
+    """A `Faces` from MTCNN's output for one image (None when there is no face), in original pixels, clipped
+    to `size`."""
+    if boxes is None:
+        return Faces(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32))
     b, p, l = (np.asarray(x, np.float32) / s for x, s in ((boxes, scale), (probs, 1.0), (points, scale)))
     if size is not None: b = np.clip(b, 0, np.array([size[0], size[1], size[0], size[1]], np.float32))
     order = np.argsort(-(b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), kind='stable')
@@ -39,7 +41,8 @@ class FaceFinder:
                  thresholds:tuple=(0.6, 0.7, 0.7), # MTCNN's three stage thresholds
                  max_side:int=1024, # photos larger than this are downscaled for detection
                  channels_last:bool=True, # NHWC memory for MTCNN's nets: same boxes, faster pooling on CPU
-                 pad_retry:float=0.25, # photos with no face are tried again with this margin added on each side (0: off)
+                 # photos with no face are tried again with this margin added on each side (0: off)
+                 pad_retry:float=0.25,
                 ):
         from facenet_pytorch import MTCNN
         import torch
@@ -47,13 +50,15 @@ class FaceFinder:
         self.mtcnn = MTCNN(keep_all=True, min_face_size=min_face_size, thresholds=list(thresholds),
                            post_process=False, device=get_device(device))
         if channels_last:
-            for net in (self.mtcnn.pnet, self.mtcnn.rnet, self.mtcnn.onet): net.to(memory_format=torch.channels_last)
+            for net in (self.mtcnn.pnet, self.mtcnn.rnet, self.mtcnn.onet):
+                net.to(memory_format=torch.channels_last)
 
 # %% ../nbs/01b_gate.ipynb #0008
 def _pad(im:Image.Image, frac:float) -> Image.Image:
     "`im` on a canvas with `frac` of its longer side added on every side, in its mean colour."
     m = round(frac * max(im.size))
-    c = Image.new('RGB', (im.width + 2 * m, im.height + 2 * m), tuple(int(x) for x in np.asarray(im).reshape(-1, 3).mean(0)))
+    c = Image.new('RGB', (im.width + 2 * m, im.height + 2 * m),
+                  tuple(int(x) for x in np.asarray(im).reshape(-1, 3).mean(0)))
     c.paste(im, (m, m))
     return c
 
@@ -73,7 +78,8 @@ def __call__(self:FaceFinder, images:list, # RGB PIL images
     import torch
     small = [self._resized(im) for im in images]
     groups = {}
-    out = [_faces(None, None, None)] * len(images)  # photos thinner than the smallest face MTCNN looks for have none
+    # photos thinner than the smallest face MTCNN looks for have none
+    out = [_faces(None, None, None)] * len(images)
     for i, (im, _) in enumerate(small):
         if min(im.size) >= self.min_face: groups.setdefault(im.size, []).append(i)
     with torch.inference_mode():
@@ -81,16 +87,19 @@ def __call__(self:FaceFinder, images:list, # RGB PIL images
             for j in range(0, len(idx), batch_size):
                 chunk = idx[j:j + batch_size]
                 boxes, probs, points = self.mtcnn.detect([small[i][0] for i in chunk], landmarks=True)
-                for k, i in enumerate(chunk): out[i] = _faces(boxes[k], probs[k], points[k], small[i][1], images[i].size)
+                for k, i in enumerate(chunk):
+                    out[i] = _faces(boxes[k], probs[k], points[k], small[i][1], images[i].size)
     missed = [i for idx in groups.values() for i in idx if not len(out[i])]
     if self.pad_retry and _retry and missed:
-        for i, f in zip(missed, self([_pad(images[i], self.pad_retry) for i in missed], batch_size, _retry=False)):
+        for i, f in zip(missed,
+                        self([_pad(images[i], self.pad_retry) for i in missed], batch_size, _retry=False)):
             m = round(self.pad_retry * max(images[i].size))
             out[i] = _faces(f.boxes - m, f.probs, f.landmarks - m, 1.0, images[i].size) if len(f) else f
     return out
 
 # %% ../nbs/01b_gate.ipynb #000c
-REASONS = ('ok', 'no_face', 'multiple_faces', 'low_confidence', 'too_small', 'blurry', 'unreadable', 'no_label')
+REASONS = ('ok', 'no_face', 'multiple_faces', 'low_confidence', 'too_small', 'blurry', 'unreadable',
+           'no_label')
 
 def sharpness(im:Image.Image, # the photo
               box, # the face box, x_min y_min x_max y_max
@@ -106,7 +115,8 @@ def rivals(faces:Faces, # what `FaceFinder` found, main (largest) face first
            im:Image.Image, # the photo
            main_sharpness:float=None, # the main face's `sharpness`, if already known
           ) -> dict:
-    "For each face besides the main one: area and sharpness relative to the main face, probability, cut by the photo's edge."
+    """For each face besides the main one: area and sharpness relative to the main face, probability, cut by
+    the photo's edge."""
     b = faces.boxes
     area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     s0 = main_sharpness if main_sharpness is not None else sharpness(im, b[0])
@@ -122,13 +132,16 @@ def competing(rv:dict, cfg:Config=Config()) -> np.ndarray:
 # %% ../nbs/01b_gate.ipynb #f482f93b
 def judge(faces:Faces, # what `FaceFinder` (or the detector, through `to_faces`) found in the photo
           im:Image.Image, # the photo
-          cfg:Config=Config(), # face_prob, min_face, sharpness_min, background_face_ratio, background_sharpness, count_cut_faces
+          # face_prob, min_face, sharpness_min, background_face_ratio, background_sharpness, count_cut_faces
+          cfg:Config=Config(),
          ) -> dict:
     "The quality gate for one photo: reason ('ok' or why not), main box, prob, sharpness, face counts."
-    r = dict(reason='no_face', box=None, prob=None, sharpness=None, n_faces=len(faces), n_competing=0, boxes=faces.boxes.round(1).tolist())
+    r = dict(reason='no_face', box=None, prob=None, sharpness=None, n_faces=len(faces), n_competing=0,
+             boxes=faces.boxes.round(1).tolist())
     if not len(faces): return r
     b = faces.boxes
-    r.update(box=[float(x) for x in b[0].round(2)], prob=float(faces.probs[0]), sharpness=round(sharpness(im, b[0]), 2))
+    r.update(box=[float(x) for x in b[0].round(2)], prob=float(faces.probs[0]),
+             sharpness=round(sharpness(im, b[0]), 2))
     r['n_competing'] = int(competing(rivals(faces, im, r['sharpness']), cfg).sum())
     if r['n_competing']: r['reason'] = 'multiple_faces'
     elif faces.probs[0] < cfg.face_prob: r['reason'] = 'low_confidence'

@@ -76,14 +76,16 @@ class GenderHead:
 
 # %% ../nbs/03b_gender.ipynb #77cfb241
 def fuse(head:GenderHead, p_detector:float, p_descriptor:float) -> float:
-    "The fused p_female: the stacked logistic regression over both models' logits (each p clipped to [c, 1 − c] first)."
+    """The fused p_female: the stacked logistic regression over both models' logits (each p clipped to [c, 1 −
+    c] first)."""
     f = head.fusion
     c = f.get('clip', 1e-6)
     lg = lambda p: logit(np.clip(p, c, 1 - c))
     return float(sigmoid(f['detector'] * lg(p_detector) + f['descriptor'] * lg(p_descriptor) + f['intercept']))
 
 def fit_fusion(p_detector, p_descriptor, is_female, clips:tuple=(1e-6, 1e-3, 1e-2, 0.05)) -> dict:
-    "The stacked logistic regression (on validation data, classes weighted equally), with the clip of least log-loss."
+    """The stacked logistic regression (on validation data, classes weighted equally), with the clip of least
+    log-loss."""
     y = np.asarray(is_female, float)
     w = balanced(y)
     best = None
@@ -92,7 +94,8 @@ def fit_fusion(p_detector, p_descriptor, is_female, clips:tuple=(1e-6, 1e-3, 1e-
         (a, b), k = fit_logistic(Z, y, w, l2=1e-3)
         p = np.clip(sigmoid(Z @ np.r_[a, b] + k), 1e-9, 1 - 1e-9)
         loss = float(-(w * (y * np.log(p) + (1 - y) * np.log(1 - p))).mean())
-        if best is None or loss < best[0]: best = (loss, dict(detector=float(a), descriptor=float(b), intercept=k, clip=c))
+        if best is None or loss < best[0]:
+            best = (loss, dict(detector=float(a), descriptor=float(b), intercept=k, clip=c))
     return best[1]
 
 # %% ../nbs/03b_gender.ipynb #7e29a232
@@ -121,20 +124,27 @@ def load_head(path) -> GenderHead:
     return h
 
 # %% ../nbs/03b_gender.ipynb #24ec5330
-def decide_gender(p_detector:float=None, # the detector's p_female at the face (None: no detector, or no face there)
+# the detector's p_female at the face (None: no detector, or no face there)
+def decide_gender(p_detector:float=None,
                   embedding:np.ndarray=None, # the face's descriptor (1, d) or (d,) (None: no head to read it)
                   head:GenderHead=None, # the gender head (None: not loaded)
                   detector_band:tuple=(0.35, 0.65), # the detector's own band, for when it answers alone
                  ) -> dict:
-    "The gender answer with each model's score and `decided_by` ('fusion', 'detector', 'descriptor' or 'none')."
+    """The gender answer with each model's score and `decided_by` ('fusion', 'detector', 'descriptor' or
+    'none')."""
     models, minor = {}, False
-    if p_detector is not None and np.isfinite(p_detector): models['detector'] = dict(p_female=float(p_detector))
+    if p_detector is not None and np.isfinite(p_detector):
+        models['detector'] = dict(p_female=float(p_detector))
     if head is not None and embedding is not None and np.size(embedding):
         pm = float(head.p_minor(embedding)[0])
         minor = pm > head.minor_cut
         models['descriptor'] = dict(p_female=float(head.p_female(embedding)[0]), p_minor=pm)
-    if len(models) == 2 and head.fusion: by, p, band = 'fusion', fuse(head, models['detector']['p_female'], models['descriptor']['p_female']), head.band
+    if len(models) == 2 and head.fusion:
+        by, p, band = 'fusion', fuse(head, models['detector']['p_female'], models['descriptor']['p_female']), head.band
     elif 'descriptor' in models: by, p, band = 'descriptor', models['descriptor']['p_female'], head.band_alone
     elif 'detector' in models: by, p, band = 'detector', models['detector']['p_female'], detector_band
-    else: return dict(answer='review', p_female=None, decided_by='none', models=models, reason='no gender model could judge this face')
-    return dict(answer=gender_answer(p, band, minor), p_female=p, decided_by=by, models=models, band=list(band), minor=minor)
+    else:
+        return dict(answer='review', p_female=None, decided_by='none', models=models,
+                    reason='no gender model could judge this face')
+    return dict(answer=gender_answer(p, band, minor), p_female=p, decided_by=by, models=models,
+                band=list(band), minor=minor)

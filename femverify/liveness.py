@@ -18,7 +18,8 @@ __all__ = ['MOVES', 'FRAMES', 'CAPTURE_SECONDS', 'CHALLENGE_TTL', 'INSTRUCTIONS'
            'two_groups', 'check_frames']
 
 # %% ../nbs/06c_liveness.ipynb #0006live
-MOVES = ('left', 'right', 'up', 'down')  # the member's own left and right (the page mirrors its preview); up: chin raised
+# the member's own left and right (the page mirrors its preview); up: chin raised
+MOVES = ('left', 'right', 'up', 'down')
 FRAMES = (6, 15)  # frames an answer must have: at least, at most
 CAPTURE_SECONDS = 10.0  # the page spreads the frames over at most this long
 CHALLENGE_TTL = 30.0  # seconds a challenge may be answered in
@@ -31,13 +32,15 @@ def new_moves(n:int=2) -> tuple:
 
 # %% ../nbs/06c_liveness.ipynb #0009live
 def head_pose(landmarks) -> np.ndarray:
-    "(yaw, pitch) of 5 landmarks (eyes, nose, mouth corners; the image's left first): the nose in the frame of eyes and mouth."
+    """(yaw, pitch) of 5 landmarks (eyes, nose, mouth corners; the image's left first): the nose in the frame
+    of eyes and mouth."""
     le, re, nose, ml, mr = np.asarray(landmarks, np.float64).reshape(5, 2)
     e = (le + re) / 2
     return np.linalg.solve(np.stack([re - le, (ml + mr) / 2 - e], 1), nose - e)
 
 # %% ../nbs/06c_liveness.ipynb #000blive
-FACE_3D = np.array([[-32, -35, -30], [32, -35, -30], [0, 0, 0], [-25, 30, -25], [25, 30, -25]], np.float64)  # mm; y down, z to the camera
+# mm; y down, z to the camera
+FACE_3D = np.array([[-32, -35, -30], [32, -35, -30], [0, 0, 0], [-25, 30, -25], [25, 30, -25]], np.float64)
 
 def synthetic_landmarks(yaw:float=0.0, # degrees; > 0 turns her to her left
                         pitch:float=0.0, # degrees; > 0 tilts her head up
@@ -53,14 +56,16 @@ def synthetic_landmarks(yaw:float=0.0, # degrees; > 0 turns her to her left
 
 # %% ../nbs/06c_liveness.ipynb #000elive
 def homography(src, dst) -> np.ndarray:
-    "The 3×3 plane homography that takes the 4 points `src` to `dst` (each (4, 2)): the direct linear transform."
+    """The 3×3 plane homography that takes the 4 points `src` to `dst` (each (4, 2)): the direct linear
+    transform."""
     A = []
     for (x, y), (u, v) in zip(np.asarray(src, np.float64), np.asarray(dst, np.float64)):
         A += [[x, y, 1, 0, 0, 0, -u * x, -u * y], [0, 0, 0, x, y, 1, -v * x, -v * y]]
     return np.append(np.linalg.solve(np.array(A), np.asarray(dst, np.float64).reshape(-1)), 1.0).reshape(3, 3)
 
 def parallax(a, b) -> float:
-    "How far the nose of landmarks `b` is from where the plane of `a`'s eyes and mouth corners puts it, in `b`'s eye distances."
+    """How far the nose of landmarks `b` is from where the plane of `a`'s eyes and mouth corners puts it, in
+    `b`'s eye distances."""
     a, b = np.asarray(a, np.float64).reshape(5, 2), np.asarray(b, np.float64).reshape(5, 2)
     try: p = homography(a[[0, 1, 3, 4]], b[[0, 1, 3, 4]]) @ np.append(a[2], 1.0)
     except np.linalg.LinAlgError: return 0.0  # degenerate points (three in a line): no evidence of depth
@@ -78,16 +83,19 @@ def shipped_limits() -> Path:
     return Path(str(importlib.resources.files('femverify') / 'thresholds' / 'liveness.json'))
 
 def load_limits(path=None) -> dict:
-    "The liveness limits at `path` (default: the shipped ones): every key of `LIMIT_KEYS` as a float, and `source`."
+    """The liveness limits at `path` (default: the shipped ones): every key of `LIMIT_KEYS` as a float, and
+    `source`."""
     p = Path(path or shipped_limits())
     try: cal = json.loads(p.read_text()); lim = {k: float(cal['limits'][k]) for k in LIMIT_KEYS}
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise LivenessUnavailable(f"no usable liveness limits in {p.name} ({e.__class__.__name__}): run benchmarks/liveness.py --write") from None
+        raise LivenessUnavailable(f"no usable liveness limits in {p.name} ({e.__class__.__name__}): run "
+                                  "benchmarks/liveness.py --write") from None
     return dict(lim, source=cal.get('source', p.name))
 
 # %% ../nbs/06c_liveness.ipynb #0014live
 def tilt(im, rx:float, ry:float, rz:float=0.0, scale:float=1.0, shift=(0, 0), canvas:int=480, bg=None):
-    "`im` as a flat print seen by a pinhole camera: turned `rx`, `ry` degrees out of the plane, `rz` in it, scaled and shifted."
+    """`im` as a flat print seen by a pinhole camera: turned `rx`, `ry` degrees out of the plane, `rz` in it,
+    scaled and shifted."""
     w, h = im.size
     f = 900.0
     corners = np.array([[-w / 2, -h / 2, 0], [w / 2, -h / 2, 0], [w / 2, h / 2, 0], [-w / 2, h / 2, 0]]) * scale
@@ -99,9 +107,11 @@ def tilt(im, rx:float, ry:float, rz:float=0.0, scale:float=1.0, shift=(0, 0), ca
     dst = f * X[:, :2] / X[:, 2:] + np.array([canvas / 2, canvas / 2]) + shift
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
     A = []  # output -> input homography coefficients, as PIL's PERSPECTIVE transform wants them
-    for (x, y), (u, v) in zip(dst, src): A += [[x, y, 1, 0, 0, 0, -u * x, -u * y], [0, 0, 0, x, y, 1, -v * x, -v * y]]
+    for (x, y), (u, v) in zip(dst, src):
+        A += [[x, y, 1, 0, 0, 0, -u * x, -u * y], [0, 0, 0, x, y, 1, -v * x, -v * y]]
     coef = np.linalg.solve(np.array(A), src.reshape(-1))
-    return im.transform((canvas, canvas), Image.PERSPECTIVE, tuple(coef), Image.BICUBIC, fillcolor=bg or (90, 90, 90))
+    return im.transform((canvas, canvas), Image.PERSPECTIVE, tuple(coef), Image.BICUBIC,
+                        fillcolor=bg or (90, 90, 90))
 
 def screen_like(im, rng) -> Image.Image:
     "Gamma, moire, blur and JPEG: what a screen or a print filmed by a webcam adds."
@@ -117,20 +127,23 @@ def screen_like(im, rng) -> Image.Image:
     return load_image(b.getvalue())
 
 def print_attack(im, moves:tuple, rng, n:int=8) -> list:
-    "`n` frames of one photo held up to the camera and tilted as if to follow `moves` (by up to 50 degrees), then back."
+    """`n` frames of one photo held up to the camera and tilted as if to follow `moves` (by up to 50 degrees),
+    then back."""
     sign = dict(left=(0, 1), right=(0, -1), up=(1, 0), down=(-1, 0))
     amp = rng.uniform(15, 50, size=2) * rng.choice([-1, 1], size=2)
     plan = [(0, 0)] + [(k * amp[j] * np.array(sign[m])) for j, m in enumerate(moves) for k in (0.5, 1.0, 0.3)]
     plan = (plan + [(0, 0)] * n)[:n]
     s0, sh0, rz0 = rng.uniform(0.8, 1.2), rng.uniform(-40, 40, 2), rng.uniform(-15, 15)
-    return [screen_like(tilt(im, *(np.asarray(p, float) + rng.normal(0, 2, 2)), rz=rz0 + rng.normal(0, 2), scale=s0 * rng.uniform(0.95, 1.05),
+    return [screen_like(tilt(im, *(np.asarray(p, float) + rng.normal(0, 2, 2)), rz=rz0 + rng.normal(0, 2),
+                             scale=s0 * rng.uniform(0.95, 1.05),
                            shift=sh0 + rng.normal(0, 5, 2)), rng) for p in plan]
 
 
 # %% ../nbs/06c_liveness.ipynb #0017live
 def write_y4m(frames:list, # RGB PIL images of one size (width and height even)
               path, fps:int=10) -> Path:
-    "Write `frames` as an uncompressed Y4M video (4:2:0): what Chromium's fake camera plays (`--use-file-for-fake-video-capture`)."
+    """Write `frames` as an uncompressed Y4M video (4:2:0): what Chromium's fake camera plays (`--use-file-
+    for-fake-video-capture`)."""
     w, h = frames[0].size
     with open(path, 'wb') as f:
         f.write(f'YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n'.encode())
@@ -146,7 +159,8 @@ def reach(d:np.ndarray, move:str, lim:dict) -> np.ndarray:
     return dict(left=d[:, 0] / lim['yaw'], right=-d[:, 0] / lim['yaw'], up=-d[:, 1] / lim['pitch'], down=d[:, 1] / lim['pitch'])[move]
 
 def follow(poses, moves:tuple, lim:dict) -> list:
-    "Indices of 6 photos of one person (their `head_pose`s) that follow `moves`: frontal, still, move, still, move, still."
+    """Indices of 6 photos of one person (their `head_pose`s) that follow `moves`: frontal, still, move,
+    still, move, still."""
     p = np.asarray(poses, np.float64)
     f0 = int(np.argmin(np.abs(p[:, 0]) + np.abs(p[:, 1] - np.median(p[:, 1]))))
     d = p - p[f0]
@@ -160,31 +174,40 @@ def follow(poses, moves:tuple, lim:dict) -> list:
     return seq + [next(i for i in still if i not in seq)]
 
 # %% ../nbs/06c_liveness.ipynb #001dlive
-REASONS = ('frame_unusable', 'frames_disagree', 'no_head_movement', 'wrong_movement', 'flat_picture', 'repeated_frame', 'frames_jump')
+REASONS = ('frame_unusable', 'frames_disagree', 'no_head_movement', 'wrong_movement', 'flat_picture',
+           'repeated_frame', 'frames_jump')
 
 def thumbnail(im) -> np.ndarray:
-    "A 64×64 grey thumbnail of a frame (uint8): what the repeat check compares (fine enough that a camera's own noise shows)."
+    """A 64×64 grey thumbnail of a frame (uint8): what the repeat check compares (fine enough that a camera's
+    own noise shows)."""
     return np.asarray(im.convert('L').resize((64, 64)), np.uint8)
 
 def _moves(poses:np.ndarray, moves:tuple, lim:dict) -> tuple:
-    "(check, reason): relative to the first frame, does each frame's main movement follow `moves`, in order, far enough?"
+    """(check, reason): relative to the first frame, does each frame's main movement follow `moves`, in order,
+    far enough?"""
     d = poses - poses[0]
-    far = np.stack([reach(d, m, lim) for m in MOVES])  # (4, n): how far each frame goes each way, in amplitudes
-    main = np.where(far.max(0) >= 1, far.argmax(0), -1)  # each frame's movement (a diagonal frame counts for its larger side), or none
+    # (4, n): how far each frame goes each way, in amplitudes
+    far = np.stack([reach(d, m, lim) for m in MOVES])
+    # each frame's movement (a diagonal frame counts for its larger side), or none
+    main = np.where(far.max(0) >= 1, far.argmax(0), -1)
     seen = [MOVES[k] for k in main[1:] if k >= 0]
     firsts = [seen.index(m) if m in seen else None for m in moves]
-    ok = None not in firsts and firsts == sorted(firsts) and len(set(firsts)) == len(firsts)  # each asked move, the first time, in order
-    best = {m: round(float(far[MOVES.index(m)].max()), 2) for m in moves}  # the share of the amplitude each asked move reached
+    # each asked move, the first time, in order
+    ok = None not in firsts and firsts == sorted(firsts) and len(set(firsts)) == len(firsts)
+    # the share of the amplitude each asked move reached
+    best = {m: round(float(far[MOVES.index(m)].max()), 2) for m in moves}
     return dict(ok=ok, seen=list(dict.fromkeys(seen)), reached=best), None if ok else 'wrong_movement' if seen else 'no_head_movement'
 
 def _depth(marks:np.ndarray, at:list, lim:dict) -> tuple:
-    "(check, reason): the largest parallax among the first frame and `at`, the frames that went furthest in each asked move."
+    """(check, reason): the largest parallax among the first frame and `at`, the frames that went furthest in
+    each asked move."""
     idx = [0] + [i for i in at if i != 0]
     px = max([parallax(marks[i], marks[j]) for i in idx for j in idx if i < j] or [0.0])
     return dict(ok=px >= lim['parallax'], parallax=round(px, 3)), None if px >= lim['parallax'] else 'flat_picture'
 
 def _continuity(boxes:np.ndarray, thumbs:list, lim:dict) -> list:
-    "[(name, check, reason)]: no two frames (nearly) identical; no jump (in face heights) or change of size between consecutive frames."
+    """[(name, check, reason)]: no two frames (nearly) identical; no jump (in face heights) or change of size
+    between consecutive frames."""
     t = np.stack([np.asarray(x, np.float32) for x in thumbs])
     diff = [float(np.abs(t[i] - t[j]).mean()) for i in range(len(t)) for j in range(i + 1, len(t))]
     w = np.maximum(boxes[:, 3] - boxes[:, 1], 1.0)
@@ -192,11 +215,14 @@ def _continuity(boxes:np.ndarray, thumbs:list, lim:dict) -> list:
     jump = np.linalg.norm(np.diff(c, axis=0), axis=1) / w[:-1]
     scale = np.exp(np.abs(np.diff(np.log(w))))
     rep = dict(ok=min(diff) > lim['repeat'], least_difference=round(min(diff), 2))
-    jmp = dict(ok=bool(jump.max() <= lim['jump'] and scale.max() <= lim['scale']), jump=round(float(jump.max()), 3), scale=round(float(scale.max()), 3))
-    return [('repeats', rep, None if rep['ok'] else 'repeated_frame'), ('continuity', jmp, None if jmp['ok'] else 'frames_jump')]
+    jmp = dict(ok=bool(jump.max() <= lim['jump'] and scale.max() <= lim['scale']),
+               jump=round(float(jump.max()), 3), scale=round(float(scale.max()), 3))
+    return [('repeats', rep, None if rep['ok'] else 'repeated_frame'),
+            ('continuity', jmp, None if jmp['ok'] else 'frames_jump')]
 
 def two_groups(e:np.ndarray) -> np.ndarray:
-    "The split of embeddings `e` (n, d) into the two groups that differ most: 2-means started from the two farthest apart (labels 0/1)."
+    """The split of embeddings `e` (n, d) into the two groups that differ most: 2-means started from the two
+    farthest apart (labels 0/1)."""
     e = e / np.linalg.norm(e, axis=1, keepdims=True)
     i, j = np.unravel_index(np.argmax(1 - e @ e.T), (len(e), len(e)))
     c = e[[i, j]]
@@ -207,38 +233,51 @@ def two_groups(e:np.ndarray) -> np.ndarray:
     return lab
 
 def _one_person(e:np.ndarray, frontal:list, each:float, groups:float, split:float) -> dict:
-    "One person in every frame: each near the mean of the rest (`each`); the 3 most frontal (what is enrolled) near the rest and the first half near the second (`groups`); no two groups of 2+ frames apart (`split`)."
+    """One person in every frame: each near the mean of the rest (`each`); the 3 most frontal (what is
+    enrolled) near the rest and the first half near the second (`groups`); no two groups of 2+ frames apart
+    (`split`)."""
     who, n, lab = consistency(e, each), len(e), two_groups(e)
-    parts = [(frontal[:3], frontal[3:]), (list(range(n // 2)), list(range(n // 2, n)))]  # a face shown still, another turning; one after the other
+    # a face shown still, another turning; one after the other
+    parts = [(frontal[:3], frontal[3:]), (list(range(n // 2)), list(range(n // 2, n)))]
     apart = max(float(cosine_distance(template(e[a]), template(e[b]))) for a, b in parts)
     gap = float(cosine_distance(template(e[lab == 0]), template(e[lab == 1]))) if min(np.bincount(lab, minlength=2)) >= 2 else 0.0
-    return dict(ok=set(who) == {'ok'} and apart <= groups and gap <= split, odd_frames=[i for i, w in enumerate(who) if w != 'ok'],
+    return dict(ok=set(who) == {'ok'} and apart <= groups and gap <= split,
+                odd_frames=[i for i, w in enumerate(who) if w != 'ok'],
                 groups_apart=round(apart, 4), split_apart=round(gap, 4))
 
 # %% ../nbs/06c_liveness.ipynb #001elive
-def check_frames(rows:list, # per frame: `reason` ('ok' if the gate passed), `box`, `landmarks`, `embedding` (1, d)
+# per frame: `reason` ('ok' if the gate passed), `box`, `landmarks`, `embedding` (1, d)
+def check_frames(rows:list,
                  thumbs:list, # `thumbnail` of each frame
                  moves:tuple, # the challenge's movements, in order
                  lim:dict, # `load_limits()`
                  same_person:float, # the distance within which each frame is the person of the others
-                 groups:float=None, # ... the 3 most frontal frames the person of the rest, the first half of the second (default `same_person`)
-                 split:float=None, # ... and no two groups of frames farther apart than this (default `same_person`)
+                 # ... the 3 most frontal frames the person of the rest, the first half of the second (default
+                 # `same_person`)
+                 groups:float=None,
+                 # ... and no two groups of frames farther apart than this (default `same_person`)
+                 split:float=None,
                 ) -> dict:
-    "Every liveness check of one challenge's frames: passed, the reason (the first failure), each check, and the frames most frontal first."
-    if not FRAMES[0] <= len(rows) <= FRAMES[1]: raise ValueError(f"a challenge takes {FRAMES[0]} to {FRAMES[1]} frames, got {len(rows)}")
+    """Every liveness check of one challenge's frames: passed, the reason (the first failure), each check, and
+    the frames most frontal first."""
+    if not FRAMES[0] <= len(rows) <= FRAMES[1]:
+        raise ValueError(f"a challenge takes {FRAMES[0]} to {FRAMES[1]} frames, got {len(rows)}")
     bad = [dict(index=i, reason=r['reason']) for i, r in enumerate(rows) if r['reason'] != 'ok']
     checks, failed = dict(faces=dict(ok=not bad, unusable=bad)), ['frame_unusable'] if bad else []
     if not bad:
         marks, boxes = np.array([r['landmarks'] for r in rows], np.float64), np.array([r['box'] for r in rows], np.float64)
         poses = np.stack([head_pose(m) for m in marks])
         frontal = np.argsort(np.abs(poses[:, 0]) + np.abs(poses[:, 1] - poses[0, 1]), kind='stable').tolist()
-        checks['same_person'] = _one_person(np.concatenate([r['embedding'] for r in rows]), frontal, same_person, groups or same_person, split or same_person)
+        checks['same_person'] = _one_person(np.concatenate([r['embedding'] for r in rows]), frontal,
+                                            same_person, groups or same_person, split or same_person)
         if not checks['same_person']['ok']: failed.append('frames_disagree')
         checks['movement'], why = _moves(poses, tuple(moves), lim)
         failed += [why] if why else []
-        checks['depth'], why = _depth(marks, [int(np.argmax(reach(poses - poses[0], m, lim))) for m in moves], lim)
+        checks['depth'], why = _depth(marks,
+                                      [int(np.argmax(reach(poses - poses[0], m, lim))) for m in moves], lim)
         failed += [why] if why else []
         for name, c, why in _continuity(boxes, thumbs, lim): checks[name] = c; failed += [why] if why else []
     else: frontal = []
     failed.sort(key=REASONS.index)
-    return dict(passed=not failed, reason=failed[0] if failed else 'ok', failed=failed, moves=list(moves), checks=checks, frontal=frontal)
+    return dict(passed=not failed, reason=failed[0] if failed else 'ok', failed=failed, moves=list(moves),
+                checks=checks, frontal=frontal)

@@ -64,7 +64,8 @@ def best_threshold(genuine, impostor) -> tuple:
 def verification_report(genuine, impostor, fars:tuple=(1e-3, 1e-4)) -> dict:
     "AUC, EER, best-accuracy threshold and TAR at each FAR in `fars`, with the pair counts."
     th, acc = best_threshold(genuine, impostor)
-    return dict(n_genuine=len(genuine), n_impostor=len(impostor), auc=auc(genuine, impostor), eer=eer(genuine, impostor),
+    return dict(n_genuine=len(genuine), n_impostor=len(impostor), auc=auc(genuine, impostor),
+                eer=eer(genuine, impostor),
                 threshold=th, accuracy=acc, tar_at_far=[tar_at_far(genuine, impostor, f) for f in fars])
 
 # %% ../nbs/04_metrics.ipynb #0012
@@ -106,20 +107,24 @@ def lfw_folds(distances, # one distance per pair
 def plot_verification(genuine, impostor, threshold:float, title:str='',
                       metric:str='cosine distance', # the distance's name, for the axis
                      ) -> 'matplotlib.figure.Figure':
-    "ROC (log FAR) and histograms of the finite distances with `threshold`; pairs with no face (inf) are counted in the legend."
+    """ROC (log FAR) and histograms of the finite distances with `threshold`; pairs with no face (inf) are
+    counted in the legend."""
     import matplotlib.pyplot as plt
     r = roc(genuine, impostor)
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
     ax[0].plot(np.maximum(r['far'], 1e-5), r['tar'])
     ax[0].set_xscale('log')
-    ax[0].set(xlabel='false-accept rate', ylabel='true-accept rate', title=f'ROC (AUC {auc(genuine, impostor):.3f}) {title}')
-    ax[0].axvline(3 / len(impostor), ls=':', c='gray', label=f'3/N = {3 / len(impostor):.1e}: smallest FAR the sample backs')
+    ax[0].set(xlabel='false-accept rate', ylabel='true-accept rate',
+              title=f'ROC (AUC {auc(genuine, impostor):.3f}) {title}')
+    ax[0].axvline(3 / len(impostor), ls=':', c='gray', label=f'3/N = {3 / len(impostor):.1e}: smallest FAR '
+                                                             'the sample backs')
     ax[0].legend(fontsize=8)
     g, i = (np.asarray(x, float) for x in (genuine, impostor))
     fg, fi = g[np.isfinite(g)], i[np.isfinite(i)]
     bins = np.linspace(min(fg.min(), fi.min()), max(fg.max(), fi.max()), 50)
     for x, fx, name in ((g, fg, 'genuine'), (i, fi, 'impostor')):
-        ax[1].hist(fx, bins, alpha=.6, label=f'{name} ({len(fx)}' + (f'; {len(x) - len(fx)} with no face)' if len(x) > len(fx) else ')'))
+        ax[1].hist(fx, bins, alpha=.6,
+                   label=f'{name} ({len(fx)}' + (f'; {len(x) - len(fx)} with no face)' if len(x) > len(fx) else ')'))
     ax[1].axvline(threshold, c='k', ls='--', label=f'threshold {threshold:.3f}')
     ax[1].set(xlabel=metric, ylabel='pairs', title='distances')
     ax[1].legend(fontsize=8)
@@ -132,7 +137,8 @@ def _gt_coco(gt) -> dict:
     "A COCO ground-truth dict from a dict or a FaceDataset-like object."
     if isinstance(gt, dict): return dict(gt, info=gt.get('info', {}))
     anns = [a for im in gt.images for a in gt.anns.get(im['id'], [])]
-    return dict(info={}, images=[{k: im[k] for k in ('id', 'width', 'height', 'file_name')} for im in gt.images],
+    return dict(info={},
+                images=[{k: im[k] for k in ('id', 'width', 'height', 'file_name')} for im in gt.images],
                 annotations=anns, categories=[dict(id=k, name=v) for k, v in gt.categories.items()])
 
 # %% ../nbs/04_metrics.ipynb #001c
@@ -157,7 +163,8 @@ def coco_map(preds:list, # dicts with image_id, boxes (n, 4) xyxy, labels, score
         E.accumulate()
         E.summarize()
     r = dict(map=float(max(E.stats[0], 0)), map50=float(max(E.stats[1], 0)))
-    if curves: r['pr'] = {c['name']: np.maximum(E.eval['precision'][0, :, k, 0, 2], 0).tolist() for k, c in enumerate(sorted(g['categories'], key=lambda c: c['id']))}
+    if curves:
+        r['pr'] = {c['name']: np.maximum(E.eval['precision'][0, :, k, 0, 2], 0).tolist() for k, c in enumerate(sorted(g['categories'], key=lambda c: c['id']))}
     return r
 
 # %% ../nbs/04_metrics.ipynb #0020
@@ -168,7 +175,8 @@ def iou(a, b) -> float:
     u = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
     return float(w * h / u) if u > 0 else 0.0
 
-AGE_BANDS = ((0, 13, '0-12'), (13, 20, '13-19'), (20, 30, '20-29'), (30, 45, '30-44'), (45, 60, '45-59'), (60, 200, '60+'))
+AGE_BANDS = ((0, 13, '0-12'), (13, 20, '13-19'), (20, 30, '20-29'), (30, 45, '30-44'), (45, 60, '45-59'),
+             (60, 200, '60+'))
 
 def age_band(age) -> str:
     "The age band of `age` (years), or None."
@@ -179,7 +187,8 @@ def age_band(age) -> str:
 NAMES = {0: 'none', 1: 'female', 2: 'male'}
 
 def top_box_table(preds:list, gt) -> pd.DataFrame:
-    "One row per photo: IoU of the top-scoring box with the annotation, true and predicted gender, extra columns."
+    """One row per photo: IoU of the top-scoring box with the annotation, true and predicted gender, extra
+    columns."""
     g = _gt_coco(gt)
     images = {im['id']: im for im in (gt.images if hasattr(gt, 'images') else g['images'])}
     truth = {a['image_id']: a for a in g['annotations']}
@@ -188,7 +197,8 @@ def top_box_table(preds:list, gt) -> pd.DataFrame:
     for p in preds:
         a, im = truth[int(p['image_id'])], images[int(p['image_id'])]
         k = int(np.argmax(p['scores'])) if len(p['scores']) else None
-        rows.append(dict(image_id=int(p['image_id']), iou=iou(p['boxes'][k], coco_to_xyxy(a['bbox'])[0]) if k is not None else 0.0,
+        rows.append(dict(image_id=int(p['image_id']),
+                         iou=iou(p['boxes'][k], coco_to_xyxy(a['bbox'])[0]) if k is not None else 0.0,
                          true=NAMES[a['category_id']], pred=NAMES[int(p['labels'][k])] if k is not None else 'none',
                          score=float(p['scores'][k]) if k is not None else 0.0,
                          **{c: im.get(c) for c in ('race', 'age', 'identity') if c in im}))
@@ -198,15 +208,18 @@ def top_box_table(preds:list, gt) -> pd.DataFrame:
 
 # %% ../nbs/04_metrics.ipynb #0023
 def _summ(df:pd.DataFrame) -> dict:
-    return dict(n=len(df), iou_mean=float(df.iou.mean()), iou_median=float(df.iou.median()), iou_ge_50=float((df.iou >= 0.5).mean()),
+    return dict(n=len(df), iou_mean=float(df.iou.mean()), iou_median=float(df.iou.median()),
+                iou_ge_50=float((df.iou >= 0.5).mean()),
                 gender_accuracy=float((df.true == df.pred).mean()))
 
 def top_box_report(preds:list, gt, by:tuple=('race', 'age_band')) -> dict:
     "Top-box IoU and gender accuracy overall and per group of each column in `by`; confusion matrix."
     df = top_box_table(preds, gt)
-    conf = pd.crosstab(df.true, df.pred).reindex(index=['female', 'male'], columns=['female', 'male', 'none'], fill_value=0)
+    conf = pd.crosstab(df.true, df.pred).reindex(index=['female', 'male'],
+                                                 columns=['female', 'male', 'none'], fill_value=0)
     groups = {c: {str(k): _summ(v) for k, v in df.groupby(c)} for c in by if c in df and df[c].notna().any()}
-    return dict(_summ(df), confusion={k: {c: int(v) for c, v in row.items()} for k, row in conf.iterrows()}, by=groups)
+    return dict(_summ(df), confusion={k: {c: int(v) for c, v in row.items()} for k, row in conf.iterrows()},
+                by=groups)
 
 # %% ../nbs/04_metrics.ipynb #f3f2654c
 def choose_band(p_female, # the model's p_female per face
@@ -222,19 +235,22 @@ def choose_band(p_female, # the model's p_female per face
     return (lo, hi) if lo < hi else ((lo + hi) / 2,) * 2
 
 def gender_rates(p_female, is_female, band:tuple) -> dict:
-    "What `band` does: men accepted as female, women refused, review rate, accuracy of the decided answers, counts."
+    """What `band` does: men accepted as female, women refused, review rate, accuracy of the decided answers,
+    counts."""
     p, f = np.asarray(p_female, float), np.asarray(is_female, bool)
     acc, ref = p >= band[1], (p <= band[0]) & ~(p >= band[1])
     dec = acc | ref
     rate = lambda m, n: float(m.sum() / n.sum()) if n.sum() else float('nan')
-    return dict(n=int(len(p)), women=int(f.sum()), men=int((~f).sum()), false_accept=rate(acc & ~f, ~f), false_refusal=rate(ref & f, f),
+    return dict(n=int(len(p)), women=int(f.sum()), men=int((~f).sum()), false_accept=rate(acc & ~f, ~f),
+                false_refusal=rate(ref & f, f),
                 review=float(1 - dec.mean()) if len(p) else float('nan'), decided_accuracy=rate((acc & f) | (ref & ~f), dec), decided=int(dec.sum()))
 
 # %% ../nbs/04_metrics.ipynb #bf549799
 def gender_table(df:pd.DataFrame, # one row per face: p_female, true ('female'/'male'), and the group columns
                  band:tuple, by:tuple=('race', 'age_band')) -> pd.DataFrame:
     "`gender_rates` of `band` for every combination of the `by` columns, with counts; groups sorted by size."
-    rows = [dict(zip(by, k if isinstance(k, tuple) else (k,)), **gender_rates(g.p_female, g.true == 'female', band))
+    rows = [dict(zip(by, k if isinstance(k, tuple) else (k,)),
+                 **gender_rates(g.p_female, g.true == 'female', band))
             for k, g in df.groupby(list(by), dropna=False)]
     return pd.DataFrame(rows).sort_values('n', ascending=False, ignore_index=True)
 
@@ -245,9 +261,11 @@ def plot_detection(report:dict, table:pd.DataFrame, pr:dict=None) -> 'matplotlib
     fig, ax = plt.subplots(1, 3, figsize=(14, 3.8))
     ax[0].hist(table.iou, bins=np.linspace(0, 1, 21), color='#8e5bb5')
     ax[0].axvline(0.5, c='k', ls='--')
-    ax[0].set(title=f"top-box IoU: mean {report['iou_mean']:.2f}, ≥0.5: {report['iou_ge_50']:.0%}", xlabel='IoU', ylabel='photos')
+    ax[0].set(title=f"top-box IoU: mean {report['iou_mean']:.2f}, ≥0.5: {report['iou_ge_50']:.0%}",
+              xlabel='IoU', ylabel='photos')
     c = pd.DataFrame(report['confusion']).T
-    ax[1].imshow(c.values, cmap='Purples'); ax[1].set(xticks=range(c.shape[1]), xticklabels=c.columns, yticks=range(c.shape[0]), yticklabels=c.index,
+    ax[1].imshow(c.values, cmap='Purples'); ax[1].set(xticks=range(c.shape[1]), xticklabels=c.columns,
+                                                      yticks=range(c.shape[0]), yticklabels=c.index,
                                                      xlabel='predicted', ylabel='true', title=f"gender accuracy {report['gender_accuracy']:.1%}")
     for (i, j), v in np.ndenumerate(c.values): ax[1].text(j, i, v, ha='center', va='center')
     for k, v in (pr or {}).items(): ax[2].plot(np.linspace(0, 1, 101), v, label=k)

@@ -18,8 +18,10 @@ def unit(x) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 class SketchIndex:
-    "Approximate cosine search: sign bits of each direction from `centre` scanned by Hamming distance (faiss), then int8 re-ranking."
-    def __init__(self, centre, # (d,) the point directions are taken from (the gallery's mean); d a multiple of 8
+    """Approximate cosine search: sign bits of each direction from `centre` scanned by Hamming distance
+    (faiss), then int8 re-ranking."""
+    # (d,) the point directions are taken from (the gallery's mean); d a multiple of 8
+    def __init__(self, centre,
                  candidates:int=64): # sketches re-ranked per search
         import faiss
         self.centre, self.candidates = np.asarray(centre, np.float32), candidates
@@ -63,7 +65,8 @@ def add(self:SketchIndex, keys, # (m,) int keys
 
 @patch
 def remove(self:SketchIndex, keys) -> int:
-    "Forget `keys` (unknown ones are ignored): the number removed. Rows are skipped at once and compacted in batches."
+    """Forget `keys` (unknown ones are ignored): the number removed. Rows are skipped at once and compacted in
+    batches."""
     gone = [p for p in (self.pos.pop(int(k), None) for k in keys) if p is not None]
     self.alive[gone] = False
     self.dead += len(gone)
@@ -94,10 +97,12 @@ def search(self:SketchIndex, t, # a (d,) template
 
 # %% ../nbs/06b_search.ipynb #6f009a64
 class Gallery:
-    "The templates and bans of one embedding model, searchable by face; kept current from the store's change feed."
+    """The templates and bans of one embedding model, searchable by face; kept current from the store's change
+    feed."""
     def __init__(self, store, # a `Store` or `PgStore`
                  model:str, # the embedder whose templates are searched (`Embedder.model`)
-                 exact_below:int=5_000, # exact search below this many templates, a `SketchIndex` from there on
+                 # exact search below this many templates, a `SketchIndex` from there on
+                 exact_below:int=5_000,
                  candidates:int=64): # sketches the index re-ranks per search
         self.store, self.model, self.exact_below, self.candidates = store, model, exact_below, candidates
         self.seq, self.labels, self._lock = 0, {}, threading.RLock()
@@ -105,7 +110,9 @@ class Gallery:
         self.refresh()
 
     def __len__(self): return len(self.labels)
-    def __repr__(self): return f"Gallery({self.model!r}: {len(self)} templates, {'exact' if self.index is None else repr(self.index)}, change {self.seq})"
+    def __repr__(self):
+        return (f"Gallery({self.model!r}: {len(self)} templates, "
+                f"{'exact' if self.index is None else repr(self.index)}, change {self.seq})")
 
 # %% ../nbs/06b_search.ipynb #c9d5f55d
 @patch
@@ -123,7 +130,8 @@ def _apply(self:Gallery, change:dict) -> int:
         else:
             self.keys = np.concatenate([self.keys, keys])
             self.x = x if self.x is None else np.concatenate([self.x, x])
-            if len(self.keys) >= self.exact_below and self.x.shape[1] % 8 == 0:  # big enough: switch to the sketch index, centred on today's gallery
+            # big enough: switch to the sketch index, centred on today's gallery
+            if len(self.keys) >= self.exact_below and self.x.shape[1] % 8 == 0:
                 self.index = SketchIndex(self.x.mean(0), self.candidates)
                 self.index.add(self.keys, self.x)
                 self.keys, self.x = np.zeros(0, np.int64), None
@@ -151,5 +159,6 @@ def search(self:Gallery, t, # a (d,) template
             i = np.argsort(dist)[:k]
             return [(self.labels[int(self.keys[j])], float(dist[j])) for j in i]
         keys = [int(key) for key in self.index.search(t, k)]
-    exact = self.store.templates(keys)  # re-rank with the stored float32 templates (a removed one has just gone)
+    # re-rank with the stored float32 templates (a removed one has just gone)
+    exact = self.store.templates(keys)
     return sorted(((label, float(1.0 - unit(x) @ t)) for label, x in exact.values()), key=lambda r: r[1])

@@ -13,11 +13,14 @@ import femverify
 from .core import *
 from .gate import FaceFinder, judge
 from .verify import Embedder, get_embedder, consistency, template, verify as _verify
-from .store import open_store, load_sealer, UnknownUser, UserExists, ModelMismatch, LimitReached, StoreUnavailable, ChallengeRefused
-from .cases import (UnknownCase, CaseClosed, APPEALABLE, OUTCOMES, MAX_FRAMES as CASE_FRAMES, Retention,
+from .store import (open_store, load_sealer, UnknownUser, UserExists, ModelMismatch, LimitReached,
+                             StoreUnavailable, ChallengeRefused)
+from .cases import (UnknownCase, CaseClosed, APPEALABLE, OUTCOMES, MAX_FRAMES as CASE_FRAMES,
+                             Retention,
                              audit_frame)
 from .fakecam import pinned_moves
-from .liveness import head_pose, FRAMES, CAPTURE_SECONDS, CHALLENGE_TTL, INSTRUCTIONS, new_moves, load_limits, check_frames, thumbnail
+from .liveness import (head_pose, FRAMES, CAPTURE_SECONDS, CHALLENGE_TTL, INSTRUCTIONS, new_moves,
+                                load_limits, check_frames, thumbnail)
 from .search import Gallery
 
 # %% auto #0
@@ -31,33 +34,42 @@ __all__ = ['STORE_ERRORS', 'LIVENESS_MODES', 'NOT_FEMALE', 'MTCNN_WEIGHTS', 'BLA
 class ModelUnavailable(RuntimeError):
     "A model the request needs is not loaded; the message says how to provide it."
 
+# %% ../nbs/07_service.ipynb #d3b854ad
 class Uncalibrated(ModelUnavailable):
-    "The embedder has no usable calibration (threshold): verification and registration are refused, never guessed."
+    """The embedder has no usable calibration (threshold): verification and registration are refused, never
+    guessed."""
 
+# %% ../nbs/07_service.ipynb #8ea95baa
 class InvalidRequest(ValueError):
     "The request is malformed: a bad user id, the wrong number of photos."
 
+# %% ../nbs/07_service.ipynb #aa5868ea
 class LivenessRequired(InvalidRequest):
     "The liveness setting asks for a passed head-turn challenge here, and the request sent photos instead."
     reason = 'liveness_required'
 
+# %% ../nbs/07_service.ipynb #a2db94d2
 class ConsentRequired(InvalidRequest):
     "Registration without the version of the consent text the member accepted: nothing is read or kept."
     reason = 'consent_required'
 
+# %% ../nbs/07_service.ipynb #e8d31e5b
 class RateLimited(RuntimeError):
     "Too many failed verifications, or requests, recently; `retry_after` is in seconds."
     def __init__(self, msg:str, retry_after:int):
         super().__init__(msg)
         self.retry_after = retry_after
 
+# %% ../nbs/07_service.ipynb #c58eef20
 class Busy(RuntimeError):
     "Every model slot of this worker stayed taken for `queue_timeout` seconds; `retry_after` is in seconds."
     def __init__(self, msg:str, retry_after:int=2):
         super().__init__(msg)
         self.retry_after = retry_after
 
-STORE_ERRORS = (UnknownUser, UserExists, ModelMismatch, StoreUnavailable, ChallengeRefused, UnknownCase, CaseClosed)  # the store's errors the API maps: re-exported here, so api/ imports only the service
+# the store's errors the API maps: re-exported here, so api/ imports only the service
+STORE_ERRORS = (UnknownUser, UserExists, ModelMismatch, StoreUnavailable, ChallengeRefused, UnknownCase,
+                CaseClosed)
 
 # %% ../nbs/07_service.ipynb #0007
 LIVENESS_MODES = ('off', 'register', 'always')  # where a passed head-turn challenge is required
@@ -77,12 +89,16 @@ class FaceService:
         self.embedder = self._try('embedder', self._load_embedder)
         self.detector = self._try('detector', self._load_detector)
         self.gender_head = self._try('gender_head', self._load_gender_head)
-        if cfg.liveness not in LIVENESS_MODES: raise ValueError(f"FEMVERIFY_LIVENESS must be one of {', '.join(LIVENESS_MODES)}, not {cfg.liveness!r}")
+        if cfg.liveness not in LIVENESS_MODES:
+            raise ValueError(f"FEMVERIFY_LIVENESS must be one of {', '.join(LIVENESS_MODES)}, not "
+                             f"{cfg.liveness!r}")
         if cfg.not_female not in NOT_FEMALE:
             raise ValueError(f"FEMVERIFY_NOT_FEMALE must be refuse or review, not {cfg.not_female!r}")
-        self.liveness = self._try('liveness', lambda: load_limits(cfg.liveness_path))  # None: live answers refused (503), never guessed
+        # None: live answers refused (503), never guessed
+        self.liveness = self._try('liveness', lambda: load_limits(cfg.liveness_path))
         self.test_moves = pinned_moves(cfg)  # test mode: only with the published test key (`TestModeRefused`)
-        self.sealer = load_sealer(cfg)  # no template key: the service refuses to start (TemplateKeyError says how to make one)
+        # no template key: the service refuses to start (TemplateKeyError says how to make one)
+        self.sealer = load_sealer(cfg)
         self.store = self.gallery = None
         self._store_tried = 0.0
         self._open_store()
@@ -92,93 +108,125 @@ class FaceService:
         self.counter = 'detector' if getattr(self.detector, 'meta', {}).get('counts_faces') else 'mtcnn'
 
     def _open_store(self):
-        "Open the store and build the 1:N index from it; on failure, record why (a later request tries again)."
+        """Open the store and build the 1:N index from it; on failure, record why (a later request tries
+        again)."""
         self._store_tried, c = time.monotonic(), self.config
         def load():
             store = open_store(c.db_path, c.db_url, sealer=self.sealer)
-            return store, None if self.embedder is None else Gallery(store, self.embedder.model, c.search_exact_below)
+            if self.embedder is None: return store, None
+            return store, Gallery(store, self.embedder.model, c.search_exact_below)
         r = self._try('store', load)
         if r is not None: self.store, self.gallery = r; self.problems.pop('store', None)
 
     def _try(self, name, load):
         try: return load()
-        except (WeightsUnavailable, ModelUnavailable, OSError, RuntimeError) as e: self.problems[name] = str(e); return None
+        except (WeightsUnavailable, ModelUnavailable, OSError, RuntimeError) as e:
+            self.problems[name] = str(e); return None
 
 # %% ../nbs/07_service.ipynb #8ee22ce1
 @patch
 @contextmanager
 def _slot(self:FaceService):
-    "Hold one of this worker's `max_inflight` model slots, waiting at most `queue_timeout` seconds, else `Busy`."
+    """Hold one of this worker's `max_inflight` model slots, waiting at most `queue_timeout` seconds, else
+    `Busy`."""
     if not self._slots.acquire(timeout=self.config.queue_timeout):
-        raise Busy(f"the server is busy: every model slot stayed taken for {self.config.queue_timeout:g} s; try again shortly")
+        raise Busy(f"the server is busy: every model slot stayed taken for {self.config.queue_timeout:g} s; "
+                   "try again shortly")
     try: yield
     finally: self._slots.release()
 
+# %% ../nbs/07_service.ipynb #663c2387
 def app_client(key_id:str, end_user:str=None) -> str:
     "The rate-limit client of a keyed backend's request: its end user (`X-End-User`), or the app as a whole."
     return f'app:{key_id}' if end_user is None else f'app:{key_id}:user:{end_user}'
 
-def _whole_app(client) -> bool: return isinstance(client, str) and client.startswith('app:') and ':user:' not in client
+# %% ../nbs/07_service.ipynb #43f39bf9
+def _whole_app(client) -> bool:
+    return isinstance(client, str) and client.startswith('app:') and ':user:' not in client
 
+# %% ../nbs/07_service.ipynb #8acbf3bf
 @patch
 def _budget(self:FaceService, client) -> tuple:
-    "(failed verifications, requests) a minute that `client` may make: an app that names no end user gets the app's."
+    """(failed verifications, requests) a minute that `client` may make: an app that names no end user gets
+    the app's."""
     c = self.config
-    return (c.app_rate_limit, c.app_request_budget) if _whole_app(client) else (c.rate_limit, c.request_budget)
+    if _whole_app(client): return c.app_rate_limit, c.app_request_budget
+    return c.rate_limit, c.request_budget
 
+# %% ../nbs/07_service.ipynb #f87e6369
 @patch
 def _spend(self:FaceService, client:str, route:str, cost:int=1, spent:bool=False):
-    "Count `cost` requests of `client` against its request budget on `route`, else `RateLimited` (never when already `spent`)."
+    """Count `cost` requests of `client` against its request budget on `route`, else `RateLimited` (never when
+    already `spent`)."""
     if client is None or self.store is None or cost < 1: return
     budget = self._budget(client)[1]
     try: self.store.spend(client, route, budget, cost=cost, spent=spent)
     except LimitReached:
-        raise RateLimited(f"too many requests to {route}: at most {budget} a minute from one client", retry_after=60) from None
+        raise RateLimited(f"too many requests to {route}: at most {budget} a minute from one client",
+                          retry_after=60) from None
 
 # %% ../nbs/07_service.ipynb #0008
 @patch
 def _load_embedder(self:FaceService) -> Embedder:
-    "The embedder `config.embedder` asks for (`auto`: FaceNet if its weights are found, else dlib); `.reason` says why."
+    """The embedder `config.embedder` asks for (`auto`: FaceNet if its weights are found, else dlib);
+    `.reason` says why."""
     c = self.config
-    return get_embedder(c.embedder, c.facenet, weights_dir=c.weights_dir, allow_download=c.allow_download, device=c.device, finder=self.finder,
+    return get_embedder(c.embedder, c.facenet, weights_dir=c.weights_dir, allow_download=c.allow_download,
+                        device=c.device, finder=self.finder,
                         dlib_backend=c.dlib_backend)
 
+# %% ../nbs/07_service.ipynb #2f6ec970
 @patch
 def _face_finder(self:FaceService) -> FaceFinder:
-    "The finder `config.face_finder` names; with BlazeFace's file missing or broken, MTCNN alone (said in `/health`)."
+    """The finder `config.face_finder` names; with BlazeFace's file missing or broken, MTCNN alone (said in
+    `/health`)."""
     from femverify.blazeface import get_finder
     c = self.config
     try: return get_finder(c.face_finder, c.device, c.detect_side, c.blazeface_path)
     except WeightsUnavailable as e: self.problems['face_finder'] = f"{e}: faces are found by MTCNN alone"
     return get_finder('mtcnn', c.device, c.detect_side)
 
+# %% ../nbs/07_service.ipynb #3905ebd0
 def shipped_detector() -> Path:
-    "The gender detector that ships with femverify (`models/gender_detector.pt` beside the package; it may be missing)."
+    """The gender detector that ships with femverify (`models/gender_detector.pt` beside the package; it may
+    be missing)."""
     return Path(femverify.__file__).resolve().parent.parent / 'models' / 'gender_detector.pt'
 
+# %% ../nbs/07_service.ipynb #9c7e9a1e
 def shipped_gender_head() -> Path:
-    "The gender head that ships with femverify (`models/gender_head.json` beside the package; it may be missing)."
+    """The gender head that ships with femverify (`models/gender_head.json` beside the package; it may be
+    missing)."""
     return Path(femverify.__file__).resolve().parent.parent / 'models' / 'gender_head.json'
 
+# %% ../nbs/07_service.ipynb #37f879e6
 @patch
 def _load_gender_head(self:FaceService):
-    "The gender head at `config.gender_head_path`, else the shipped one; refused if made for another embedder."
+    """The gender head at `config.gender_head_path`, else the shipped one; refused if made for another
+    embedder."""
     from femverify.gender import load_head
     p = self.config.gender_head_path or shipped_gender_head()
-    if not Path(p).exists(): raise ModelUnavailable(f"no gender head: {Path(p).name} is missing (FEMVERIFY_GENDER_HEAD_PATH, or models/)")
+    if not Path(p).exists():
+        raise ModelUnavailable(f"no gender head: {Path(p).name} is missing (FEMVERIFY_GENDER_HEAD_PATH, or "
+                               "models/)")
     h = load_head(p)
     if self.embedder is not None and h.model != self.embedder.model:
-        raise ModelUnavailable(f"the gender head reads {h.model} descriptors, but the embedder is {self.embedder.model}")
+        raise ModelUnavailable(f"the gender head reads {h.model} descriptors, but the embedder is "
+                               f"{self.embedder.model}")
     return h
 
+# %% ../nbs/07_service.ipynb #adf151a4
 @patch
 def _load_detector(self:FaceService):
     "The detector checkpoint at `config.detector_path`, else the shipped one."
     from femverify.detect import load_detector
     p = self.config.detector_path or (shipped_detector() if shipped_detector().exists() else None)
-    if not p: raise ModelUnavailable("no gender detector: none ships in models/, and FEMVERIFY_DETECTOR_PATH is not set (train one with `femverify train ann.json --out runs/NAME`)")
+    if not p:
+        raise ModelUnavailable("no gender detector: none ships in models/, and FEMVERIFY_DETECTOR_PATH is "
+                               "not set (train one with `femverify train ann.json --out runs/NAME`)")
     try: return load_detector(p, self.config.device)
-    except FileNotFoundError as e: raise ModelUnavailable(f"{e}: set FEMVERIFY_DETECTOR_PATH to a checkpoint written by `femverify train`") from None
+    except FileNotFoundError as e:
+        raise ModelUnavailable(f"{e}: set FEMVERIFY_DETECTOR_PATH to a checkpoint written by `femverify "
+                               "train`") from None
 
 # %% ../nbs/07_service.ipynb #911c2f35
 def shipped_threshold(name:str) -> Path:
@@ -186,40 +234,53 @@ def shipped_threshold(name:str) -> Path:
     import importlib.resources
     return Path(str(importlib.resources.files('femverify') / 'thresholds' / f'{name}.json'))
 
+# %% ../nbs/07_service.ipynb #a4588695
 @patch
 def _threshold(self:FaceService) -> float:
-    "The 1:1 threshold of the running model (its calibration file, `threshold_path` or packaged); None, refusing, when it is unusable."
+    """The 1:1 threshold of the running model (its calibration file, `threshold_path` or packaged); None,
+    refusing, when it is unusable."""
     c, e = self.config, self.embedder
-    self.thresholds, self.consistency_cut, self.search_cut = {}, None, None  # by (template photos, frames); registration; 1:N
+    # by (template photos, frames); registration; 1:N
+    self.thresholds, self.consistency_cut, self.search_cut = {}, None, None
     if c.verify_threshold is not None:  # an explicit setting overrides any calibration: said in /health
         self.threshold_source = 'set by FEMVERIFY_VERIFY_THRESHOLD (not a calibration)'
         return c.verify_threshold
     if e is None: return None
     p = c.threshold_path or shipped_threshold(e.name)
     if not Path(p).exists():
-        self.problems['threshold'] = (f"no calibration file for {e.model} ({Path(p).name}): run `femverify calibrate`, "
-                                      "or set FEMVERIFY_VERIFY_THRESHOLD; verification and registration refused until then"); return None
+        self.problems['threshold'] = (f"no calibration file for {e.model} ({Path(p).name}): run `femverify "
+                                      "calibrate`, "
+                                      "or set FEMVERIFY_VERIFY_THRESHOLD; verification and registration "
+                                      "refused until then"); return None
     try: cal = json.loads(Path(p).read_text()); thr = float(cal['threshold'])
-    except (OSError, ValueError, KeyError, TypeError) as err:  # asked for, or shipped, but unusable: fail closed, never fall back to a guess
-        self.problems['threshold'] = f"can't read the calibration file ({err.__class__.__name__}): verification refused until it is fixed"
+    # asked for, or shipped, but unusable: fail closed, never fall back to a guess
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        self.problems['threshold'] = (f"can't read the calibration file ({err.__class__.__name__}): "
+                                      "verification refused until it is fixed")
         return None
     if cal.get('model') != e.model:
-        self.problems['threshold'] = f"the calibration file was made with {str(cal.get('model'))[:60]!r}, not {e.model!r}: verification refused until it is fixed"
+        self.problems['threshold'] = (f"the calibration file was made with {str(cal.get('model'))[:60]!r}, "
+                                      f"not {e.model!r}: verification refused until it is fixed")
         return None
-    self.thresholds = {tuple(int(x) for x in k.split('x')): float(v) for k, v in (cal.get('thresholds') or {}).items()}
-    self.consistency_cut, self.search_cut = float(cal.get('consistency_threshold', thr)), cal.get('search_threshold')
+    grid = (cal.get('thresholds') or {}).items()  # '3x5': a template of 3 photos against 5 frames
+    self.thresholds = {tuple(int(x) for x in k.split('x')): float(v) for k, v in grid}
+    self.consistency_cut = float(cal.get('consistency_threshold', thr))
+    self.search_cut = cal.get('search_threshold')
     who = f"among {cal['population']}" if cal.get('population') else 'LFW View 1'
-    self.threshold_source = f"calibrated {who} ({'FEMVERIFY_THRESHOLD_PATH' if c.threshold_path else f'packaged thresholds/{e.name}.json'})"
+    where = 'FEMVERIFY_THRESHOLD_PATH' if c.threshold_path else f'packaged thresholds/{e.name}.json'
+    self.threshold_source = f"calibrated {who} ({where})"
     return thr
 
+# %% ../nbs/07_service.ipynb #a1cdc2b6
 @patch
 def threshold_for(self:FaceService, photos:int, # embeddings in the member's template
                   frames:int=1) -> float:
-    "The threshold for a template of `photos` against the mean of `frames` (averaging shrinks impostors' distances too)."
+    """The threshold for a template of `photos` against the mean of `frames` (averaging shrinks impostors'
+    distances too)."""
     if not self.thresholds: return self.threshold  # a calibration of one photo against one
-    k, m = min(max(photos, 1), max(i for i, _ in self.thresholds)), min(max(frames, 1), max(j for _, j in self.thresholds))
+    k = min(max(photos, 1), max(i for i, _ in self.thresholds))
+    m = min(max(frames, 1), max(j for _, j in self.thresholds))
     return self.thresholds.get((k, m), min(self.thresholds.values()))
-
 
 # %% ../nbs/07_service.ipynb #0009
 @patch
@@ -228,12 +289,14 @@ def _gender_health(self:FaceService) -> dict:
     loaded = [n for n in ('detector', 'gender_head') if getattr(self, n) is not None]
     how = ('fusion of the detector and the gender head' if len(loaded) == 2 and self.gender_head.fusion else
            f'{loaded[0]} alone' if loaded else 'none: registration answers 503')
-    bands = {'gender_head alone': lambda: self.gender_head.band_alone, 'detector alone': lambda: self.detector_cfg.gender_band}
+    bands = {'gender_head alone': lambda: self.gender_head.band_alone,
+             'detector alone': lambda: self.detector_cfg.gender_band}
     band = self.gender_head.band if how.startswith('fusion') else bands[how]() if how in bands else None
     missing = [n for n in ('detector', 'gender_head') if n not in loaded]
     return dict(check=self.config.gender_check, models=loaded, missing=missing, decided_by=how,
                 band=None if band is None else [round(float(x), 4) for x in band])
 
+# %% ../nbs/07_service.ipynb #7612f630
 @patch
 def health(self:FaceService) -> dict:
     "Version and, for each model, whether it is loaded or why not."
@@ -244,21 +307,35 @@ def health(self:FaceService) -> dict:
     if (e := self.embedder) is not None:
         models['embedder'].update(name=e.name, model=e.model, dim=e.dim, reason=e.reason)
         if e.name == 'dlib': models['embedder']['backend'] = e.backend
-        if e.model == 'facenet:random': models['embedder']['warning'] = 'random weights (development only: identity answers are meaningless)'
-    if self.detector is not None: models['detector'].update(weights=self.detector.weights, gender_band=list(self.detector_cfg.gender_band))
-    models['gender_head'] = dict(loaded=False, reason=self.problems['gender_head']) if self.gender_head is None else dict(
-        loaded=True, model=self.gender_head.model, band=list(self.gender_head.band), band_alone=list(self.gender_head.band_alone))
-    if self.store is not None: models['store'].update(kind='postgresql' if c.db_url else 'sqlite', search='exact' if self.gallery is None or self.gallery.index is None else 'sketch')
+        if e.model == 'facenet:random':
+            models['embedder']['warning'] = ('random weights (development only: identity answers are '
+                                             'meaningless)')
+    if self.detector is not None:
+        models['detector'].update(weights=self.detector.weights,
+                                  gender_band=list(self.detector_cfg.gender_band))
+    h = self.gender_head
+    models['gender_head'] = (dict(loaded=False, reason=self.problems['gender_head']) if h is None else
+                             dict(loaded=True, model=h.model, band=list(h.band),
+                                  band_alone=list(h.band_alone)))
+    if self.store is not None:
+        models['store'].update(kind='postgresql' if c.db_url else 'sqlite',
+                               search='exact' if getattr(self.gallery, 'index', None) is None else 'sketch')
     models['face_finder']['counts_faces'] = self.counter == 'mtcnn'
-    if not c.gender_check: models['detector']['note'] = 'gender check switched off (FEMVERIFY_GENDER_CHECK=0): registration skips it'
+    if not c.gender_check:
+        models['detector']['note'] = ('gender check switched off (FEMVERIFY_GENDER_CHECK=0): registration '
+                                      'skips it')
     th = dict(value=self.threshold, source=getattr(self, 'threshold_source', 'default (not calibrated)'))
     if 'threshold' in self.problems: th['problem'] = self.problems['threshold']
-    return dict(status='ok' if not self.problems else 'degraded', version=femverify.__version__, models=models, verify_threshold=th,
-                counted_by=self.counter, gender_band=list(self.detector_cfg.gender_band), gender=self._gender_health(), liveness=self._liveness_health(),
+    return dict(status='ok' if not self.problems else 'degraded', version=femverify.__version__,
+                models=models, verify_threshold=th,
+                counted_by=self.counter, gender_band=list(self.detector_cfg.gender_band),
+                gender=self._gender_health(), liveness=self._liveness_health(),
                 cases=self._case_health())
 
+# %% ../nbs/07_service.ipynb #669cfb0e
 MTCNN_WEIGHTS = 'MTCNN (inside facenet-pytorch)'
-BLAZEFACE_WEIGHTS = 'BlazeFace short range (models/blazeface_short_range.tflite from mediapipe 0.10.14, Apache-2.0)'
+BLAZEFACE_WEIGHTS = ('BlazeFace short range (models/blazeface_short_range.tflite from mediapipe 0.10.14, '
+                     'Apache-2.0)')
 
 @patch
 def _finder_health(self:FaceService) -> dict:
@@ -268,59 +345,83 @@ def _finder_health(self:FaceService) -> dict:
     h = dict(loaded=True, name='blazeface+mtcnn' if blaze else 'mtcnn', weights=weights)
     return dict(h, reason=self.problems['face_finder']) if 'face_finder' in self.problems else h
 
+# %% ../nbs/07_service.ipynb #fdd9627b
 @patch
 def _case_health(self:FaceService) -> dict:
-    "Cases waiting for a person (and the oldest's age in days), refusals open to an appeal, and the not_female policy."
+    """Cases waiting for a person (and the oldest's age in days), refusals open to an appeal, and the
+    not_female policy."""
     if self.store is None: return dict(not_female=self.config.not_female, pending=None)
     try: return dict(self.store.case_counts(), not_female=self.config.not_female)
     except StoreUnavailable as e: return dict(not_female=self.config.not_female, pending=None, reason=str(e))
 
-LIVENESS_STOPS = 'photos, prints and screens held up to the camera, and pre-recorded clips that do not follow the random challenge'
-LIVENESS_GAPS = 'injected camera streams, real-time deepfakes and 3-D masks; a collection of the victim\'s photos at varied poses can pass (see the README)'
+# %% ../nbs/07_service.ipynb #b03be5b9
+LIVENESS_STOPS = ('photos, prints and screens held up to the camera, and pre-recorded clips that do not '
+                  'follow the random challenge')
+LIVENESS_GAPS = ('injected camera streams, real-time deepfakes and 3-D masks; a collection of the victim\'s '
+                 'photos at varied poses can pass (see the README)')
 
 @patch
 def _liveness_health(self:FaceService) -> dict:
-    "The liveness mode, whether its limits are loaded (and from where, or why not), and what it stops and does not."
-    h = dict(mode=self.config.liveness, test_mode=bool(self.test_moves), loaded=self.liveness is not None, stops=LIVENESS_STOPS, does_not_stop=LIVENESS_GAPS)
-    return dict(h, reason=self.problems['liveness']) if self.liveness is None else dict(h, source=self.liveness['source'],
+    """The liveness mode, whether its limits are loaded (and from where, or why not), and what it stops and
+    does not."""
+    h = dict(mode=self.config.liveness, test_mode=bool(self.test_moves), loaded=self.liveness is not None,
+             stops=LIVENESS_STOPS, does_not_stop=LIVENESS_GAPS)
+    if self.liveness is None: return dict(h, reason=self.problems['liveness'])
+    return dict(h, source=self.liveness['source'],
                 limits={k: v for k, v in self.liveness.items() if k != 'source'})
 
 # %% ../nbs/07_service.ipynb #000d
 @patch
 def _predict(self:FaceService, ims:list) -> list:
-    "The detector's predictions for `ims`, in each photo's own pixels; each photo shrunk once to the detector's input scale."
+    """The detector's predictions for `ims`, in each photo's own pixels; each photo shrunk once to the
+    detector's input scale."""
     from femverify.detect import predict
-    t = self.detector.transform  # shrink once, straight to the scale the detector works at (it would resize again)
+    # shrink once, straight to the scale the detector works at (it would resize again)
+    t = self.detector.transform
     scales = [min(1.0, t.min_size[0] / min(im.size), t.max_size / max(im.size)) for im in ims]
-    small = [im if s == 1.0 else im.resize((round(im.width * s), round(im.height * s)), reducing_gap=3.0) for im, s in zip(ims, scales)]
+    small = [im if s == 1.0 else im.resize((round(im.width * s), round(im.height * s)), reducing_gap=3.0)
+             for im, s in zip(ims, scales)]
     return [dict(p, boxes=p['boxes'] / s) for p, s in zip(predict(self.detector, small), scales)]
 
-GENDER_CONTEXT = 2.0  # the detector reads MTCNN's face in a square this many times its longer side (LFW's framing)
+# %% ../nbs/07_service.ipynb #b327c6b6
+# the detector reads MTCNN's face in a square this many times its longer side (LFW's framing)
+GENDER_CONTEXT = 2.0
 
-def around(im, box, context:float=GENDER_CONTEXT) -> tuple: # `im`: a PIL image; `box`: x0, y0, x1, y1 in its pixels
-    "(the square of `context` × `box`'s longer side around its centre, clipped to `im`; its top-left corner in `im`)."
+# `im`: a PIL image; `box`: x0, y0, x1, y1 in its pixels
+def around(im, box, context:float=GENDER_CONTEXT) -> tuple:
+    """(the square of `context` × `box`'s longer side around its centre, clipped to `im`; its top-left corner
+    in `im`)."""
     x0, y0, x1, y1 = box
     h = max(x1 - x0, y1 - y0) * context / 2
     l, t = max(0, round((x0 + x1) / 2 - h)), max(0, round((y0 + y1) / 2 - h))
     r, b = min(im.width, round((x0 + x1) / 2 + h)), min(im.height, round((y0 + y1) / 2 + h))
     return im.crop((l, t, max(r, l + 1), max(b, t + 1))), (l, t)
 
+# %% ../nbs/07_service.ipynb #2f5c23a8
 @patch
 def _predict_at(self:FaceService, ims:list, boxes:list) -> list:
     "The detector's predictions around each box (`around`), in each photo's own pixels."
     crops = [around(im, b) for im, b in zip(ims, boxes)]
-    return [dict(p, boxes=p['boxes'] + np.array([l, t, l, t], np.float32)) for p, (_, (l, t)) in zip(self._predict([c for c, _ in crops]), crops)]
+    preds = self._predict([c for c, _ in crops])
+    return [dict(p, boxes=p['boxes'] + np.array([l, t, l, t], np.float32))
+            for p, (_, (l, t)) in zip(preds, crops)]
 
+# %% ../nbs/07_service.ipynb #70961c86
 @patch
 def _genders(self:FaceService, ims:list, boxes:list, embeddings:list=None) -> list:
-    "The gender answer for the face at each box (found by MTCNN): the detector (around the box) and the head on `embeddings`, fused."
+    """The gender answer for the face at each box (found by MTCNN): the detector (around the box) and the head
+    on `embeddings`, fused."""
     from femverify.detect import gender_at
     from femverify.gender import decide_gender
     if self.detector is None and self.gender_head is None:
-        return [dict(answer=None, reason=f"gender models unavailable: detector: {self.problems['detector']}; gender head: {self.problems['gender_head']}")] * len(ims)
+        return [dict(answer=None, reason="gender models unavailable: detector: "
+                                         f"{self.problems['detector']}; gender head: "
+                                         f"{self.problems['gender_head']}")] * len(ims)
     embeddings = embeddings if embeddings is not None and self.gender_head is not None else [None] * len(ims)
-    dets = [gender_at(p, b, self.detector_cfg) for p, b in zip(self._predict_at(ims, boxes), boxes)] if self.detector is not None else [{}] * len(ims)
-    return [decide_gender(d.get('p_female'), e, self.gender_head, self.detector_cfg.gender_band) for d, e in zip(dets, embeddings)]
+    if self.detector is None: dets = [{}] * len(ims)
+    else: dets = [gender_at(p, b, self.detector_cfg) for p, b in zip(self._predict_at(ims, boxes), boxes)]
+    band = self.detector_cfg.gender_band
+    return [decide_gender(d.get('p_female'), e, self.gender_head, band) for d, e in zip(dets, embeddings)]
 
 # %% ../nbs/07_service.ipynb #8da153e9
 @patch
@@ -337,21 +438,28 @@ def detect(self:FaceService, photo, # path, bytes or file object
         r = self._detect(im, t0, t1)
     return r if scores else without_scores(r)
 
-PIXELS_PER_REQUEST = 4_000_000  # a photo up to this size costs one request of the budget; each further 4 MP decoded, one more
+# %% ../nbs/07_service.ipynb #84947b7a
+# a photo up to this size costs one request of the budget; each further 4 MP decoded, one more
+PIXELS_PER_REQUEST = 4_000_000
 
 @patch
 def _load(self:FaceService, photo, client:str=None, route:str=None):
-    "`load_image` with the service's caps; a large photo is charged to `client`'s budget by its decoded pixels, and its memory returned."
+    """`load_image` with the service's caps; a large photo is charged to `client`'s budget by its decoded
+    pixels, and its memory returned."""
     c = self.config
-    im = load_image(photo, c.max_pixels, draft=2 * c.detect_side, max_full_pixels=c.max_full_pixels, max_scans=c.max_jpeg_scans)
+    im = load_image(photo, c.max_pixels, draft=2 * c.detect_side, max_full_pixels=c.max_full_pixels,
+                    max_scans=c.max_jpeg_scans)
     big = im.width * im.height // PIXELS_PER_REQUEST  # as decoded (a JPEG at its reduced scale)
-    if big: _trim(); self._spend(client, route, big, spent=True)  # the first 4 MP were paid by the request itself; the next pay the rest
+    # the first 4 MP were paid by the request itself; the next pay the rest
+    if big: _trim(); self._spend(client, route, big, spent=True)
     return im
 
+# %% ../nbs/07_service.ipynb #4d880037
 def _trim():
     "Give freed heap memory back to the system after a large decode (glibc keeps it otherwise)."
     if (trim := _malloc_trim()) is not None: trim(0)
 
+# %% ../nbs/07_service.ipynb #84d5bcd0
 @functools.lru_cache(maxsize=1)
 def _malloc_trim():
     "glibc's malloc_trim, loaded once; None where the C library has none."
@@ -359,13 +467,17 @@ def _malloc_trim():
     try: return ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6').malloc_trim
     except (OSError, AttributeError): return None
 
+# %% ../nbs/07_service.ipynb #5702e407
 SCORE_KEYS = ('face_prob', 'sharpness', 'p_female', 'models', 'band', 'score', 'minor')
 
 def without_scores(r:dict) -> dict:
-    "`detect`'s answer with every score left out: the decisions only (a public score lets a photo be edited until it passes)."
+    """`detect`'s answer with every score left out: the decisions only (a public score lets a photo be edited
+    until it passes)."""
     g = {k: v for k, v in (r.get('gender') or {}).items() if k not in SCORE_KEYS}
-    return dict({k: v for k, v in r.items() if k not in SCORE_KEYS}, gender=g, scores='withheld: send X-API-Key for the models\' scores')
+    return dict({k: v for k, v in r.items() if k not in SCORE_KEYS}, gender=g,
+                scores='withheld: send X-API-Key for the models\' scores')
 
+# %% ../nbs/07_service.ipynb #a20bfc06
 @patch
 def _detect(self:FaceService, im, t0, t1) -> dict:
     "`detect` once the photo is loaded and a model slot is held."
@@ -377,41 +489,54 @@ def _detect(self:FaceService, im, t0, t1) -> dict:
     else:
         g = judge(self.finder([im])[0], im, self.config)
         t2 = time.perf_counter()
-        emb = self.embedder.embed_faces([im], [g['box']]) if g['box'] and self.embedder is not None and self.gender_head is not None else None
+        head = g['box'] and self.embedder is not None and self.gender_head is not None
+        emb = self.embedder.embed_faces([im], [g['box']]) if head else None
         gender = self._genders([im], [g['box']], emb)[0] if g['box'] else dict(answer=None, reason='no face')
         t3 = time.perf_counter()
-    return dict(width=im.width, height=im.height, quality=g['reason'], faces=g['n_faces'], competing_faces=g['n_competing'], counted_by=self.counter,
+    return dict(width=im.width, height=im.height, quality=g['reason'], faces=g['n_faces'],
+                competing_faces=g['n_competing'], counted_by=self.counter,
                 box=g['box'], face_prob=g['prob'], sharpness=g['sharpness'], gender=gender,
                 timings_ms=dict(decode=_ms(t1 - t0), detect=_ms(t2 - t1), gender=_ms(t3 - t2)))
 
+# %% ../nbs/07_service.ipynb #26c057d1
 def _ms(s:float) -> float: return round(s * 1000, 2)
 
 # %% ../nbs/07_service.ipynb #0011
 USER_ID = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}')
 
 def check_user(user) -> str:
-    "`user` in lower case if it is a valid id (1-64 ASCII letters, digits, `_ . @ -`, the whole string), else `InvalidRequest`."
-    if not isinstance(user, str) or not USER_ID.fullmatch(user): raise InvalidRequest(f"invalid user id {str(user)[:80]!r}: use 1-64 letters, digits, '_', '.', '@' or '-'")
+    """`user` in lower case if it is a valid id (1-64 ASCII letters, digits, `_ . @ -`, the whole string),
+    else `InvalidRequest`."""
+    if not isinstance(user, str) or not USER_ID.fullmatch(user):
+        raise InvalidRequest(f"invalid user id {str(user)[:80]!r}: use 1-64 letters, digits, '_', '.', '@' "
+                             "or '-'")
     return user.lower()
 
+# %% ../nbs/07_service.ipynb #c3f90738
 CONSENT = re.compile(r'[\w.:@/+-]{1,64}')
 
 def check_consent(consent) -> str:
     "The consent version `consent` (1-64 letters, digits and `. : @ / + - _`), else `ConsentRequired`."
     if not isinstance(consent, str) or not CONSENT.fullmatch(consent):
-        raise ConsentRequired("registration needs 'consent': the version of the consent text the app showed her "
-                              "(1-64 letters, digits, '.', ':', '@', '/', '+', '-', '_'); nothing was read or kept")
+        raise ConsentRequired("registration needs 'consent': the version of the consent text the app showed "
+                              "her "
+                              "(1-64 letters, digits, '.', ':', '@', '/', '+', '-', '_'); nothing was read "
+                              "or kept")
     return consent
 
 # %% ../nbs/07_service.ipynb #0013
 @patch
 def _need(self:FaceService, *names):
-    "Raise `ModelUnavailable` if any of `names` is not loaded; a store that couldn't be opened is tried again every 5 s."
-    if 'store' in names and self.store is None and time.monotonic() - self._store_tried > 5: self._open_store()
+    """Raise `ModelUnavailable` if any of `names` is not loaded; a store that couldn't be opened is tried
+    again every 5 s."""
+    if 'store' in names and self.store is None and time.monotonic() - self._store_tried > 5:
+        self._open_store()
     for n in names:
         if getattr(self, n) is None: raise ModelUnavailable(f"{n} unavailable: {self.problems[n]}")
-    if 'embedder' in names and self.threshold is None: raise Uncalibrated(f"uncalibrated: {self.problems['threshold']}")
+    if 'embedder' in names and self.threshold is None:
+        raise Uncalibrated(f"uncalibrated: {self.problems['threshold']}")
 
+# %% ../nbs/07_service.ipynb #e8884f58
 @patch
 def _photos(self:FaceService, photos:list, client:str=None) -> list:
     "Load each photo; an unreadable one becomes its `ImageError` message."
@@ -421,27 +546,35 @@ def _photos(self:FaceService, photos:list, client:str=None) -> list:
         except ImageError as e: out.append(e)
     return out
 
+# %% ../nbs/07_service.ipynb #bee39280
 @patch
 def _need_gender(self:FaceService):
-    "With the gender check on, at least one gender model must be loaded, else `ModelUnavailable` (never a guess)."
+    """With the gender check on, at least one gender model must be loaded, else `ModelUnavailable` (never a
+    guess)."""
     if self.config.gender_check and self.detector is None and self.gender_head is None:
-        raise ModelUnavailable(f"gender models unavailable: detector: {self.problems['detector']}; gender head: {self.problems['gender_head']}")
+        raise ModelUnavailable(f"gender models unavailable: detector: {self.problems['detector']}; gender "
+                               f"head: {self.problems['gender_head']}")
 
 # %% ../nbs/07_service.ipynb #0014
 @patch
-def register(self:FaceService, user:str, photos:list=None, # 1-5 photos (paths, bytes or file objects), where liveness is off
+# 1-5 photos (paths, bytes or file objects), where liveness is off
+def register(self:FaceService, user:str, photos:list=None,
              replace:bool=False, client:str=None,
              challenge:str=None, # the id of a challenge from `challenge()`, answered by `frames`
              frames:list=None, # 6-15 frames of the member following the challenge, in order
              consent:str=None, # the version of the consent text the app showed her (required)
-             owner:str=None, # whom a challenge is bound to, when not `client` (the address, or the app's end user)
+             # whom a challenge is bound to, when not `client` (the address, or the app's end user)
+             owner:str=None,
             ) -> dict:
-    "Enrol `user` from a live challenge's frames (or from 1-5 photos, with liveness off) through the gate, gender and consistency checks."
+    """Enrol `user` from a live challenge's frames (or from 1-5 photos, with liveness off) through the gate,
+    gender and consistency checks."""
     user, consent = check_user(user), check_consent(consent)
     photos = photos or []
-    if challenge is not None or frames: return self._register_live(user, challenge, frames or [], replace, client, consent, owner)
+    if challenge is not None or frames:
+        return self._register_live(user, challenge, frames or [], replace, client, consent, owner)
     if self.config.liveness != 'off':
-        raise LivenessRequired(f"registration needs a live head-turn challenge (FEMVERIFY_LIVENESS={self.config.liveness}): "
+        raise LivenessRequired("registration needs a live head-turn challenge "
+                               f"(FEMVERIFY_LIVENESS={self.config.liveness}): "
                                "ask POST /api/v1/challenges for one, then send its frames")
     if not 1 <= len(photos) <= 5: raise InvalidRequest(f"registration needs 1 to 5 photos, got {len(photos)}")
     self._need('embedder', 'store')
@@ -453,32 +586,42 @@ def register(self:FaceService, user:str, photos:list=None, # 1-5 photos (paths, 
         rows = self._analyse(ims)
     return self._enrol(user, rows, replace, ims, consent)
 
+# %% ../nbs/07_service.ipynb #7ae8caf4
 @patch
 def _analyse(self:FaceService, ims:list) -> list:
-    "Per-photo verdicts of a registration: the gate and the embedding, then the gender of the photos that passed."
+    """Per-photo verdicts of a registration: the gate and the embedding, then the gender of the photos that
+    passed."""
     good = [im for im in ims if not isinstance(im, ImageError)]
     res = iter(self.embedder.analyse(good, self.config) if good else [])
-    rows = [dict(index=i, reason='unreadable', message=str(im)) if isinstance(im, ImageError) else dict(index=i, **next(res)) for i, im in enumerate(ims)]
+    rows = [dict(index=i, reason='unreadable', message=str(im)) if isinstance(im, ImageError)
+            else dict(index=i, **next(res)) for i, im in enumerate(ims)]
     return self._gendered(rows, ims)
 
+# %% ../nbs/07_service.ipynb #ee1c1fd8
 @patch
 def _gendered(self:FaceService, rows:list, ims:list) -> list:
     "`rows` with the gender answer of each photo that passed the gate (with the gender check on)."
     ok = [(r, im) for r, im in zip(rows, ims) if r['reason'] == 'ok']
     if ok and self.config.gender_check:
-        gs = self._genders([im for _, im in ok], [r['box'] for r, _ in ok], [r['embedding'] for r, _ in ok])  # no extra network pass
+        # no extra network pass
+        gs = self._genders([im for _, im in ok], [r['box'] for r, _ in ok], [r['embedding'] for r, _ in ok])
         for (r, _), g in zip(ok, gs): r['gender'] = g
     return rows
 
 # %% ../nbs/07_service.ipynb #fe13aad8
 @patch
 def _search(self:FaceService, user:str, t:np.ndarray) -> tuple:
-    "(reason, matched label, distance): a ban within the 1:N threshold, else a ban within the 1:1 one, else another member; or None."
-    dup = self.config.search_threshold or self.search_cut or self.threshold  # 1:N is stricter: a large gallery multiplies false hits
-    cuts = (('ban:', dup, 'banned'), ('ban:', self.threshold, 'possible_ban'), ('user:', dup, 'possible_duplicate'))
-    near = [(l, d) for l, d in self.gallery.search(t, k=10) if l != f'user:{user}']  # the gallery catches up first
+    """(reason, matched label, distance): a ban within the 1:N threshold, else a ban within the 1:1 one, else
+    another member; or None."""
+    # 1:N is stricter: a large gallery multiplies false hits
+    dup = self.config.search_threshold or self.search_cut or self.threshold
+    cuts = (('ban:', dup, 'banned'), ('ban:', self.threshold, 'possible_ban'),
+            ('user:', dup, 'possible_duplicate'))
+    # the gallery catches up first
+    near = [(l, d) for l, d in self.gallery.search(t, k=10) if l != f'user:{user}']
     for kind, cut, reason in cuts:
-        if hits := [(d, l) for l, d in near if l.startswith(kind) and d <= cut]: dist, label = min(hits); return reason, label, dist
+        if hits := [(d, l) for l, d in near if l.startswith(kind) and d <= cut]:
+            dist, label = min(hits); return reason, label, dist
     return None
 
 # %% ../nbs/07_service.ipynb #0015
@@ -488,25 +631,32 @@ def _enrol(self:FaceService, user:str, rows:list, replace:bool,
            consent:str=None, live:dict=None) -> dict:
     "Decide, and store: enrolled, or a case (a review, or a refusal she may appeal); every outcome logged."
     ok = [r for r in rows if r['reason'] == 'ok']
-    cut = self.consistency_cut or self.threshold  # do the photos show one person (not a security decision: the search and gender are)
-    for r, c in zip(ok, consistency(np.concatenate([r['embedding'] for r in ok]) if ok else np.zeros((0, self.embedder.dim)), cut)): r['reason'] = c
+    # do the photos show one person (not a security decision: the search and gender are)
+    cut = self.consistency_cut or self.threshold
+    e = np.concatenate([r['embedding'] for r in ok]) if ok else np.zeros((0, self.embedder.dim))
+    for r, c in zip(ok, consistency(e, cut)):
+        r['reason'] = c
     ok = [r for r in ok if r['reason'] == 'ok']
     e = np.concatenate([r['embedding'] for r in ok]) if ok else None
     hit = self._search(user, template(e)) if ok else None  # every registration, whatever its gender answer
     if hit: self.store.flag(user, *hit)  # recorded for moderators, whatever the outcome
     status, reason = self._outcome(ok, hit)
     photos = [{k: v for k, v in r.items() if k not in ('embedding', 'boxes', 'landmarks')} for r in rows]
-    out = dict(user=user, status=status, reason=reason, enrolled_photos=len(ok) if status == 'enrolled' else 0,
+    out = dict(user=user, status=status, reason=reason,
+               enrolled_photos=len(ok) if status == 'enrolled' else 0,
                model=self.embedder.model, photos=photos)
     return self._keep(out, e, rows, ims, replace, consent, live, hit)
 
+# %% ../nbs/07_service.ipynb #12be2cc2
 @patch
 def _outcome(self:FaceService, ok:list, hit:tuple) -> tuple:
     "(status, reason) of a registration whose usable rows are `ok`, given the 1:N `hit`."
-    answers = [r.get('gender', {}).get('answer', 'female') if self.config.gender_check else 'female' for r in ok]
+    check = self.config.gender_check
+    answers = [r.get('gender', {}).get('answer', 'female') if check else 'female' for r in ok]
     if hit and hit[0] == 'banned': return 'refused', 'banned'  # said before anything else
     if not ok: return 'refused', 'no_usable_photo'
-    if 'not_female' in answers: return ('review' if self.config.not_female == 'review' else 'refused'), 'not_female'
+    if 'not_female' in answers:
+        return ('review' if self.config.not_female == 'review' else 'refused'), 'not_female'
     if hit: return 'review', hit[0]
     if 'review' in answers: return 'review', 'gender_uncertain'
     return 'enrolled', 'ok'
@@ -515,32 +665,39 @@ def _outcome(self:FaceService, ok:list, hit:tuple) -> tuple:
 @patch
 def _audit(self:FaceService, rows:list, ims:list) -> list:
     "Audit frames of the photos where a face was found, the most frontal (smallest turn) first: at most 3."
-    found = [(r, im) for r, im in zip(rows, ims) if r.get('box') is not None and r.get('landmarks') is not None]
+    found = [(r, im) for r, im in zip(rows, ims)
+             if r.get('box') is not None and r.get('landmarks') is not None]
     found.sort(key=lambda p: abs(float(head_pose(p[0]['landmarks'])[0])))
     return [audit_frame(around(im, r['box'])[0]) for r, im in found[:CASE_FRAMES]]
 
+# %% ../nbs/07_service.ipynb #6add330d
 def _plain(o):
     "JSON for numpy's numbers and arrays (a case's details are stored as JSON)."
     return o.tolist() if hasattr(o, 'tolist') else str(o)
 
+# %% ../nbs/07_service.ipynb #810477b3
 @patch
 def _keep(self:FaceService, out:dict, e, rows, ims, replace, consent, live, hit) -> dict:
     "Store the outcome `out` of a registration (see above): `out` with the case or appeal it opened."
     user, status, reason, c = out['user'], out['status'], out['reason'], self.config
     case = status == 'review' or reason in APPEALABLE
-    keep = case or (status == 'enrolled' and c.member_frames > 0)  # audit frames only where something keeps them
+    # audit frames only where something keeps them
+    keep = case or (status == 'enrolled' and c.member_frames > 0)
     frames = self._audit(rows, ims) if keep else []
     if status == 'enrolled':
-        self.store.enroll(user, template(e), e, [r['sharpness'] for r in rows if r['reason'] == 'ok'], replace=replace,
+        self.store.enroll(user, template(e), e, [r['sharpness'] for r in rows if r['reason'] == 'ok'],
+                          replace=replace,
                           model=self.embedder.model, frames=frames[:c.member_frames],
                           decision=dict(outcome='enrolled', reasons=('ok',)))
     elif case:
         verdict = live and {k: live[k] for k in ('passed', 'reason', 'moves')}
-        details = dict(photos=out['photos'], liveness=verdict, matched=hit and hit[1], distance=hit and round(hit[2], 4),
+        details = dict(photos=out['photos'], liveness=verdict, matched=hit and hit[1],
+                       distance=hit and round(hit[2], 4),
                        replace=replace)
         details = json.loads(json.dumps(details, default=_plain))  # numpy's numbers as JSON's
         state, days = ('pending', c.case_days) if status == 'review' else ('refused', c.appeal_days)
-        k = self.store.open_case(user, reason, state, self.embedder.model, template(e), e, frames, details, consent, days)
+        k = self.store.open_case(user, reason, state, self.embedder.model, template(e), e, frames, details,
+                                 consent, days)
         out['case' if status == 'review' else 'appeal'] = dict(id=k['id'], expires_at=k['expires_at'])
     else: self.store.log_decision(f'user:{user}', user, 'refused', (reason,))
     return out
@@ -548,100 +705,140 @@ def _keep(self:FaceService, out:dict, e, rows, ims, replace, consent, live, hit)
 # %% ../nbs/07_service.ipynb #001b
 @patch
 def _begin(self:FaceService, user:str, client:str, keyed:bool=True) -> int:
-    "A pending attempt under the rate limits (`Store.begin_attempt`), or `RateLimited`; keyed callers skip the per-member limit."
-    c = self.config  # the per-member limit stops strangers' guesses from many addresses; the app's backend vouches for its member
+    """A pending attempt under the rate limits (`Store.begin_attempt`), or `RateLimited`; keyed callers skip
+    the per-member limit."""
+    # the per-member limit stops strangers' guesses from many addresses; the app's backend vouches for its
+    # member
+    c = self.config
     limit = self._budget(client)[0]  # an end user's, or the whole app's
-    try: return self.store.begin_attempt(user, client, limit, None if keyed else c.user_rate_limit, 60.0, c.trusted_client_days * 86400)
+    try:
+        return self.store.begin_attempt(user, client, limit, None if keyed else c.user_rate_limit, 60.0,
+                                        c.trusted_client_days * 86400)
     except LimitReached as e: raise RateLimited(f"{e}: try again later", retry_after=60) from None
 
-MAX_FRAMES = 15  # a live challenge sends 6-15; the 5 sharpest usable photos (or most frontal live frames) are averaged (calibrated: 1-5)
-PUBLIC_KEYS, PUBLIC_LIVE = ('match', 'reason', 'user', 'model', 'frames_used'), ('passed', 'reason', 'failed', 'moves')
+# %% ../nbs/07_service.ipynb #c1c8e428
+# a live challenge sends 6-15; the 5 sharpest usable photos (or most frontal live frames) are averaged
+# (calibrated: 1-5)
+MAX_FRAMES = 15
+PUBLIC_KEYS = ('match', 'reason', 'user', 'model', 'frames_used')
+PUBLIC_LIVE = ('passed', 'reason', 'failed', 'moves')
 
 @patch
-def verify(self:FaceService, user:str, photo, # one photo, or a list of frames of one person (path, bytes or file object each)
+# one photo, or a list of frames of one person (path, bytes or file object each)
+def verify(self:FaceService, user:str, photo,
            client:str=None, # who asks (an address), for the rate limits
-           keyed:bool=True, # a caller with an API key (the app's backend): distances, unknown ids told, no per-member lockout
+           # a caller with an API key (the app's backend): distances, unknown ids told, no per-member lockout
+           keyed:bool=True,
            challenge:str=None, # a challenge's id: `photo` is then the 6-15 frames that answer it
            owner:str=None, # whom the challenge is bound to, when not `client`
           ) -> dict:
-    "Is the person in `photo` (or in the frames) the enrolled `user`? match and reason; for `keyed` callers, distance and threshold."
+    """Is the person in `photo` (or in the frames) the enrolled `user`? match and reason; for `keyed` callers,
+    distance and threshold."""
     user = check_user(user)
     self._need('embedder', 'store')
     frames = list(photo) if isinstance(photo, (list, tuple)) else [photo]
     if challenge is None and self.config.liveness == 'always':
-        raise LivenessRequired("verification needs a live head-turn challenge (FEMVERIFY_LIVENESS=always): ask POST /api/v1/challenges for one")
-    if challenge is None and not 1 <= len(frames) <= MAX_FRAMES: raise InvalidRequest(f"verification takes 1 to {MAX_FRAMES} photos, got {len(frames)}")
+        raise LivenessRequired("verification needs a live head-turn challenge (FEMVERIFY_LIVENESS=always): "
+                               "ask POST /api/v1/challenges for one")
+    if challenge is None and not 1 <= len(frames) <= MAX_FRAMES:
+        raise InvalidRequest(f"verification takes 1 to {MAX_FRAMES} photos, got {len(frames)}")
     self._spend(client, 'verify')
     moves = None if challenge is None else self._challenge_moves(challenge, frames, owner or client)
     try:
-        with self._slot(): r = self._verify_held(user, frames, client, keyed, moves)  # a slot first: a busy worker records no attempt
+        # a slot first: a busy worker records no attempt
+        with self._slot(): r = self._verify_held(user, frames, client, keyed, moves)
     except UnknownUser:
         if keyed: raise
-        r = dict(match=False, reason='different_person', user=user, model=self.embedder.model, frames_used=1)  # without a key, a stranger's id looks like a member's
+        # without a key, a stranger's id looks like a member's
+        r = dict(match=False, reason='different_person', user=user, model=self.embedder.model, frames_used=1)
     if keyed: return r
-    return dict({k: r[k] for k in PUBLIC_KEYS}, **({'liveness': {k: r['liveness'][k] for k in PUBLIC_LIVE}} if 'liveness' in r else {}))
+    return dict({k: r[k] for k in PUBLIC_KEYS},
+                **({'liveness': {k: r['liveness'][k] for k in PUBLIC_LIVE}} if 'liveness' in r else {}))
 
+# %% ../nbs/07_service.ipynb #70ba49f8
 @patch
 def _verify_held(self:FaceService, user:str, frames:list, client:str=None, keyed:bool=True,
                  moves:tuple=None, # a used challenge's moves: the frames must pass every liveness check
                 ) -> dict:
-    "`verify` once a model slot is held: the photos first (an unusable one is not a guess), then the member, the attempt, the decision."
+    """`verify` once a model slot is held: the photos first (an unusable one is not a guess), then the member,
+    the attempt, the decision."""
     t0 = time.perf_counter()
     ims = [self._load(f, client, 'verify') for f in frames]
     t1 = time.perf_counter()  # ImageError: 400, for anyone
     rows = self.embedder.analyse(ims, self.config)
     t2 = time.perf_counter()
     live = None if moves is None else self._check_live(rows, ims, moves)
-    if live is None: good = sorted((r for r in rows if r['reason'] == 'ok'), key=lambda r: -r['sharpness'])[:5]
+    if live is None:
+        good = sorted((r for r in rows if r['reason'] == 'ok'), key=lambda r: -r['sharpness'])[:5]
     else: good = [rows[i] for i in live['frontal'][:5]] if live['passed'] else []
-    answer = dict(user=user, model=self.embedder.model, frames_used=len(good), **({} if live is None else dict(liveness=live)))
-    if not good and live is None:  # no usable face: nothing was compared, so nothing is counted, and nobody's membership shows
-        return dict(answer, match=False, distance=None, threshold=None, reason=rows[0]['reason'], timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1)))
+    answer = dict(user=user, model=self.embedder.model, frames_used=len(good),
+                  **({} if live is None else dict(liveness=live)))
+    # no usable face: nothing was compared, so nothing is counted, and nobody's membership shows
+    if not good and live is None:
+        return dict(answer, match=False, distance=None, threshold=None, reason=rows[0]['reason'],
+                    timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1)))
     try: enrolled = self.store.get(user)
     except UnknownUser:
-        if keyed: raise  # without a key, a stranger's id answers as a member's would: no match, the same liveness verdict,
-        nobody = self.sealer.pseudonym(f'user:{user}')  # and the same limits, counted under a stand-in, never her id
+        # without a key, a stranger's id answers as a member's would: no match, the same liveness verdict,
+        if keyed: raise
+        # and the same limits, counted under a stand-in, never her id
+        nobody = self.sealer.pseudonym(f'user:{user}')
         self.store.end_attempt(self._begin(nobody, client, keyed), 'different_person', enrolled=False)
-        return dict(answer, match=False, distance=None, threshold=None, reason=live['reason'] if live and not live['passed'] else 'different_person')
-    if enrolled['model'] != self.embedder.model: raise ModelMismatch(user, enrolled['model'], self.embedder.model)
+        return dict(answer, match=False, distance=None, threshold=None,
+                    reason=live['reason'] if live and not live['passed'] else 'different_person')
+    if enrolled['model'] != self.embedder.model:
+        raise ModelMismatch(user, enrolled['model'], self.embedder.model)
     thr = self.threshold_for(len(enrolled['embeddings']), max(len(good), 1))
     row = self._begin(user, client, keyed)  # a failed challenge counts as a failed verification
     e = np.concatenate([r['embedding'] for r in good]) if good else None
-    if live is not None and not live['passed']: r = dict(match=False, distance=None, threshold=thr, reason=live['reason'])
-    elif set(consistency(e, self.consistency_cut or self.threshold)) == {'ok'}: r = _verify(enrolled['template'], template(e)[None], thr)
-    else: r = dict(match=False, distance=None, threshold=thr, reason='frames_disagree')  # two people in one sequence
+    if live is not None and not live['passed']:
+        r = dict(match=False, distance=None, threshold=thr, reason=live['reason'])
+    elif set(consistency(e, self.consistency_cut or self.threshold)) == {'ok'}:
+        r = _verify(enrolled['template'], template(e)[None], thr)
+    # two people in one sequence
+    else: r = dict(match=False, distance=None, threshold=thr, reason='frames_disagree')
     self.store.end_attempt(row, 'match' if r['match'] else r['reason'], r['distance'])
     t3 = time.perf_counter()  # erased meanwhile: UnknownUser
-    if r['distance'] is not None: r['distance'] = round(r['distance'], 4)  # the decision was made on the unrounded distance
-    return dict(answer, **r, timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1), store=_ms(t3 - t2)))
+    # the decision was made on the unrounded distance
+    if r['distance'] is not None: r['distance'] = round(r['distance'], 4)
+    return dict(answer, **r,
+                timings_ms=dict(decode=_ms(t1 - t0), face_and_embed=_ms(t2 - t1), store=_ms(t3 - t2)))
 
 # %% ../nbs/07_service.ipynb #991a7cb2
 @patch
 def challenge(self:FaceService, client:str=None, # who asks, for the request budget
               owner:str=None, # whom it is bound to, when not `client` (the address, or the app's end user)
              ) -> dict:
-    "A new single-use head-turn challenge for `client`: id, moves with their instructions, expiry, and the frames expected."
+    """A new single-use head-turn challenge for `client`: id, moves with their instructions, expiry, and the
+    frames expected."""
     self._need('store', 'liveness')
     self._spend(client, 'challenge')
     c = self.store.issue_challenge(self.test_moves or new_moves(), CHALLENGE_TTL, owner or client)
     c = dict(c, test_mode=True) if self.test_moves else c
-    return dict(c, expires_in=CHALLENGE_TTL, frames=dict(min=FRAMES[0], max=FRAMES[1], seconds=CAPTURE_SECONDS),
-                instructions=[dict(move=m, text=INSTRUCTIONS[m][0], arrow=INSTRUCTIONS[m][1]) for m in c['moves']])
+    return dict(c, expires_in=CHALLENGE_TTL,
+                frames=dict(min=FRAMES[0], max=FRAMES[1], seconds=CAPTURE_SECONDS),
+                instructions=[dict(move=m, text=INSTRUCTIONS[m][0], arrow=INSTRUCTIONS[m][1])
+                              for m in c['moves']])
 
+# %% ../nbs/07_service.ipynb #b63584a4
 @patch
 def _challenge_moves(self:FaceService, challenge, frames:list, client:str=None) -> tuple:
-    "The moves of `challenge`, which is used up now (else `ChallengeRefused`); a malformed request is refused before that."
+    """The moves of `challenge`, which is used up now (else `ChallengeRefused`); a malformed request is
+    refused before that."""
     if challenge is None or not FRAMES[0] <= len(frames) <= FRAMES[1]:
         raise InvalidRequest(f"a live challenge takes its id and {FRAMES[0]} to {FRAMES[1]} frames, got "
                              f"{'no id and ' if challenge is None else ''}{len(frames)} frames")
     self._need('liveness')
     return self.store.use_challenge(str(challenge), client)
 
+# %% ../nbs/07_service.ipynb #7c8bc336
 @patch
 def _same_person(self:FaceService) -> tuple:
-    "The cuts of a challenge's identity check: each frame vs the rest (registration's), groups (3 photos × 5 frames), two people (1 × 1)."
+    """The cuts of a challenge's identity check: each frame vs the rest (registration's), groups
+    (3 photos × 5 frames), two people (1 × 1)."""
     return self.consistency_cut or self.threshold, self.threshold_for(3, 5), self.threshold_for(1, 1)
 
+# %% ../nbs/07_service.ipynb #7fb3819b
 @patch
 def _check_live(self:FaceService, rows:list, ims:list, moves:tuple) -> dict:
     "`check_frames` on the analysed frames, with the time it took."
@@ -649,16 +846,20 @@ def _check_live(self:FaceService, rows:list, ims:list, moves:tuple) -> dict:
     r = check_frames(rows, [thumbnail(im) for im in ims], moves, self.liveness, *self._same_person())
     return dict(r, check_ms=_ms(time.perf_counter() - t))
 
+# %% ../nbs/07_service.ipynb #6e22a5b0
 @patch
-def _register_live(self:FaceService, user:str, challenge, frames:list, replace:bool, client:str=None, consent:str=None,
+def _register_live(self:FaceService, user:str, challenge, frames:list, replace:bool, client:str=None,
+                   consent:str=None,
                    owner:str=None) -> dict:
-    "Registration from a challenge's frames: the challenge used once, every liveness check, then the most frontal frames enrolled."
+    """Registration from a challenge's frames: the challenge used once, every liveness check, then the most
+    frontal frames enrolled."""
     self._need('embedder', 'store', 'liveness')
     self._need_gender()
     self._spend(client, 'register')
     moves = self._challenge_moves(challenge, frames, owner or client)
     self.store.record_consent(user, consent)  # before a frame is read
-    row = self._begin(user, client)  # a failed challenge counts against the client, as a failed verification does
+    # a failed challenge counts against the client, as a failed verification does
+    row = self._begin(user, client)
     try:
         with self._slot():
             ims = [self._load(f, client, 'register') for f in frames]
@@ -671,61 +872,74 @@ def _register_live(self:FaceService, user:str, challenge, frames:list, replace:b
     if not live['passed']:
         self.store.end_attempt(row, live['reason'], enrolled=False)
         self.store.log_decision(f'user:{user}', user, 'refused', (live['reason'],))
-        return dict(user=user, status='refused', reason=live['reason'], enrolled_photos=0, model=self.embedder.model, photos=[], liveness=live)
+        return dict(user=user, status='refused', reason=live['reason'], enrolled_photos=0,
+                    model=self.embedder.model, photos=[], liveness=live)
     self.store.cancel_attempt(row)
     return dict(self._enrol(user, rows, replace, ims, consent, live), liveness=live)
 
 # %% ../nbs/07_service.ipynb #001e
 @patch
 def delete(self:FaceService, user:str, ban:bool=False) -> dict:
-    "Erase `user` (keeping only her template in the ban list if `ban`); raises `UnknownUser` if there is nobody to erase."
+    """Erase `user` (keeping only her template in the ban list if `ban`); raises `UnknownUser` if there is
+    nobody to erase."""
     user = check_user(user)
     self._need('store')
     if ban:
-        return dict(user=user, deleted=True, banned=True, ban_id=self.store.ban(user, days=self.config.ban_days or None))
+        return dict(user=user, deleted=True, banned=True,
+                    ban_id=self.store.ban(user, days=self.config.ban_days or None))
     if not self.store.delete(user): raise UnknownUser(user)
     return dict(user=user, deleted=True)
 
 # %% ../nbs/07_service.ipynb #90a68767
 def _data_url(jpeg:bytes) -> str: return 'data:image/jpeg;base64,' + base64.b64encode(jpeg).decode()
 
+# %% ../nbs/07_service.ipynb #68bae7c6
 @patch
 def cases(self:FaceService, reason:str=None, limit:int=100) -> dict:
-    "The moderators' queue, oldest first (of one `reason`, if given): ids, reasons, scores and dates, no frame."
+    """The moderators' queue, oldest first (of one `reason`, if given): ids, reasons, scores and dates, no
+    frame."""
     self._need('store')
     items = self.store.cases('pending', reason, min(max(int(limit), 1), 500))
     return dict(cases=len(items), items=items)
 
+# %% ../nbs/07_service.ipynb #d4a6e02a
 @patch
 def case(self:FaceService, cid:str) -> dict:
-    "One case for a moderator: reasons, scores, the liveness verdict, and the audit frames, hers and the resembled account's."
+    """One case for a moderator: reasons, scores, the liveness verdict, and the audit frames, hers and the
+    resembled account's."""
     self._need('store')
     c = self.store.case(cid)
-    return dict(c, frames=list(map(_data_url, c['frames'])), matched_frames=list(map(_data_url, c['matched_frames'])))
+    return dict(c, frames=list(map(_data_url, c['frames'])),
+                matched_frames=list(map(_data_url, c['matched_frames'])))
 
 # %% ../nbs/07_service.ipynb #346ca8cc
 @patch
 def decide(self:FaceService, cid:str, outcome:str, # `approve`, `refuse` or `ban`
            moderator:str, note:str='') -> dict:
-    "A moderator's decision on a pending case (see `Store.decide`): approve enrols her, as a clean registration would."
+    """A moderator's decision on a pending case (see `Store.decide`): approve enrols her, as a clean
+    registration would."""
     self._need('store')
     if outcome not in OUTCOMES: raise InvalidRequest(f"'decision' must be one of {', '.join(OUTCOMES)}")
     if len(str(note or '')) > 1000: raise InvalidRequest("a note is at most 1000 characters")
     c = self.config
-    return self.store.decide(cid, outcome, check_user(moderator), str(note or ''), c.member_frames, c.ban_days or None)
+    return self.store.decide(cid, outcome, check_user(moderator), str(note or ''), c.member_frames,
+                             c.ban_days or None)
 
+# %% ../nbs/07_service.ipynb #f72ba82e
 @patch
 def appeal(self:FaceService, cid:str) -> dict:
     "Put a refusal's case in the moderators' queue, within its appeal window."
     self._need('store')
     return self.store.appeal(cid, self.config.case_days)
 
+# %% ../nbs/07_service.ipynb #056d1410
 @patch
 def record(self:FaceService, user:str) -> dict:
     "What is held about `user` (never a template or a frame): dates, consents, cases, decisions, flags."
     self._need('store')
     return self.store.record(check_user(user))
 
+# %% ../nbs/07_service.ipynb #1ecd24e6
 @patch
 def purge(self:FaceService, now:float=None) -> dict:
     "Apply the retention schedule of the settings at `now` (see `Store.purge`): the rows erased, by kind."

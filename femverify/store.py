@@ -62,17 +62,23 @@ CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY, time REAL NOT NUL
 CREATE INDEX IF NOT EXISTS decisions_user ON decisions(user_id);
 CREATE TABLE IF NOT EXISTS log_head (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL)
 """
-_V7 = ('cases', 'case_frames', 'member_frames', 'consents', 'decisions', 'log_head')  # the tables of version 7
+# the tables of version 7
+_V7 = ('cases', 'case_frames', 'member_frames', 'consents', 'decisions', 'log_head')
 _V4 = [s for s in SCHEMA.split(';') if 'bans (' in s or 'flags' in s]
-MIGRATIONS = {1: ["ALTER TABLE users ADD COLUMN model TEXT NOT NULL DEFAULT 'unknown'"],  # from version k to k + 1
-              2: ["CREATE TABLE IF NOT EXISTS requests (time REAL NOT NULL, client TEXT NOT NULL, route TEXT NOT NULL)",
+# from version k to k + 1
+MIGRATIONS = {1: ["ALTER TABLE users ADD COLUMN model TEXT NOT NULL DEFAULT 'unknown'"],
+              2: ["CREATE TABLE IF NOT EXISTS requests (time REAL NOT NULL, client TEXT NOT NULL, route "
+                  "TEXT NOT NULL)",
                   "CREATE INDEX IF NOT EXISTS requests_client_time ON requests(client, route, time)"],
               3: [s.replace(', gkey INTEGER,\n    expires REAL, frame BLOB', '').replace(', gkey INTEGER', '') for s in _V4],
-              4: ["ALTER TABLE users ADD COLUMN gkey INTEGER", "ALTER TABLE bans ADD COLUMN gkey INTEGER", "DROP TABLE IF EXISTS changes",
+              4: ["ALTER TABLE users ADD COLUMN gkey INTEGER", "ALTER TABLE bans ADD COLUMN gkey INTEGER",
+                  "DROP TABLE IF EXISTS changes",
                   "CREATE TABLE IF NOT EXISTS gallery_log (seq INTEGER PRIMARY KEY, ref INTEGER)",
-                  "UPDATE users SET gkey = rowid", "UPDATE bans SET gkey = id + (SELECT COALESCE(MAX(gkey), 0) FROM users)",
+                  "UPDATE users SET gkey = rowid", "UPDATE bans SET gkey = id + (SELECT COALESCE(MAX(gkey), "
+                                                   "0) FROM users)",
                   "INSERT INTO gallery_log (seq) SELECT gkey FROM users UNION ALL SELECT gkey FROM bans",
-                  "CREATE INDEX IF NOT EXISTS users_gkey ON users(gkey)", "CREATE INDEX IF NOT EXISTS bans_gkey ON bans(gkey)"],
+                  "CREATE INDEX IF NOT EXISTS users_gkey ON users(gkey)", "CREATE INDEX IF NOT EXISTS "
+                                                                          "bans_gkey ON bans(gkey)"],
               5: [s for s in SCHEMA.split(';') if 'challenges (' in s],
               6: ["ALTER TABLE users ADD COLUMN last_seen REAL", "ALTER TABLE bans ADD COLUMN expires REAL",
                   "ALTER TABLE bans ADD COLUMN frame BLOB"] +
@@ -81,8 +87,11 @@ MIGRATIONS = {1: ["ALTER TABLE users ADD COLUMN model TEXT NOT NULL DEFAULT 'unk
 # %% ../nbs/06_store.ipynb #0008
 class Store:
     "SQLite enrolment store: users, embeddings, bans, attempts."
-    sealer = None  # a `Sealer` (`open_store(..., sealer=)`): templates sealed at rest; None only for unsealed development stores
-    def __init__(self, path, # the database file (created with its folder if missing, readable by its owner only)
+    # a `Sealer` (`open_store(..., sealer=)`): templates sealed at rest; None only for unsealed development
+    # stores
+    sealer = None
+    # the database file (created with its folder if missing, readable by its owner only)
+    def __init__(self, path,
                  timeout:float=30.0): # seconds to wait for another writer
         self.path, self.timeout = Path(path), timeout
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,8 +102,10 @@ class Store:
     def close(self): "Nothing to release: each operation closed its own connection."
 
     def _migrate(self, db, v:int):
-        "Bring a database at schema version `v` (0: empty) to `SCHEMA_VERSION`, inside the open transaction `db`."
-        if v > SCHEMA_VERSION: raise RuntimeError(f"{self} has schema version {v}; this femverify knows up to {SCHEMA_VERSION}")
+        """Bring a database at schema version `v` (0: empty) to `SCHEMA_VERSION`, inside the open transaction
+        `db`."""
+        if v > SCHEMA_VERSION:
+            raise RuntimeError(f"{self} has schema version {v}; this femverify knows up to {SCHEMA_VERSION}")
         for stmt in (SCHEMA.split(';') if v == 0 else [s for k in range(v, SCHEMA_VERSION) for s in MIGRATIONS[k]]):
             if stmt.strip(): db.execute(stmt)
         self._set_version(db)
@@ -102,7 +113,8 @@ class Store:
     def _set_version(self, db): db.execute(f'PRAGMA user_version = {SCHEMA_VERSION}')
 
     def _wal(self, db):
-        "Switch the file to WAL. The switch needs the file to itself and SQLite doesn't wait for it: retry until `timeout`."
+        """Switch the file to WAL. The switch needs the file to itself and SQLite doesn't wait for it: retry
+        until `timeout`."""
         deadline = time.monotonic() + self.timeout
         while True:
             try: db.execute('PRAGMA journal_mode=WAL'); return
@@ -113,15 +125,18 @@ class Store:
     @contextmanager
     def _connect(self):
         try: db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-        except sqlite3.OperationalError as e: raise StoreUnavailable(f"can't open the database: {e}") from None
+        except sqlite3.OperationalError as e:
+            raise StoreUnavailable(f"can't open the database: {e}") from None
         try:
-            if db.execute('PRAGMA journal_mode').fetchone()[0] != 'wal': self._wal(db)  # once per file: WAL mode persists
+            # once per file: WAL mode persists
+            if db.execute('PRAGMA journal_mode').fetchone()[0] != 'wal': self._wal(db)
             db.execute('PRAGMA foreign_keys=ON')
             db.execute('PRAGMA synchronous=NORMAL')
             db.execute('PRAGMA secure_delete=ON')  # erased templates are overwritten, not left in free pages
             yield db
         except sqlite3.OperationalError as e:
-            if 'locked' in str(e) or 'busy' in str(e): raise StoreUnavailable(f"the database stayed locked for {self.timeout:g} s") from None
+            if 'locked' in str(e) or 'busy' in str(e):
+                raise StoreUnavailable(f"the database stayed locked for {self.timeout:g} s") from None
             raise
         finally: db.close()
 
@@ -147,9 +162,11 @@ def _digest(prev:str, row) -> str:
 def _decide(db, subject:str, user:str, outcome:str, reasons:tuple=(), actor:str='femverify', note:str='', now:float=None) -> int:
     "Append one decision to the log inside the open write transaction `db`: its number."
     seq, prev = db.execute("SELECT seq, hash FROM log_head WHERE id='head'").fetchone() or (0, GENESIS)
-    row = (seq + 1, time.time() if now is None else now, subject, user, outcome, ','.join(reasons), actor, note or '')
+    row = (seq + 1, time.time() if now is None else now, subject, user, outcome, ','.join(reasons), actor,
+           note or '')
     h = _digest(prev, row)
-    db.execute('INSERT INTO decisions (seq, time, subject, user_id, outcome, reasons, actor, note, prev, hash) '
+    db.execute('INSERT INTO decisions (seq, time, subject, user_id, outcome, reasons, actor, note, prev, '
+               'hash) '
                'VALUES (?,?,?,?,?,?,?,?,?,?)', (*row, prev, h))
     db.execute("DELETE FROM log_head WHERE id='head'")
     db.execute("INSERT INTO log_head (id, seq, hash) VALUES ('head', ?, ?)", (row[0], h))
@@ -173,8 +190,10 @@ def decisions(self:Store, user:str=None) -> list:
 # %% ../nbs/06_store.ipynb #703ba97c
 @patch
 def verify_log(self:Store) -> dict:
-    "Check the decision log's chain: `ok`, the rows checked, the head hash; else the first row that breaks it, and why."
-    prev, n, q = GENESIS, 0, f"SELECT {', '.join(LOG_FIELDS).replace('user,', 'user_id,')}, prev, hash FROM decisions ORDER BY seq"
+    """Check the decision log's chain: `ok`, the rows checked, the head hash; else the first row that breaks
+    it, and why."""
+    prev, n, q = GENESIS, 0, (f"SELECT {', '.join(LOG_FIELDS).replace('user,', 'user_id,')}, prev, hash FROM "
+                              "decisions ORDER BY seq")
     with self._connect() as db:
         head = db.execute("SELECT seq, hash FROM log_head WHERE id='head'").fetchone() or (0, GENESIS)
         for r in db.execute(q):
@@ -183,20 +202,24 @@ def verify_log(self:Store) -> dict:
                    else 'it was edited' if _digest(prev, r[:8]) != r[9] else None)
             if why: return dict(ok=False, rows=n, broken_at=r[0], why=why)
             prev = r[9]
-    if tuple(head) != (n, prev): return dict(ok=False, rows=n, broken_at=n + 1, why=f'rows after {n} were removed (the head says {head[0]})')
+    if tuple(head) != (n, prev):
+        return dict(ok=False, rows=n, broken_at=n + 1, why=f'rows after {n} were removed (the head says '
+                                                           f'{head[0]})')
     return dict(ok=True, rows=n, head=prev)
 
 # %% ../nbs/06_store.ipynb #000c
 def _blob(v) -> bytes: return np.asarray(v, np.float32).tobytes()
 def _vec(b:bytes) -> np.ndarray: return np.frombuffer(b, np.float32).copy()
 def _log(db, ref:int=None) -> int:
-    "Append to the gallery's change feed: a new key (`ref` None), or the removal of key `ref`; the row's number."
+    """Append to the gallery's change feed: a new key (`ref` None), or the removal of key `ref`; the row's
+    number."""
     seq = db.execute('INSERT INTO gallery_log (ref) VALUES (?) RETURNING seq', (ref,)).fetchone()[0]
     if getattr(db, 'notify', None): db.notify(seq)  # PostgreSQL: tell every listening server, on commit
     return seq
 
 def _drop_user(db, user:str) -> bool:
-    "Delete `user`'s row (embeddings cascade) and log the removal of her template; False if she isn't enrolled."
+    """Delete `user`'s row (embeddings cascade) and log the removal of her template; False if she isn't
+    enrolled."""
     k = db.execute('DELETE FROM users WHERE id=? RETURNING gkey', (user,)).fetchone()
     if k is None: return False
     if k[0] is not None: _log(db, k[0])
@@ -227,9 +250,11 @@ def _enroll(self:Store, db, user, template, embeddings, qualities, replace, mode
         _drop_user(db, user)
     db.execute('INSERT INTO users (id, created, dim, template, model, gkey, last_seen) VALUES (?,?,?,?,?,?,?)',
                (user, now, len(template), self._seal(template, u), model, _log(db), now))
-    for f in frames: db.execute('INSERT INTO member_frames (user_id, frame) VALUES (?,?)', (user, self._seal_bytes(f, u)))
+    for f in frames:
+        db.execute('INSERT INTO member_frames (user_id, frame) VALUES (?,?)', (user, self._seal_bytes(f, u)))
     for n, (e, q) in enumerate(zip(embeddings, qualities if qualities is not None else iter(lambda: None, 0)), 1):
-        db.execute('INSERT INTO embeddings (user_id, vector, created, quality) VALUES (?,?,?,?)', (user, self._seal(e, u), now, q))
+        db.execute('INSERT INTO embeddings (user_id, vector, created, quality) VALUES (?,?,?,?)',
+                   (user, self._seal(e, u), now, q))
     return n
 
 # %% ../nbs/06_store.ipynb #dfee25bc
@@ -239,10 +264,12 @@ class TemplateKeyError(StoreUnavailable):
 _MAGIC = b'FV1'  # then a 4-byte key id, a 12-byte nonce, the ciphertext and its 16-byte tag
 
 class Sealer:
-    "AES-GCM sealing of templates under one service key (`old`: keys that may still open blobs, while rekeying)."
+    """AES-GCM sealing of templates under one service key (`old`: keys that may still open blobs, while
+    rekeying)."""
     def __init__(self, key:bytes, old:tuple=()):
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-        if len(key) != 32: raise TemplateKeyError(f"a template key is 32 bytes (base64: 44 characters), not {len(key)}")
+        if len(key) != 32:
+            raise TemplateKeyError(f"a template key is 32 bytes (base64: 44 characters), not {len(key)}")
         self.kid = _kid(key)
         self._keys = {_kid(k): AESGCM(k) for k in (*old, key)}
         self._mac = hashlib.sha256(b'femverify pseudonyms' + key).digest()
@@ -252,7 +279,8 @@ def _kid(key:bytes) -> bytes: return hashlib.sha256(key).digest()[:4]
 
 @patch
 def pseudonym(self:Sealer, text:str) -> str:
-    "A keyed, one-way stand-in for `text` (HMAC-SHA-256 under a key derived from the template key): 'x:' and 24 hex digits."
+    """A keyed, one-way stand-in for `text` (HMAC-SHA-256 under a key derived from the template key): 'x:' and
+    24 hex digits."""
     import hmac
     return 'x:' + hmac.new(self._mac, text.encode(), 'sha256').hexdigest()[:24]
 
@@ -269,7 +297,8 @@ def seal(self:Sealer, v, aad:str) -> bytes:
 
 @patch
 def open(self:Sealer, b:bytes, aad:str) -> np.ndarray:
-    "The vector sealed in `b` for `aad`; `TemplateKeyError` if it was sealed under another key, for another row, or altered."
+    """The vector sealed in `b` for `aad`; `TemplateKeyError` if it was sealed under another key, for another
+    row, or altered."""
     return _vec(self.open_bytes(b, aad))
 
 @patch
@@ -277,24 +306,33 @@ def open_bytes(self:Sealer, b:bytes, aad:str) -> bytes:
     "The bytes sealed in `b` for `aad` (see `open`)."
     from cryptography.exceptions import InvalidTag
     b = bytes(b)
-    if not b.startswith(_MAGIC): raise TemplateKeyError("a template is stored unsealed: run `femverify rekey` to seal the store")
+    if not b.startswith(_MAGIC):
+        raise TemplateKeyError("a template is stored unsealed: run `femverify rekey` to seal the store")
     k = self._keys.get(b[3:7])
-    if k is None: raise TemplateKeyError(f"a template was sealed under key {b[3:7].hex()}, not this server's {self.kid.hex()}: wrong key file?")
+    if k is None:
+        raise TemplateKeyError(f"a template was sealed under key {b[3:7].hex()}, not this server's "
+                               f"{self.kid.hex()}: wrong key file?")
     try: return k.decrypt(b[7:19], b[19:], aad.encode())
-    except InvalidTag: raise TemplateKeyError("a sealed template fails authentication (altered, or moved from another row)") from None
+    except InvalidTag:
+        raise TemplateKeyError("a sealed template fails authentication (altered, or moved from another row)") from None
 
 # %% ../nbs/06_store.ipynb #d0c9773c
 def load_sealer(config) -> Sealer:
-    "The `Sealer` of `config.template_key_file` or `config.template_key` (base64 of 32 bytes); `TemplateKeyError` if neither is usable."
+    """The `Sealer` of `config.template_key_file` or `config.template_key` (base64 of 32 bytes);
+    `TemplateKeyError` if neither is usable."""
     import base64, binascii
     if config.template_key_file:
         try: text = Path(config.template_key_file).read_text().strip()
-        except OSError as e: raise TemplateKeyError(f"can't read the template key file {config.template_key_file}: {e.strerror or e}") from None
+        except OSError as e:
+            raise TemplateKeyError(f"can't read the template key file {config.template_key_file}: "
+                                   f"{e.strerror or e}") from None
     elif config.template_key: text = config.template_key.strip()
-    else: raise TemplateKeyError("no template key: set FEMVERIFY_TEMPLATE_KEY_FILE to a key made by `femverify keygen --out FILE` "
+    else: raise TemplateKeyError("no template key: set FEMVERIFY_TEMPLATE_KEY_FILE to a key made by "
+                                 "`femverify keygen --out FILE` "
                                  "(kept outside the database); templates are never stored in the clear")
     try: return Sealer(base64.urlsafe_b64decode(text))
-    except (binascii.Error, ValueError): raise TemplateKeyError("the template key is not base64 (make one with `femverify keygen`)") from None
+    except (binascii.Error, ValueError):
+        raise TemplateKeyError("the template key is not base64 (make one with `femverify keygen`)") from None
 
 def new_key() -> str:
     "A fresh template key, as the base64 text a key file holds."
@@ -304,7 +342,8 @@ def new_key() -> str:
 # %% ../nbs/06_store.ipynb #5e01325d
 @patch
 def _seal_bytes(self:Store, data:bytes, aad:str) -> bytes:
-    "`data` as stored: sealed for `aad` under the store's key (in the clear only in a store opened without one)."
+    """`data` as stored: sealed for `aad` under the store's key (in the clear only in a store opened without
+    one)."""
     return bytes(data) if self.sealer is None else self.sealer.seal_bytes(data, aad)
 
 @patch
@@ -312,7 +351,8 @@ def _open_bytes(self:Store, b:bytes, aad:str) -> bytes:
     "Stored bytes; sealed ones need the key, and a store with a key opens nothing unsealed."
     if self.sealer is not None: return self.sealer.open_bytes(b, aad)
     if bytes(b[:3]) == _MAGIC:
-        raise TemplateKeyError("the templates are sealed: open the store with its key (FEMVERIFY_TEMPLATE_KEY_FILE)")
+        raise TemplateKeyError("the templates are sealed: open the store with its key "
+                               "(FEMVERIFY_TEMPLATE_KEY_FILE)")
     return bytes(b)
 
 @patch
@@ -326,28 +366,35 @@ def _open(self:Store, b:bytes, aad:str) -> np.ndarray:
     return _vec(self._open_bytes(b, aad))
 
 # %% ../nbs/06_store.ipynb #60bbecd6
-SEALED = (('users', 'template', "'user:' || id"), ('embeddings', 'vector', "'user:' || user_id"), ('bans', 'template', "'ban'"), ('bans', 'frame', "'ban'"),
+SEALED = (('users', 'template', "'user:' || id"), ('embeddings', 'vector', "'user:' || user_id"),
+          ('bans', 'template', "'ban'"), ('bans', 'frame', "'ban'"),
           ('cases', 'template', "'case:' || id"), ('cases', 'embeddings', "'case:' || id"),
-          ('case_frames', 'frame', "'case:' || case_id"), ('member_frames', 'frame', "'user:' || user_id"))  # table, column, owner
+          # table, column, owner
+          ('case_frames', 'frame', "'case:' || case_id"), ('member_frames', 'frame', "'user:' || user_id"))
 
 @patch
 def rekey(self:Store, new:Sealer) -> int:
-    "Re-seal every sealed column (`SEALED`) under `new` (opened with the store's key, or read in the clear), in one transaction."
+    """Re-seal every sealed column (`SEALED`) under `new` (opened with the store's key, or read in the clear),
+    in one transaction."""
     n = 0
     with self._tx() as db:
         for table, col, owner in SEALED:
             for rid, aad, b in db.execute(f'SELECT id, {owner}, {col} FROM {table} WHERE {col} IS NOT NULL').fetchall():
-                db.execute(f'UPDATE {table} SET {col}=? WHERE id=?', (new.seal_bytes(self._open_bytes(b, aad), aad), rid))
+                db.execute(f'UPDATE {table} SET {col}=? WHERE id=?',
+                           (new.seal_bytes(self._open_bytes(b, aad), aad), rid))
                 n += 1
     self.sealer = new
     return n
 
 # %% ../nbs/06_store.ipynb #000d
 class ModelMismatch(ValueError):
-    "The user's template was made by another embedding model: it can't be compared, and the member must register again."
+    """The user's template was made by another embedding model: it can't be compared, and the member must
+    register again."""
     def __init__(self, user:str, stored:str, running:str):
-        super().__init__(f"user {user!r} was registered with the face model {stored!r}, but this server verifies with {running!r}: "
-                         "embeddings of different models can't be compared, and photos are not kept, so the member must register again")
+        super().__init__(f"user {user!r} was registered with the face model {stored!r}, but this server "
+                         f"verifies with {running!r}: "
+                         "embeddings of different models can't be compared, and photos are not kept, so the "
+                         "member must register again")
         self.user, self.stored, self.running = user, stored, running
 
 @patch
@@ -356,16 +403,19 @@ def get(self:Store, user:str) -> dict:
     with self._connect() as db:
         u = db.execute('SELECT template, created, model FROM users WHERE id=?', (user,)).fetchone()
         if u is None: raise UnknownUser(user)
-        e = [self._open(r[0], f'user:{user}') for r in db.execute('SELECT vector FROM embeddings WHERE user_id=? ORDER BY id', (user,))]
+        e = [self._open(r[0], f'user:{user}') for r in db.execute('SELECT vector FROM embeddings WHERE '
+                                                                  'user_id=? ORDER BY id', (user,))]
     t = self._open(u[0], f'user:{user}')
-    return dict(template=t, embeddings=np.stack(e) if e else np.zeros((0, len(t)), np.float32), created=u[1], model=u[2])
+    return dict(template=t, embeddings=np.stack(e) if e else np.zeros((0, len(t)), np.float32),
+                created=u[1], model=u[2])
 
 @patch
 def template(self:Store, user:str,
              model:str=None, # the model that will compare it: `ModelMismatch` if the template's differs
             ) -> np.ndarray:
     "Just the template of `user` (what verification needs); raises `UnknownUser` or `ModelMismatch`."
-    with self._connect() as db: u = db.execute('SELECT template, model FROM users WHERE id=?', (user,)).fetchone()
+    with self._connect() as db:
+        u = db.execute('SELECT template, model FROM users WHERE id=?', (user,)).fetchone()
     if u is None: raise UnknownUser(user)
     if model is not None and u[1] != model: raise ModelMismatch(user, u[1], model)
     return self._open(u[0], f'user:{user}')
@@ -390,38 +440,51 @@ class LimitReached(RuntimeError):
         super().__init__(f"too many failed verifications ({who} limit: {limit} a minute)")
         self.who, self.limit = who, limit
 
-_PENDING_STALE = 30.0  # seconds after which a pending attempt is a killed worker's leftover, not an attempt in flight
+# seconds after which a pending attempt is a killed worker's leftover, not an attempt in flight
+_PENDING_STALE = 30.0
 _FAILED = "decision!='match' AND (decision!='pending' OR time>=?)"  # what counts against a limit
 
 @patch
 def begin_attempt(self:Store, user:str, client:str=None,
                   limit:int=5, # failures per client, and per client and user (since that pair's last success)
-                  user_limit:int=20, # failures per user from every client, for clients not trusted (None: no such limit)
+                  # failures per user from every client, for clients not trusted (None: no such limit)
+                  user_limit:int=20,
                   window:float=60.0, # seconds the failures are counted over
                   trust:float=30 * 86400, # a client that verified as `user` this recently is trusted
                  ) -> int:
     "Check the limits and record a pending attempt, atomically: its row id; or `LimitReached`."
     now = time.time()
-    with self._tx() as db:  # FAILED (at the end of a query) takes one more argument: when pending rows go stale
+    # FAILED (at the end of a query) takes one more argument: when pending rows go stale
+    with self._tx() as db:
         q = lambda sql, *a: db.execute(sql.replace('FAILED', _FAILED), a + ((now - _PENDING_STALE,) if 'FAILED' in sql else ())).fetchone()[0]
-        ok = q("SELECT COALESCE(MAX(time), 0) FROM attempts WHERE user_id=? AND client IS ? AND decision='match'", user, client)
-        if client is not None and q("SELECT COUNT(*) FROM attempts WHERE client=? AND time>=? AND FAILED", client, now - window) >= limit: raise LimitReached('client', limit)
-        if q("SELECT COUNT(*) FROM attempts WHERE user_id=? AND client IS ? AND time>=? AND FAILED", user, client, max(now - window, ok)) >= limit: raise LimitReached('pair', limit)
-        if user_limit is not None and ok < now - trust and q("SELECT COUNT(*) FROM attempts WHERE user_id=? AND time>=? AND FAILED", user, now - window) >= user_limit: raise LimitReached('user', user_limit)
-        return db.execute("INSERT INTO attempts (time, user_id, client, decision) VALUES (?,?,?,'pending') RETURNING id", (now, user, client)).fetchone()[0]
+        ok = q("SELECT COALESCE(MAX(time), 0) FROM attempts WHERE user_id=? AND client IS ? AND "
+               "decision='match'", user, client)
+        if client is not None and q("SELECT COUNT(*) FROM attempts WHERE client=? AND time>=? AND FAILED", client, now - window) >= limit:
+            raise LimitReached('client', limit)
+        if q("SELECT COUNT(*) FROM attempts WHERE user_id=? AND client IS ? AND time>=? AND FAILED", user, client, max(now - window, ok)) >= limit:
+            raise LimitReached('pair', limit)
+        if user_limit is not None and ok < now - trust and q("SELECT COUNT(*) FROM attempts WHERE user_id=? "
+                                                             "AND time>=? AND FAILED", user, now - window) >= user_limit:
+            raise LimitReached('user', user_limit)
+        return db.execute("INSERT INTO attempts (time, user_id, client, decision) VALUES (?,?,?,'pending') "
+                          "RETURNING id", (now, user, client)).fetchone()[0]
 
 @patch
 def end_attempt(self:Store, rowid:int, decision:str, distance:float=None,
-                enrolled:bool=True, # the user must still be enrolled: else the row is dropped and `UnknownUser` raised
+                # the user must still be enrolled: else the row is dropped and `UnknownUser` raised
+                enrolled:bool=True,
                ) -> None:
     "Write the outcome of the pending attempt `rowid`."
     with self._tx() as db:
         user = db.execute('SELECT user_id FROM attempts WHERE id=?', (rowid,)).fetchone()
         gone = enrolled and (user is None or not db.execute('SELECT 1 FROM users WHERE id=?', (user[0],)).fetchone())
-        if gone: db.execute('DELETE FROM attempts WHERE id=?', (rowid,))  # committed: raising in here would roll it back
+        # committed: raising in here would roll it back
+        if gone: db.execute('DELETE FROM attempts WHERE id=?', (rowid,))
         else:
             db.execute('UPDATE attempts SET decision=?, distance=? WHERE id=?', (decision, distance, rowid))
-            if decision == 'match': db.execute('UPDATE users SET last_seen=? WHERE id=?', (time.time(), user[0]))  # retention
+            # retention
+            if decision == 'match':
+                db.execute('UPDATE users SET last_seen=? WHERE id=?', (time.time(), user[0]))
     if gone: raise UnknownUser(user[0] if user else rowid)
 
 @patch
@@ -435,20 +498,24 @@ def spend(self:Store, client:str, route:str,
           limit:int=60, # requests per client and route within the window
           window:float=60.0,
           cost:int=1, # how many requests this one counts for (a large photo costs more)
-          spent:bool=False, # the work is done already: record the cost even over the limit (the next requests pay)
+          # the work is done already: record the cost even over the limit (the next requests pay)
+          spent:bool=False,
          ) -> int:
-    "Count `cost` requests of `client` to `route` if they are within its budget (atomically): the requests left; else `LimitReached`."
+    """Count `cost` requests of `client` to `route` if they are within its budget (atomically): the requests
+    left; else `LimitReached`."""
     now = time.time()
     with self._tx() as db:
         db.execute('DELETE FROM requests WHERE time<?', (now - window,))
         n = db.execute('SELECT COUNT(*) FROM requests WHERE client=? AND route=?', (client, route)).fetchone()[0]
-        if n + cost > limit and n > 0 and not spent: raise LimitReached(f'{route} budget', limit)  # an idle client may always send one
+        # an idle client may always send one
+        if n + cost > limit and n > 0 and not spent: raise LimitReached(f'{route} budget', limit)
         for _ in range(cost): db.execute('INSERT INTO requests VALUES (?,?,?)', (now, client, route))
     return max(0, limit - n - cost)
 
 # %% ../nbs/06_store.ipynb #fc1cf17c
 class ChallengeRefused(ValueError):
-    "A challenge that can't be answered: `reason` is 'challenge_unknown', 'challenge_used', 'challenge_expired' or 'challenge_foreign'."
+    """A challenge that can't be answered: `reason` is 'challenge_unknown', 'challenge_used',
+    'challenge_expired' or 'challenge_foreign'."""
     def __init__(self, reason:str, msg:str): super().__init__(msg); self.reason = reason
 
 @patch
@@ -456,38 +523,48 @@ def issue_challenge(self:Store, moves:tuple, # the head movements asked for, in 
                     ttl:float=30.0, # seconds it may be answered in
                     client:str=None, # who it is for: only that client may use it
                    ) -> dict:
-    "Record a new single-use challenge: its unguessable id, moves and expiry (challenges an hour past expiry are dropped)."
+    """Record a new single-use challenge: its unguessable id, moves and expiry (challenges an hour past expiry
+    are dropped)."""
     now, cid = time.time(), secrets.token_urlsafe(18)
     with self._tx() as db:
         db.execute('DELETE FROM challenges WHERE expires<?', (now - 3600,))
-        db.execute('INSERT INTO challenges (id, created, expires, client, moves) VALUES (?,?,?,?,?)', (cid, now, now + ttl, client, ','.join(moves)))
+        db.execute('INSERT INTO challenges (id, created, expires, client, moves) VALUES (?,?,?,?,?)',
+                   (cid, now, now + ttl, client, ','.join(moves)))
     return dict(id=cid, moves=list(moves), expires_at=now + ttl)
 
 @patch
 def use_challenge(self:Store, cid:str, client:str=None) -> tuple:
-    "Use challenge `cid` once, atomically: its moves; else `ChallengeRefused` saying why (the challenge is used up either way)."
+    """Use challenge `cid` once, atomically: its moves; else `ChallengeRefused` saying why (the challenge is
+    used up either way)."""
     now = time.time()
     with self._tx() as db:
         row = db.execute('SELECT moves, expires, used, client FROM challenges WHERE id=?', (str(cid)[:64],)).fetchone()
-        if row is None: raise ChallengeRefused('challenge_unknown', "unknown challenge: ask for one at POST /api/v1/challenges")
+        if row is None:
+            raise ChallengeRefused('challenge_unknown', "unknown challenge: ask for one at POST "
+                                                        "/api/v1/challenges")
         db.execute('UPDATE challenges SET used=? WHERE id=? AND used IS NULL', (now, cid))
     moves, expires, used, owner = row
-    if used is not None: raise ChallengeRefused('challenge_used', "this challenge was used already: ask for a new one")
+    if used is not None:
+        raise ChallengeRefused('challenge_used', "this challenge was used already: ask for a new one")
     if expires < now: raise ChallengeRefused('challenge_expired', "this challenge expired: ask for a new one")
-    if owner != client: raise ChallengeRefused('challenge_foreign', "this challenge was issued to another client: ask for a new one")
+    if owner != client:
+        raise ChallengeRefused('challenge_foreign', "this challenge was issued to another client: ask for a "
+                                                    "new one")
     return tuple(moves.split(','))
 
 # %% ../nbs/06_store.ipynb #0012
 @patch
 def delete(self:Store, user:str) -> bool:
-    "Erase every row that names enrolled `user` (enrolment, embeddings, audit frames, audit, flags, cases, consents), in one transaction; False, touching nothing, if she is not enrolled."
+    """Erase every row that names enrolled `user` (enrolment, embeddings, audit frames, audit, flags, cases,
+    consents), in one transaction; False, touching nothing, if she is not enrolled."""
     with self._tx() as db:
         if not _drop_user(db, user): return False
         _forget(db, user)
     return True
 
 def _forget(db, user:str):
-    "Delete the attempts, flags, cases and consents that name `user` (as the registrant or as the member matched)."
+    """Delete the attempts, flags, cases and consents that name `user` (as the registrant or as the member
+    matched)."""
     db.execute('DELETE FROM attempts WHERE user_id=?', (user,))
     db.execute('DELETE FROM cases WHERE user_id=?', (user,))  # their frames cascade
     db.execute('DELETE FROM consents WHERE user_id=?', (user,))
@@ -499,7 +576,8 @@ def ban(self:Store, user:str, note:str='',
         days:float=None, # the ban lapses after this many days (None: never; `purge` lifts lapsed bans)
         actor:str='femverify', # who decided it, for the decision log
        ) -> int:
-    "Erase `user` but keep her template (and one audit frame) in the ban list: the ban's id; `UnknownUser` if not enrolled."
+    """Erase `user` but keep her template (and one audit frame) in the ban list: the ban's id; `UnknownUser`
+    if not enrolled."""
     with self._tx() as db:
         u = db.execute('SELECT template, model FROM users WHERE id=?', (user,)).fetchone()
         if u is None: raise UnknownUser(user)
@@ -515,8 +593,10 @@ def ban(self:Store, user:str, note:str='',
 def _ban(self:Store, db, template, model:str, note:str, days:float=None, frame:bytes=None) -> int:
     "Add `template` to the ban list inside the open write transaction `db`: the ban's id."
     now = time.time()
-    return db.execute('INSERT INTO bans (created, model, template, note, gkey, expires, frame) VALUES (?,?,?,?,?,?,?) RETURNING id',
-                      (now, model, self._seal(template, 'ban'), note, _log(db), None if days is None else now + days * 86400,
+    return db.execute('INSERT INTO bans (created, model, template, note, gkey, expires, frame) VALUES '
+                      '(?,?,?,?,?,?,?) RETURNING id',
+                      (now, model, self._seal(template, 'ban'), note, _log(db),
+                       None if days is None else now + days * 86400,
                        None if frame is None else self._seal_bytes(frame, 'ban'))).fetchone()[0]
 
 @patch
@@ -532,22 +612,26 @@ def unban(self:Store, ban_id:int, actor:str='femverify') -> bool:
 @patch
 def changes(self:Store) -> int:
     "The number of the last change to templates or bans: a cheap test of whether a cached gallery is stale."
-    with self._connect() as db: return db.execute('SELECT COALESCE(MAX(seq), 0) FROM gallery_log').fetchone()[0]
+    with self._connect() as db:
+        return db.execute('SELECT COALESCE(MAX(seq), 0) FROM gallery_log').fetchone()[0]
 
 @patch
 def gallery_since(self:Store, model:str, # only templates made by this embedder
                   seq:int=0, # the change number the caller has already applied (0: nothing yet)
                  ) -> dict:
-    "What changed in the gallery of `model` after change `seq`: the new `seq`, templates `added` [(key, label, (d,) float32)], keys `removed`."
+    """What changed in the gallery of `model` after change `seq`: the new `seq`, templates `added` [(key,
+    label, (d,) float32)], keys `removed`."""
     with self._connect() as db:
         log = db.execute('SELECT seq, ref FROM gallery_log WHERE seq > ? ORDER BY seq', (seq,)).fetchall()
         added = [(k, f'user:{u}', self._open(t, f'user:{u}')) for k, u, t in db.execute('SELECT gkey, id, template FROM users WHERE model=? AND gkey > ? ORDER BY gkey', (model, seq))]
         added += [(k, f'ban:{b}', self._open(t, 'ban')) for k, b, t in db.execute('SELECT gkey, id, template FROM bans WHERE model=? AND gkey > ? ORDER BY gkey', (model, seq))]
-    return dict(seq=log[-1][0] if log else seq, added=sorted(added, key=lambda a: a[0]), removed=[r for _, r in log if r is not None and r <= seq])
+    return dict(seq=log[-1][0] if log else seq, added=sorted(added, key=lambda a: a[0]),
+                removed=[r for _, r in log if r is not None and r <= seq])
 
 @patch
 def templates(self:Store, keys) -> dict:
-    "The stored (exact, float32) templates of gallery `keys`: {key: (label, template)}, for re-ranking an approximate search."
+    """The stored (exact, float32) templates of gallery `keys`: {key: (label, template)}, for re-ranking an
+    approximate search."""
     keys = [int(k) for k in keys]
     if not keys: return {}
     q = ','.join('?' * len(keys))
@@ -559,7 +643,9 @@ def templates(self:Store, keys) -> dict:
 @patch
 def flag(self:Store, user:str, reason:str, matched:str, distance:float) -> None:
     "Record for moderators that registering `user` resembled `matched` ('user:<id>' or 'ban:<n>')."
-    with self._tx() as db: db.execute('INSERT INTO flags (time, user_id, reason, matched, distance) VALUES (?,?,?,?,?)', (time.time(), user, reason, matched, distance))
+    with self._tx() as db:
+        db.execute('INSERT INTO flags (time, user_id, reason, matched, distance) VALUES (?,?,?,?,?)',
+                   (time.time(), user, reason, matched, distance))
 
 @patch
 def flags(self:Store) -> list:
@@ -568,8 +654,10 @@ def flags(self:Store) -> list:
         return [dict(zip(('time', 'user', 'reason', 'matched', 'distance'), r)) for r in db.execute('SELECT time, user_id, reason, matched, distance FROM flags ORDER BY id DESC')]
 
 # %% ../nbs/06_store.ipynb #d336c7f2
-_LOCK = 0x66656D76  # the advisory lock every write transaction takes ('femv'): one writer at a time, as SQLite's BEGIN IMMEDIATE
-_PG = (('IS ?', 'IS NOT DISTINCT FROM ?'), ('?', '%s'), ('INTEGER PRIMARY KEY', 'BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY'),
+# the advisory lock every write transaction takes ('femv'): one writer at a time, as SQLite's BEGIN IMMEDIATE
+_LOCK = 0x66656D76
+_PG = (('IS ?', 'IS NOT DISTINCT FROM ?'), ('?', '%s'),
+       ('INTEGER PRIMARY KEY', 'BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY'),
        (' INTEGER', ' BIGINT'), (' REAL', ' DOUBLE PRECISION'), (' BLOB', ' BYTEA'))
 
 @lru_cache(maxsize=512)
@@ -590,7 +678,8 @@ def redact_url(url:str) -> str:
     return re.sub(r'(//[^:/@]*:)[^@/]*@', r'\1***@', url)
 
 class PgStore(Store):
-    "PostgreSQL enrolment store (psycopg 3, a connection pool): `Store`'s schema, transactions and erasure, shared by many servers."
+    """PostgreSQL enrolment store (psycopg 3, a connection pool): `Store`'s schema, transactions and erasure,
+    shared by many servers."""
     def __init__(self, url:str, # postgresql://user:password@host:port/database
                  timeout:float=30.0, # seconds to wait for a connection, or for the write lock
                  pool_size:int=8, # connections at most (one per thread that uses the store at once)
@@ -598,10 +687,13 @@ class PgStore(Store):
         from psycopg_pool import ConnectionPool
         self.url, self.timeout, self._closed, self._seq = url, timeout, False, None
         self._listening = threading.Event()
-        self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, timeout=timeout, open=False, name='femverify',
-                                   kwargs=dict(connect_timeout=max(1, int(timeout)), options=f'-c lock_timeout={int(timeout * 1000)}'))
+        self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, timeout=timeout, open=False,
+                                   name='femverify',
+                                   kwargs=dict(connect_timeout=max(1, int(timeout)),
+                                               options=f'-c lock_timeout={int(timeout * 1000)}'))
         try: self.pool.open(wait=True, timeout=timeout)
-        except Exception as e: self.pool.close(); raise StoreUnavailable(f"can't reach PostgreSQL at {redact_url(url)}: {e}") from None
+        except Exception as e:
+            self.pool.close(); raise StoreUnavailable(f"can't reach PostgreSQL at {redact_url(url)}: {e}") from None
         with self._tx() as db:
             db.execute('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)')
             v = db.execute('SELECT MAX(version) FROM schema_version').fetchone()[0]
@@ -609,18 +701,21 @@ class PgStore(Store):
         if listen: threading.Thread(target=self._listen, daemon=True, name='femverify-listen').start()
 
     def __repr__(self): return f"PgStore({redact_url(self.url)!r})"
-    def _set_version(self, db): db.execute('DELETE FROM schema_version'); db.execute('INSERT INTO schema_version VALUES (?)', (SCHEMA_VERSION,))
+    def _set_version(self, db):
+        db.execute('DELETE FROM schema_version'); db.execute('INSERT INTO schema_version VALUES (?)', (SCHEMA_VERSION,))
 
     @contextmanager
     def _connect(self):
         import psycopg, psycopg_pool
         try:
             with self.pool.connection() as c: yield _PgConn(c)
-        except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as e: raise StoreUnavailable(f"PostgreSQL: {e}") from None
+        except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as e:
+            raise StoreUnavailable(f"PostgreSQL: {e}") from None
 
     @contextmanager
     def _tx(self):
-        "A transaction holding the write lock; committed on success, rolled back on any error (or when the process dies)."
+        """A transaction holding the write lock; committed on success, rolled back on any error (or when the
+        process dies)."""
         with self._connect() as db, db.conn.transaction():
             db.execute('SELECT pg_advisory_xact_lock(?)', (_LOCK,))
             yield db
@@ -659,7 +754,8 @@ def open_store(path=None, # the SQLite file (used when `url` is empty)
                **kwargs) -> Store:
     "The store the settings name: `PgStore(url)` when a URL is given, else `Store(path)`."
     if url:
-        if not url.startswith(('postgresql://', 'postgres://')): raise ValueError(f"unsupported database URL {redact_url(url)!r}: expected postgresql://…")
+        if not url.startswith(('postgresql://', 'postgres://')):
+            raise ValueError(f"unsupported database URL {redact_url(url)!r}: expected postgresql://…")
         s = PgStore(url, **kwargs)
     else: s = Store(path, **kwargs)
     s.sealer = sealer

@@ -15,12 +15,16 @@ __all__ = ['have_postgres', 'free_port', 'temp_postgres']
 def _pg_bin(name:str) -> str:
     "A PostgreSQL server program: on the PATH, else in Debian's /usr/lib/postgresql/<version>/bin."
     p = shutil.which(name) or next(iter(sorted(Path('/usr/lib/postgresql').glob(f'*/bin/{name}'), reverse=True)), None)
-    if p is None: raise FileNotFoundError(f"{name} not found: install the PostgreSQL server binaries (e.g. apt install postgresql)")
+    if p is None:
+        raise FileNotFoundError(f"{name} not found: install the PostgreSQL server binaries (e.g. apt "
+                                "install postgresql)")
     return str(p)
 
 def _run(*args):
     r = subprocess.run(args, capture_output=True, text=True)
-    if r.returncode: raise RuntimeError(f"{Path(args[0]).name if args[0] != 'runuser' else args[3]} failed ({r.returncode}): {(r.stderr or r.stdout).strip()[-800:]}")
+    if r.returncode:
+        raise RuntimeError(f"{Path(args[0]).name if args[0] != 'runuser' else args[3]} failed "
+                           f"({r.returncode}): {(r.stderr or r.stdout).strip()[-800:]}")
     return r
 
 def have_postgres() -> bool:
@@ -34,17 +38,23 @@ def free_port() -> int:
 
 @contextmanager
 def temp_postgres(db:str='femverify'): # the database to create
-    "A throwaway PostgreSQL cluster on 127.0.0.1 at a free port, removed afterwards: yields its URL. Run as `nobody` when we are root."
+    """A throwaway PostgreSQL cluster on 127.0.0.1 at a free port, removed afterwards: yields its URL. Run as
+    `nobody` when we are root."""
     d = Path(tempfile.mkdtemp(prefix='femverify-pg-'))
     data, port = d / 'data', free_port()
     sudo = ['runuser', '-u', 'nobody', '--'] if os.geteuid() == 0 else []  # the server refuses to run as root
     if sudo: shutil.chown(d, 'nobody', 'nogroup')
     try:
-        _run(*sudo, _pg_bin('initdb'), '-D', str(data), '-U', 'femverify', '-A', 'trust', '-E', 'UTF8', '--locale=C')
-        _run(*sudo, _pg_bin('pg_ctl'), '-D', str(data), '-l', str(d / 'log'), '-w', '-t', '60', '-o', f'-h 127.0.0.1 -p {port} -k {d}', 'start')
+        _run(*sudo, _pg_bin('initdb'), '-D', str(data), '-U', 'femverify', '-A', 'trust', '-E', 'UTF8',
+             '--locale=C')
+        _run(*sudo, _pg_bin('pg_ctl'), '-D', str(data), '-l', str(d / 'log'), '-w', '-t', '60', '-o',
+             f'-h 127.0.0.1 -p {port} -k {d}', 'start')
         import psycopg
-        with psycopg.connect(f'postgresql://femverify@127.0.0.1:{port}/postgres', autocommit=True) as c: c.execute(f'CREATE DATABASE "{db}"')
+        with psycopg.connect(f'postgresql://femverify@127.0.0.1:{port}/postgres', autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{db}"')
         yield f'postgresql://femverify@127.0.0.1:{port}/{db}'
     finally:
-        if (data / 'postmaster.pid').exists(): subprocess.run([*sudo, _pg_bin('pg_ctl'), '-D', str(data), '-m', 'immediate', '-w', 'stop'], capture_output=True)
+        if (data / 'postmaster.pid').exists():
+            subprocess.run([*sudo, _pg_bin('pg_ctl'), '-D', str(data), '-m', 'immediate', '-w', 'stop'],
+                           capture_output=True)
         shutil.rmtree(d, ignore_errors=True)

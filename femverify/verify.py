@@ -28,7 +28,8 @@ def crop_face(im:Image.Image, # the photo, at full resolution
 class Embedder:
     "Photos in, L2-normalised float32 embeddings out; a subclass says how a face box becomes a vector."
     name, weights, dim, reason = None, None, None, ''
-    def __init__(self, device:str='cpu', # torch device of the face finder (and of the network, if it is torch's)
+    # torch device of the face finder (and of the network, if it is torch's)
+    def __init__(self, device:str='cpu',
                  finder:FaceFinder=None, # face finder (default: MTCNN, photos downscaled to `detect_side`)
                  detect_side:int=640): # longest side photos are downscaled to for detection
         self.device = get_device(device)
@@ -52,19 +53,23 @@ def __call__(self:Embedder, photos:list, # RGB PIL images
     "An embedding array per photo: (1, dim), or (0, dim) when no face is found."
     faces = self.finder(photos, batch_size=min(batch_size, 16))
     idx = [i for i, f in enumerate(faces) if len(f)]
-    boxes = [faces[i].boxes[0] for i in idx]  # the gate's main face: the largest, as registration and verification take
+    # the gate's main face: the largest, as registration and verification take
+    boxes = [faces[i].boxes[0] for i in idx]
     return _scatter(len(photos), idx, self.embed_faces([photos[i] for i in idx], boxes), self.dim)
 
 @patch
 def analyse(self:Embedder, photos:list, # RGB PIL images
             cfg:Config=Config(), # quality-gate settings
            ) -> list:
-    "For each photo: the gate's verdict (`judge`), `embedding` (1, dim) when it passes (else (0, dim)), and the main face's `landmarks`."
+    """For each photo: the gate's verdict (`judge`), `embedding` (1, dim) when it passes (else (0, dim)), and
+    the main face's `landmarks`."""
     faces = self.finder(photos)
     res = [judge(f, im, cfg) for f, im in zip(faces, photos)]
     idx = [i for i, r in enumerate(res) if r['reason'] == 'ok']
-    embs = _scatter(len(photos), idx, self.embed_faces([photos[i] for i in idx], [faces[i].boxes[0] for i in idx]), self.dim)
-    marks = [f.landmarks[0].round(2).tolist() if len(f) else None for f in faces]  # MTCNN's 5 points of the main face: the pose
+    embs = _scatter(len(photos), idx,
+                    self.embed_faces([photos[i] for i in idx], [faces[i].boxes[0] for i in idx]), self.dim)
+    # MTCNN's 5 points of the main face: the pose
+    marks = [f.landmarks[0].round(2).tolist() if len(f) else None for f in faces]
     return [dict(r, embedding=e, landmarks=m) for r, e, m in zip(res, embs, marks)]
 
 # %% ../nbs/05_verify.ipynb #000a
@@ -72,27 +77,33 @@ def load_facenet(pretrained:str='vggface2', # 'vggface2', 'casia-webface', or No
                  weights_dir=None, path=None, allow_download:bool=None) -> torch.nn.Module:
     "InceptionResnetV1 in eval mode, weights from `weights_file` (its classifier head dropped)."
     from facenet_pytorch import InceptionResnetV1
-    with torch.random.fork_rng(devices=[]):  # random weights are seeded: every worker process builds the same network
+    # random weights are seeded: every worker process builds the same network
+    with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = InceptionResnetV1(pretrained=None, classify=False).eval()
     if pretrained is None: return net
     p = weights_file(pretrained, path=path, weights_dir=weights_dir, allow_download=allow_download)
     sd = {k: v for k, v in torch.load(p, map_location='cpu', weights_only=True).items() if not k.startswith('logits.')}
     missing, unexpected = net.load_state_dict(sd, strict=False)
-    if missing or unexpected: raise WeightsCorrupt(f"{p} does not fit InceptionResnetV1: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    if missing or unexpected:
+        raise WeightsCorrupt(f"{p} does not fit InceptionResnetV1: missing {missing[:3]}, unexpected "
+                             f"{unexpected[:3]}")
     return net
 
 # %% ../nbs/05_verify.ipynb #000b
-FLIPS = ('mean', 'concat')  # FaceNet's flip test-time augmentations: the mirror's embedding added, or appended
+# FaceNet's flip test-time augmentations: the mirror's embedding added, or appended
+FLIPS = ('mean', 'concat')
 
 class FaceNet(Embedder):
     "MTCNN crop + FaceNet (InceptionResnetV1): 512-d embeddings."
     name = 'facenet'
-    def __init__(self, pretrained:str='vggface2', # weights name for `weights_file`, or None for random weights
+    # weights name for `weights_file`, or None for random weights
+    def __init__(self, pretrained:str='vggface2',
                  device:str='cpu', finder:FaceFinder=None, detect_side:int=640,
                  flip:str=None, # test-time augmentation: None or one of `FLIPS` ('concat': 1024-d)
                  weights_dir=None, allow_download:bool=None):
-        if flip not in (None, *FLIPS): raise ValueError(f"flip must be None or one of {', '.join(FLIPS)}, not {flip!r}")
+        if flip not in (None, *FLIPS):
+            raise ValueError(f"flip must be None or one of {', '.join(FLIPS)}, not {flip!r}")
         super().__init__(device, finder, detect_side)
         self.net = load_facenet(pretrained, weights_dir, allow_download=allow_download).to(self.device)
         self.pretrained, self.flip = pretrained, flip
@@ -124,7 +135,8 @@ def embed_faces(self:FaceNet, photos:list, boxes:list) -> np.ndarray:
 DLIB_BACKENDS = ('torch', 'dlib')
 
 class Dlib(Embedder):
-    "MTCNN box → dlib's 5-point landmarks → dlib's aligned chip → dlib's ResNet (in PyTorch, or dlib's loops): 128-d."
+    """MTCNN box → dlib's 5-point landmarks → dlib's aligned chip → dlib's ResNet (in PyTorch, or dlib's
+    loops): 128-d."""
     name, dim = 'dlib', 128
     def __init__(self, device:str='cpu', finder:FaceFinder=None, detect_side:int=640,
                  flip:bool=True, # also embed the mirrored chip and average (measured on LFW: see below)
@@ -132,9 +144,11 @@ class Dlib(Embedder):
                  weights_dir=None, # a folder to look in first for the two .dat files
                  backend:str='torch'): # 'torch' (the port) or 'dlib' (dlib-bin's own loops)
         super().__init__(device, finder, detect_side)
-        if backend not in DLIB_BACKENDS: raise ValueError(f"dlib backend must be one of {', '.join(DLIB_BACKENDS)}, not {backend!r}")
+        if backend not in DLIB_BACKENDS:
+            raise ValueError(f"dlib backend must be one of {', '.join(DLIB_BACKENDS)}, not {backend!r}")
         try: import dlib
-        except ImportError as e: raise WeightsUnavailable(f"dlib is not installed ({e}): pip install dlib-bin") from None
+        except ImportError as e:
+            raise WeightsUnavailable(f"dlib is not installed ({e}): pip install dlib-bin") from None
         self.sp = dlib.shape_predictor(str(dlib_file('landmarks', weights_dir)))
         net = dlib_file('net', weights_dir)
         self.net = dlib.face_recognition_model_v1(str(net)) if backend == 'dlib' else load_dlibnet(net).to(self.device)
@@ -155,10 +169,12 @@ def chips(self:Dlib, photos:list, boxes:list) -> list:
 
 @patch
 def descriptors(self:Dlib, chips:list) -> np.ndarray:
-    "dlib's raw descriptors (n, 128) of 150×150 chips, the mirror images summed in when `flip`: one batched forward."
+    """dlib's raw descriptors (n, 128) of 150×150 chips, the mirror images summed in when `flip`: one batched
+    forward."""
     if self.backend == 'dlib':
         e = np.array(self.net.compute_face_descriptor(chips), np.float32)
-        if self.flip: e += np.array(self.net.compute_face_descriptor([np.ascontiguousarray(x[:, ::-1]) for x in chips]), np.float32)
+        if self.flip:
+            e += np.array(self.net.compute_face_descriptor([np.ascontiguousarray(x[:, ::-1]) for x in chips]), np.float32)
         return e
     x = torch.from_numpy(np.stack(chips)).to(self.device).permute(0, 3, 1, 2).float()
     with torch.inference_mode():
@@ -181,10 +197,13 @@ def get_embedder(kind:str='auto', # 'auto', 'facenet' or 'dlib'
                  dlib_backend:str='torch', # how dlib's network runs: 'torch' or 'dlib' (`Dlib`)
                 ) -> Embedder:
     "The embedder `kind` asks for, with `.reason` saying why it is the one running."
-    if kind not in EMBEDDERS: raise ValueError(f"embedder must be one of {', '.join(EMBEDDERS)}, not {kind!r}")
+    if kind not in EMBEDDERS:
+        raise ValueError(f"embedder must be one of {', '.join(EMBEDDERS)}, not {kind!r}")
     kw, dkw = dict(device=device, finder=finder), dict(weights_dir=weights_dir, backend=dlib_backend)
     if kind in ('auto', 'facenet'):
-        try: e = FaceNet(None if facenet == 'random' else facenet, weights_dir=weights_dir, allow_download=allow_download, **kw)
+        try:
+            e = FaceNet(None if facenet == 'random' else facenet, weights_dir=weights_dir,
+                        allow_download=allow_download, **kw)
         except WeightsUnavailable as err:
             if kind == 'facenet': raise
             e = Dlib(**dkw, **kw)
@@ -213,10 +232,12 @@ def template(embeddings:np.ndarray) -> np.ndarray:
 def consistency(embeddings:np.ndarray, # (k, d) embeddings of one person's photos
                 threshold:float, # the verification threshold (cosine distance)
                ) -> list:
-    "A reason per photo: 'ok', 'different_person' (far from the others) or 'photos_disagree' (two that differ)."
+    """A reason per photo: 'ok', 'different_person' (far from the others) or 'photos_disagree' (two that
+    differ)."""
     e = np.asarray(embeddings, np.float32)
     if len(e) < 2: return ['ok'] * len(e)
-    if len(e) == 2: return ['ok'] * 2 if float(cosine_distance(e[0], e[1])) <= threshold else ['photos_disagree'] * 2
+    if len(e) == 2:
+        return ['ok'] * 2 if float(cosine_distance(e[0], e[1])) <= threshold else ['photos_disagree'] * 2
     d = [float(cosine_distance(e[i], template(np.delete(e, i, 0)))) for i in range(len(e))]
     return ['ok' if x <= threshold else 'different_person' for x in d]
 
@@ -227,6 +248,9 @@ def verify(tmpl:np.ndarray, # the user's template (d,)
            reason:str='ok', # the quality gate's verdict on the new photo
           ) -> dict:
     "The same-person decision: match, distance, threshold and reason."
-    if reason != 'ok' or not len(embedding): return dict(match=False, distance=None, threshold=threshold, reason=reason if reason != 'ok' else 'no_face')
+    if reason != 'ok' or not len(embedding):
+        return dict(match=False, distance=None, threshold=threshold,
+                    reason=reason if reason != 'ok' else 'no_face')
     d = max(0.0, float(cosine_distance(embedding[0], tmpl)))
-    return dict(match=d <= threshold, distance=round(d, 6), threshold=threshold, reason='ok' if d <= threshold else 'different_person')
+    return dict(match=d <= threshold, distance=round(d, 6), threshold=threshold,
+                reason='ok' if d <= threshold else 'different_person')
