@@ -12,7 +12,8 @@ import numpy as np
 from femverify.core import Config, load_image
 from femverify.gate import FaceFinder, judge
 from femverify.data import read_boxes_xml
-from femverify.detect import load_detector, predict, to_faces, detector_config
+from femverify.detect import load_detector, predict
+from femverify.verdict import to_faces, detector_config
 from femverify.metrics import iou
 from common import data_dir, lfw_photos, save, threads
 

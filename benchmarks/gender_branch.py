@@ -1,6 +1,6 @@
 """Give a trained `fasterrcnn_dlib` run a gender branch, fit it, and write the result as a run of its own.
 
-The branch (`GenderBranch` in 03_detect; `add_gender_branch` does the work, as `femverify branch` does) runs dlib's whole network, as packaged, on a 150×150 resample of the
+The branch (`GenderBranch` in 03_detect; `add_gender_branch` in 03c_train does the work, as `femverify branch` does) runs dlib's whole network, as packaged, on a 150×150 resample of the
 detector's input at each face it finds, and a logistic layer on the descriptor says female or male; the RPN and the box
 head, as trained, say where the faces are and how sure. `fit_gender_branch` fits the layer on the training split of
 runs/annotations (UTKFace + LFW, the seeded identity-disjoint split the run was trained on), boxes jittered by up to 8%,
@@ -13,7 +13,7 @@ import argparse, json
 from pathlib import Path
 import numpy as np
 from femverify.annotate import merge_coco
-from femverify.detect import add_gender_branch
+from femverify.train import add_gender_branch
 from common import save, threads
 from train_detector import ANN
 

@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 import torch
 from femverify.annotate import merge_coco
-from femverify.detect import FaceDataset, load_detector, predict_dataset, faces_from, export_detector
+from femverify.train import FaceDataset, predict_dataset
+from femverify.detect import load_detector, export_detector
+from femverify.verdict import faces_from
 from femverify.metrics import choose_band, gender_rates, gender_table, coco_map, top_box_report, age_band
 from common import save, threads
 from train_detector import ANN, ROOT

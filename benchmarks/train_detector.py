@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from femverify.annotate import merge_coco
-from femverify.detect import RECIPES, FaceDataset, recipe_datasets, get_detector, fit, predict_dataset
+from femverify.train import RECIPES, FaceDataset, recipe_datasets, fit, predict_dataset
+from femverify.detect import get_detector
 from femverify.metrics import coco_map, top_box_report, top_box_table
 from common import save, threads
 

@@ -10,7 +10,8 @@ import argparse, time, warnings
 import numpy as np
 import torch
 from femverify.annotate import merge_coco
-from femverify.detect import FaceDataset, Composites, get_detector, get_transforms, collate
+from femverify.train import FaceDataset, Composites, get_transforms, collate
+from femverify.detect import get_detector
 from common import save, threads
 from train_detector import ANN
 

@@ -100,8 +100,8 @@ def _sub(sub, name:str) -> argparse.ArgumentParser:
 # %% ../nbs/08_cli.ipynb #303c171e
 def _train_args(s):
     s.add_argument('ann', nargs='+', type=Path, help='COCO annotation file(s) from `femverify annotate`')
-    s.add_argument('--recipe', default='fast', choices=Names('femverify.detect', 'RECIPES'),
-                   metavar='RECIPE', help='model options, composites, balance, teacher (see 03_detect): '
+    s.add_argument('--recipe', default='fast', choices=Names('femverify.train', 'RECIPES'),
+                   metavar='RECIPE', help='model options, composites, balance, teacher (see 03c_train): '
                                           '%(choices)s')
     s.add_argument('--teacher', type=Path, help='teacher descriptors (.npz from benchmarks/teacher.py), for '
                                                 '--recipe fast-teacher')
@@ -289,7 +289,8 @@ def _annotations(paths:list) -> dict:
 def cmd_train(a) -> dict:
     """Train the Faster R-CNN (3 classes) with a recipe on COCO annotations; checkpoint, history and curves
     into --out."""
-    from femverify.detect import RECIPES, recipe_datasets, get_detector, fit
+    from femverify.train import RECIPES, recipe_datasets, fit
+    from femverify.detect import get_detector
     tr, va = recipe_datasets(_annotations(a.ann), a.recipe, a.teacher, a.seed)
     if a.limit:
         base = getattr(tr, 'ds', tr); base.images = base.images[:a.limit]; va.images = va.images[:max(1, a.limit // 8)]
@@ -312,7 +313,7 @@ def cmd_train(a) -> dict:
 def cmd_branch(a) -> dict:
     """Give a fasterrcnn_dlib run a gender branch (dlib's whole network at each face it finds) and fit it: a
     run of its own."""
-    from femverify.detect import add_gender_branch
+    from femverify.train import add_gender_branch
     p, r = add_gender_branch(a.run, _annotations(a.ann), a.out, a.expand, a.jitter)
     return dict(out=str(p), **{k: v for k, v in r.items() if k not in ('val_p_female', 'val_female')})
 
@@ -322,7 +323,8 @@ def cmd_evaluate(a) -> dict:
     """Evaluate a trained run on a split: COCO mAP, top-box IoU, gender accuracy overall and per group;
     figures."""
     import time
-    from femverify.detect import FaceDataset, load_detector, predict_dataset, plot_predictions
+    from femverify.train import FaceDataset, predict_dataset, plot_predictions
+    from femverify.detect import load_detector
     from femverify.metrics import coco_map, top_box_report, top_box_table, plot_detection
     run = Path(a.run)
     model = load_detector(run / 'model.pt', a.device)

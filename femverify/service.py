@@ -103,7 +103,7 @@ class FaceService:
         self._store_tried = 0.0
         self._open_store()
         self.threshold = self._threshold()
-        from femverify.detect import detector_config
+        from femverify.verdict import detector_config
         self.detector_cfg = detector_config(self.detector, cfg)
         self.counter = 'detector' if getattr(self.detector, 'meta', {}).get('counts_faces') else 'mtcnn'
 
@@ -411,7 +411,7 @@ def _predict_at(self:FaceService, ims:list, boxes:list) -> list:
 def _genders(self:FaceService, ims:list, boxes:list, embeddings:list=None) -> list:
     """The gender answer for the face at each box (found by MTCNN): the detector (around the box) and the head
     on `embeddings`, fused."""
-    from femverify.detect import gender_at
+    from femverify.verdict import gender_at
     from femverify.gender import decide_gender
     if self.detector is None and self.gender_head is None:
         return [dict(answer=None, reason="gender models unavailable: detector: "
@@ -481,7 +481,7 @@ def without_scores(r:dict) -> dict:
 @patch
 def _detect(self:FaceService, im, t0, t1) -> dict:
     "`detect` once the photo is loaded and a model slot is held."
-    from femverify.detect import decide
+    from femverify.verdict import decide
     if self.counter == 'detector':
         g = decide(self._predict([im])[0], im, self.detector_cfg)
         gender = g['gender']

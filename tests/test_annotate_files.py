@@ -9,7 +9,7 @@ from pycocotools.coco import COCO
 from femverify.annotate import annotate, merge_coco
 from femverify.gate import REASONS, FaceFinder
 from femverify.data import read_folders, coco_to_xyxy
-from femverify.detect import FaceDataset
+from femverify.train import FaceDataset
 from conftest import HOPPER, ROOT
 
 

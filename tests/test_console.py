@@ -54,7 +54,8 @@ def test_inspect_writes_summary_and_figures(photos, tmp_path):
 
 
 def test_choices_come_from_the_library_and_help_imports_no_model_code():
-    from femverify.detect import ARCHS, RECIPES
+    from femverify.detect import ARCHS
+    from femverify.train import RECIPES
     from femverify.verify import EMBEDDERS
     h = ' '.join(subprocess.run([FEMVERIFY, 'train', '--help'], capture_output=True, text=True).stdout.split())
     assert all(n in h for n in (*ARCHS, *RECIPES)), h

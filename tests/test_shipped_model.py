@@ -42,7 +42,8 @@ def test_a_dlib_trunk_detector_ships_without_dlibs_layers_and_checks_them(tmp_pa
     "`fasterrcnn_dlib` keeps dlib's layers as dlib trained them: the exported file leaves them out and names dlib's file."
     import pytest
     from femverify.core import WeightsCorrupt
-    from femverify.detect import LABELS, _save, export_detector, get_detector
+    from femverify.annotate import LABELS
+    from femverify.detect import _save, export_detector, get_detector
     from femverify.dlibnet import load_dlibnet
     kw = dict(min_size=224, max_size=448, head=64)
     m = get_detector('fasterrcnn_dlib', **kw)
@@ -63,7 +64,8 @@ def test_a_gender_branch_ships_its_layer_not_dlibs_network_and_a_file_without_it
     "The branch's logistic layer travels in the file; its copy of dlib's network is read back from dlib's own file."
     import pytest
     from femverify.core import WeightsCorrupt
-    from femverify.detect import LABELS, _save, export_detector, get_detector
+    from femverify.annotate import LABELS
+    from femverify.detect import _save, export_detector, get_detector
     from femverify.dlibnet import load_dlibnet
     kw = dict(min_size=224, max_size=448, head=64, gender_branch=True)
     m = get_detector('fasterrcnn_dlib', **kw).eval()

@@ -6,7 +6,8 @@ checkpoint (and one history) comes out, it records two processes, and it loads. 
 import json, subprocess, sys
 from pathlib import Path
 import torch
-from femverify.detect import _toy_coco, load_detector
+from femverify.train import _toy_coco
+from femverify.detect import load_detector
 
 TORCHRUN = str(Path(sys.executable).parent / 'torchrun')
 
