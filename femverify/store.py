@@ -159,7 +159,8 @@ def _digest(prev:str, row) -> str:
     "The hash of a log row (its fields, in `LOG_FIELDS` order) chained to `prev`."
     return hashlib.sha256(json.dumps([prev, *row], separators=(',', ':')).encode()).hexdigest()
 
-def _decide(db, subject:str, user:str, outcome:str, reasons:tuple=(), actor:str='femverify', note:str='', now:float=None) -> int:
+def _decide(db, subject:str, user:str, outcome:str, reasons:tuple=(), actor:str='femverify', note:str='',
+            now:float=None) -> int:
     "Append one decision to the log inside the open write transaction `db`: its number."
     seq, prev = db.execute("SELECT seq, hash FROM log_head WHERE id='head'").fetchone() or (0, GENESIS)
     row = (seq + 1, time.time() if now is None else now, subject, user, outcome, ','.join(reasons), actor,
@@ -184,7 +185,8 @@ def decisions(self:Store, user:str=None) -> list:
     "The decision log, oldest first (only the rows about `user`, if given): no biometric data in any row."
     q = 'SELECT seq, time, subject, user_id, outcome, reasons, actor, note FROM decisions'
     with self._connect() as db:
-        rows = db.execute(q + ' WHERE user_id=? ORDER BY seq' if user else q + ' ORDER BY seq', (user,) if user else ()).fetchall()
+        if user: rows = db.execute(q + ' WHERE user_id=? ORDER BY seq', (user,)).fetchall()
+        else: rows = db.execute(q + ' ORDER BY seq').fetchall()
     return [dict(zip(LOG_FIELDS, r), reasons=r[5].split(',') if r[5] else []) for r in rows]
 
 # %% ../nbs/06_store.ipynb #703ba97c
@@ -456,12 +458,15 @@ def begin_attempt(self:Store, user:str, client:str=None,
     now = time.time()
     # FAILED (at the end of a query) takes one more argument: when pending rows go stale
     with self._tx() as db:
-        q = lambda sql, *a: db.execute(sql.replace('FAILED', _FAILED), a + ((now - _PENDING_STALE,) if 'FAILED' in sql else ())).fetchone()[0]
+        stale = (now - _PENDING_STALE,)
+        q = lambda sql, *a: db.execute(sql.replace('FAILED', _FAILED), a + (stale if 'FAILED' in sql else ())).fetchone()[0]
         ok = q("SELECT COALESCE(MAX(time), 0) FROM attempts WHERE user_id=? AND client IS ? AND "
                "decision='match'", user, client)
-        if client is not None and q("SELECT COUNT(*) FROM attempts WHERE client=? AND time>=? AND FAILED", client, now - window) >= limit:
+        by_client = "SELECT COUNT(*) FROM attempts WHERE client=? AND time>=? AND FAILED"
+        if client is not None and q(by_client, client, now - window) >= limit:
             raise LimitReached('client', limit)
-        if q("SELECT COUNT(*) FROM attempts WHERE user_id=? AND client IS ? AND time>=? AND FAILED", user, client, max(now - window, ok)) >= limit:
+        pair = "SELECT COUNT(*) FROM attempts WHERE user_id=? AND client IS ? AND time>=? AND FAILED"
+        if q(pair, user, client, max(now - window, ok)) >= limit:
             raise LimitReached('pair', limit)
         if user_limit is not None and ok < now - trust and q("SELECT COUNT(*) FROM attempts WHERE user_id=? "
                                                              "AND time>=? AND FAILED", user, now - window) >= user_limit:
@@ -623,8 +628,9 @@ def gallery_since(self:Store, model:str, # only templates made by this embedder
     label, (d,) float32)], keys `removed`."""
     with self._connect() as db:
         log = db.execute('SELECT seq, ref FROM gallery_log WHERE seq > ? ORDER BY seq', (seq,)).fetchall()
-        added = [(k, f'user:{u}', self._open(t, f'user:{u}')) for k, u, t in db.execute('SELECT gkey, id, template FROM users WHERE model=? AND gkey > ? ORDER BY gkey', (model, seq))]
-        added += [(k, f'ban:{b}', self._open(t, 'ban')) for k, b, t in db.execute('SELECT gkey, id, template FROM bans WHERE model=? AND gkey > ? ORDER BY gkey', (model, seq))]
+        new = 'SELECT gkey, id, template FROM {} WHERE model=? AND gkey > ? ORDER BY gkey'
+        added = [(k, f'user:{u}', self._open(t, f'user:{u}')) for k, u, t in db.execute(new.format('users'), (model, seq))]
+        added += [(k, f'ban:{b}', self._open(t, 'ban')) for k, b, t in db.execute(new.format('bans'), (model, seq))]
     return dict(seq=log[-1][0] if log else seq, added=sorted(added, key=lambda a: a[0]),
                 removed=[r for _, r in log if r is not None and r <= seq])
 
@@ -651,7 +657,8 @@ def flag(self:Store, user:str, reason:str, matched:str, distance:float) -> None:
 def flags(self:Store) -> list:
     "Every flag, newest first: time, user, reason, matched, distance."
     with self._connect() as db:
-        return [dict(zip(('time', 'user', 'reason', 'matched', 'distance'), r)) for r in db.execute('SELECT time, user_id, reason, matched, distance FROM flags ORDER BY id DESC')]
+        rows = db.execute('SELECT time, user_id, reason, matched, distance FROM flags ORDER BY id DESC')
+        return [dict(zip(('time', 'user', 'reason', 'matched', 'distance'), r)) for r in rows]
 
 # %% ../nbs/06_store.ipynb #d336c7f2
 # the advisory lock every write transaction takes ('femv'): one writer at a time, as SQLite's BEGIN IMMEDIATE
