@@ -13,7 +13,8 @@ from .liveness import MOVES, head_pose, reach, load_limits, write_y4m
 
 
 # %% auto #0
-__all__ = ['TEST_TEMPLATE_KEY', 'SIGN', 'PLAN', 'TestModeRefused', 'pinned_moves', 'turn', 'fake_camera']
+__all__ = ['TEST_TEMPLATE_KEY', 'SIGN', 'PLAN', 'PAGE_TIMES', 'TestModeRefused', 'pinned_moves', 'turn', 'fake_frames',
+           'fake_camera', 'answer_frames']
 
 # %% ../nbs/06e_fakecam.ipynb #b87a7fd3
 TEST_TEMPLATE_KEY = 'dGVzdC10ZW1wbGF0ZS1rZXktMzItYnl0ZXMtbG9uZyE='
@@ -41,7 +42,7 @@ def pinned_moves(config) -> tuple:
 # %% ../nbs/06e_fakecam.ipynb #b52e2627
 def turn(a:np.ndarray, # the photo, (h, w, 3) float
          box, # the face's box (x0, y0, x1, y1)
-         yaw:float, pitch:float, # degrees; yaw > 0 turns the face to the image's right, pitch > 0 up
+         yaw:float, pitch:float, # degrees: yaw > 0 turns the face to the image's right, pitch < 0 raises the chin
          nose=None, # the nose tip (x, y): a bump of `bump` face widths there
          depth:float=1.2, bump:float=0.3, focal:float=900.0) -> np.ndarray:
     """The photo with its face region as an ellipsoid cap, turned by `yaw` and `pitch`: each pixel looked up
@@ -75,7 +76,7 @@ def turn(a:np.ndarray, # the photo, (h, w, 3) float
 
 # %% ../nbs/06e_fakecam.ipynb #a98c1f72
 # the turn (yaw, pitch) that makes each move, before calibration
-SIGN = dict(left=(-1, 0), right=(1, 0), up=(0, 1), down=(0, -1))
+SIGN = dict(left=(-1, 0), right=(1, 0), up=(0, -1), down=(0, 1))
 # the page's capture (api/static/index.html): a cue of 0.9 s, then frames 0.6 s apart: look 0.9-1.5 s · move
 # 3.0-4.2 ·
 # back 5.7-6.3 · move 7.8-9.0. The video holds each pose over its frames and turns between them in 0.4 s.
@@ -94,10 +95,9 @@ def _angles(a, box, nose, marks, move, lim, finder, reach_at:float=1.25) -> tupl
 
 
 # %% ../nbs/06e_fakecam.ipynb #83118399
-def fake_camera(photo, # a photo of one person, facing the camera (a path, bytes or a PIL image)
+def fake_frames(photo, # a photo of one person, facing the camera (a path, bytes or a PIL image)
                 moves:tuple, # the moves the challenge will ask (the test server's FEMVERIFY_TEST_MOVES)
-                out, # where to write the Y4M video
-                size:tuple=(640, 480), fps:int=10, seed:int=0, finder=None) -> Path:
+                size:tuple=(640, 480), fps:int=10, seed:int=0, finder=None) -> list:
     """A webcam video for Chromium's fake camera: `photo`'s face turned to follow `moves` at the page's pace,
     with hand-shake and noise."""
     finder = finder or FaceFinder()
@@ -125,5 +125,22 @@ def fake_camera(photo, # a photo of one person, facing the camera (a path, bytes
         h, w_ = min(src.shape[0], size[1] - max(0, y0)), min(src.shape[1], size[0] - max(0, x0))
         c[max(0, y0):max(0, y0) + h, max(0, x0):max(0, x0) + w_] = src[:h, :w_]
         frames.append(Image.fromarray(np.clip(c + rng.normal(0, 3, c.shape), 0, 255).astype(np.uint8)))
-    return write_y4m(frames, out, fps)
+    return frames
 
+
+# %% ../nbs/06e_fakecam.ipynb #e25f6014
+def fake_camera(photo, moves:tuple, # as `fake_frames`
+                out, # where to write the Y4M video
+                fps:int=10, **kw) -> Path:
+    "A webcam video for Chromium's fake camera (`--use-file-for-fake-video-capture`): `fake_frames` as Y4M."
+    return write_y4m(fake_frames(photo, moves, fps=fps, **kw), out, fps)
+
+PAGE_TIMES = (0.9, 1.5, 3.0, 3.6, 4.2, 5.7, 6.3, 7.8, 8.4, 9.0)  # when the page grabs its 10 frames (capture.js)
+
+def answer_frames(photo, moves:tuple, fps:int=10, **kw) -> list:
+    "The 10 JPEG frames the page would send for a challenge asking `moves`: for tests that post to the API directly."
+    import io
+    frames, out = fake_frames(photo, moves, fps=fps, **kw), []
+    for t in PAGE_TIMES:
+        b = io.BytesIO(); frames[round(t * fps)].save(b, 'JPEG', quality=92); out.append(b.getvalue())
+    return out

@@ -175,7 +175,7 @@ def follow(poses, moves:tuple, lim:dict) -> list:
 
 # %% ../nbs/06c_liveness.ipynb #001dlive
 REASONS = ('frame_unusable', 'frames_disagree', 'no_head_movement', 'wrong_movement', 'flat_picture',
-           'repeated_frame', 'frames_jump')
+           'repeated_frame', 'frames_jump', 'frame_reused')  # the last: the service's, from the store
 
 def thumbnail(im) -> np.ndarray:
     """A 64×64 grey thumbnail of a frame (uint8): what the repeat check compares (fine enough that a camera's

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_service.ipynb #0002
 from __future__ import annotations
-import base64, functools, json, re, time
+import base64, functools, hashlib, json, re, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
@@ -13,14 +13,13 @@ import femverify
 from .core import *
 from .gate import FaceFinder, judge
 from .verify import Embedder, get_embedder, consistency, template, verify as _verify
-from .store import (open_store, load_sealer, UnknownUser, UserExists, ModelMismatch, LimitReached,
-                             StoreUnavailable, ChallengeRefused)
-from .cases import (UnknownCase, CaseClosed, APPEALABLE, OUTCOMES, MAX_FRAMES as CASE_FRAMES,
-                             Retention,
-                             audit_frame)
+from .store import open_store, load_sealer, UnknownUser, UserExists, ModelMismatch, LimitReached
+from .store import StoreUnavailable, ChallengeRefused, FrameReused
+from .cases import UnknownCase, CaseClosed, APPEALABLE, OUTCOMES, MAX_FRAMES as CASE_FRAMES
+from .cases import Retention, audit_frame
 from .fakecam import pinned_moves
-from .liveness import (head_pose, FRAMES, CAPTURE_SECONDS, CHALLENGE_TTL, INSTRUCTIONS, new_moves,
-                                load_limits, check_frames, thumbnail)
+from .liveness import head_pose, FRAMES, CAPTURE_SECONDS, CHALLENGE_TTL, INSTRUCTIONS, new_moves
+from .liveness import load_limits, check_frames, thumbnail
 from .search import Gallery
 
 # %% auto #0
@@ -841,10 +840,19 @@ def _same_person(self:FaceService) -> tuple:
 # %% ../nbs/07_service.ipynb #7fb3819b
 @patch
 def _check_live(self:FaceService, rows:list, ims:list, moves:tuple) -> dict:
-    "`check_frames` on the analysed frames, with the time it took."
+    "`check_frames` on the analysed frames (and, if they pass, that none was seen before), and its time."
     t = time.perf_counter()
     r = check_frames(rows, [thumbnail(im) for im in ims], moves, self.liveness, *self._same_person())
+    if r['passed']:  # frames that pass are remembered: a replay of them answers no later challenge
+        try: self.store.claim_frames(self._frame_keys(ims))
+        except FrameReused: r = dict(r, passed=False, reason='frame_reused', failed=['frame_reused'])
     return dict(r, check_ms=_ms(time.perf_counter() - t))
+
+@patch
+def _frame_keys(self:FaceService, ims:list) -> list:
+    "Keyed hashes of the frames' decoded pixels (`Sealer.pseudonym`): what `Store.claim_frames` remembers."
+    digest = lambda im: hashlib.sha256(im.tobytes()).hexdigest()
+    return [self.sealer.pseudonym(f'frame:{im.size}:{digest(im)}') for im in ims]
 
 # %% ../nbs/07_service.ipynb #6e22a5b0
 @patch

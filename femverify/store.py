@@ -14,7 +14,7 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['SCHEMA_VERSION', 'SCHEMA', 'MIGRATIONS', 'GENESIS', 'LOG_FIELDS', 'SEALED', 'UnknownUser', 'UserExists',
            'StoreUnavailable', 'Store', 'TemplateKeyError', 'Sealer', 'load_sealer', 'new_key', 'ModelMismatch',
-           'LimitReached', 'ChallengeRefused', 'pg_sql', 'redact_url', 'PgStore', 'open_store']
+           'LimitReached', 'ChallengeRefused', 'FrameReused', 'pg_sql', 'redact_url', 'PgStore', 'open_store']
 
 # %% ../nbs/06_store.ipynb #0004
 class UnknownUser(KeyError):
@@ -28,7 +28,7 @@ class StoreUnavailable(RuntimeError):
     "The database can't be reached or stayed locked: the request may be retried later (the API answers 503)."
 
 # %% ../nbs/06_store.ipynb #a9fdac2a
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, created REAL NOT NULL, dim INTEGER NOT NULL, template BLOB NOT NULL,
     model TEXT NOT NULL DEFAULT 'unknown', gkey INTEGER, last_seen REAL);
@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS consents (id INTEGER PRIMARY KEY, time REAL NOT NULL,
 CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY, time REAL NOT NULL, subject TEXT NOT NULL, user_id TEXT,
     outcome TEXT NOT NULL, reasons TEXT NOT NULL, actor TEXT NOT NULL, note TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS decisions_user ON decisions(user_id);
-CREATE TABLE IF NOT EXISTS log_head (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL)
+CREATE TABLE IF NOT EXISTS log_head (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS frames_seen (hash TEXT PRIMARY KEY, expires REAL NOT NULL)
 """
 # the tables of version 7
 _V7 = ('cases', 'case_frames', 'member_frames', 'consents', 'decisions', 'log_head')
@@ -82,7 +83,8 @@ MIGRATIONS = {1: ["ALTER TABLE users ADD COLUMN model TEXT NOT NULL DEFAULT 'unk
               5: [s for s in SCHEMA.split(';') if 'challenges (' in s],
               6: ["ALTER TABLE users ADD COLUMN last_seen REAL", "ALTER TABLE bans ADD COLUMN expires REAL",
                   "ALTER TABLE bans ADD COLUMN frame BLOB"] +
-                 [s for s in SCHEMA.split(';') if any(f'{t} (' in s or f'{t}(' in s for t in _V7)]}
+                 [s for s in SCHEMA.split(';') if any(f'{t} (' in s or f'{t}(' in s for t in _V7)],
+              7: [s for s in SCHEMA.split(';') if 'frames_seen (' in s]}
 
 # %% ../nbs/06_store.ipynb #0008
 class Store:
@@ -556,6 +558,24 @@ def use_challenge(self:Store, cid:str, client:str=None) -> tuple:
         raise ChallengeRefused('challenge_foreign', "this challenge was issued to another client: ask for a "
                                                     "new one")
     return tuple(moves.split(','))
+
+# %% ../nbs/06_store.ipynb #64ace3b3
+class FrameReused(ValueError):
+    "A live answer holds a frame accepted before (any member, any challenge): `reason` is 'frame_reused'."
+    reason = 'frame_reused'
+
+@patch
+def claim_frames(self:Store, keys:list, # keyed hashes of the frames a live answer is accepted with
+                 days:float=1095, # how long a hash is kept (then a replay is no longer recognised)
+                ) -> int:
+    "Record `keys` as seen, atomically: how many; `FrameReused`, recording none, if any was seen before."
+    now, keys = time.time(), sorted(set(keys))
+    with self._tx() as db:
+        db.execute('DELETE FROM frames_seen WHERE expires<?', (now,))
+        seen = [k for k in keys if db.execute('SELECT 1 FROM frames_seen WHERE hash=?', (k,)).fetchone()]
+        if seen: raise FrameReused(f"{len(seen)} of these frames answered a live check before: film new ones")
+        for k in keys: db.execute('INSERT INTO frames_seen (hash, expires) VALUES (?,?)', (k, now + days * 86400))
+    return len(keys)
 
 # %% ../nbs/06_store.ipynb #0012
 @patch

@@ -209,5 +209,25 @@ def test_a_genuine_sequence_registers_and_verifies(tmp_path, monkeypatch):
     r = register(client, challenge(client), frames, user='jennifer')
     assert r.status_code == 201, r.get_json()
     body = r.get_json(); assert body['liveness']['passed'] and body['enrolled_photos'] == 3
-    v = client.post('/api/v1/users/jennifer/verify', data=form(challenge(client), frames), headers={'X-API-Key': API_KEY}).get_json()
-    assert v['match'] and v['liveness']['passed'] and v['frames_used'] == 5
+    again = client.post('/api/v1/users/jennifer/verify', data=form(challenge(client), frames)).get_json()
+    assert again['match'] is False and again['reason'] == 'frame_reused'  # the same frames: a replay
+    other = genuine_frames(svc, [f for f in files if f.read_bytes() not in frames], ('left', 'right'))  # other photos of her
+    v = client.post('/api/v1/users/jennifer/verify', data=form(challenge(client), other), headers={'X-API-Key': API_KEY}).get_json()
+    assert v['match'] and v['liveness']['passed'] and v['frames_used'] == 5, v
+
+
+def test_replayed_frames_are_refused_across_challenges(tmp_path, store_target):
+    "Frames that passed once answer no later challenge with the same moves (frame_reused), for any member, on both stores."
+    from femverify.fakecam import TEST_TEMPLATE_KEY, answer_frames
+    where = dict(db_url=store_target) if store_target.startswith('postgresql://') else dict(db_path=store_target)
+    svc, client = live_app(tmp_path, test_moves='left,right', template_key=TEST_TEMPLATE_KEY, **where)
+    frames = answer_frames(HOPPER, ('left', 'right'))
+    r = register(client, challenge(client), frames, user='grace')
+    assert r.status_code == 201, r.get_json()
+    verify = lambda fr: client.post('/api/v1/users/grace/verify', data=form(challenge(client), fr)).get_json()
+    again = verify(frames)  # the same frames, a new challenge with the same two moves
+    assert again['match'] is False and again['reason'] == 'frame_reused', again
+    r = register(client, challenge(client), frames, user='eve')  # nor do they enrol anyone else
+    assert r.status_code == 422 and r.get_json()['error']['code'] == 'frame_reused' and svc.store.users() == ['grace']
+    fresh = verify(answer_frames(HOPPER, ('left', 'right'), seed=1))  # a new capture of her: other noise, new frames
+    assert fresh['match'] is True, fresh

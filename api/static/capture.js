@@ -35,7 +35,7 @@
   // What each liveness reason means, in words a member understands.
   const WORDS = {frame_unusable: 'a frame showed no clear face', frames_disagree: 'the frames show more than one person',
     no_head_movement: 'the head did not move as asked', wrong_movement: 'the head moved, but not as asked, or not in order',
-    flat_picture: 'this looks like a flat picture (a print or a screen), not a head', repeated_frame: 'a frame was sent twice',
+    flat_picture: 'this looks like a flat picture (a print or a screen), not a head', repeated_frame: 'a frame was sent twice', frame_reused: 'a frame was sent before: film new ones',
     frames_jump: 'the face jumped between frames', challenge_used: 'this challenge was used already',
     challenge_expired: 'the challenge expired', liveness_required: 'a live check is required'};
 
