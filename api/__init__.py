@@ -3,6 +3,7 @@
 Defaults, then `FEMVERIFY_*` environment variables (`app.config.from_prefixed_env`), then `config`.
 `FEMVERIFY_TRUSTED_PROXIES=N` (default 0) trusts N reverse proxies' X-Forwarded-For/-Proto/-Host (Werkzeug's ProxyFix),
 so that rate limits see each client's own address; leave it 0 unless a proxy you run sets those headers.
+`FEMVERIFY_BODY_TIMEOUT` (seconds, default 10) bounds how long a request's body may take to arrive (`deadline`).
 The app talks to the models only through `femverify.service.FaceService`, kept in
 `app.extensions["femverify"]`; tests inject a service of their own.
 """
@@ -10,6 +11,7 @@ from flask import Flask, send_from_directory
 from femverify.core import Config
 from femverify.service import FaceService
 from . import cases, errors, views
+from .deadline import BodyDeadline
 
 
 def create_app(config=None, service=None):
@@ -37,6 +39,7 @@ def create_app(config=None, service=None):
     if int(app.config.get('TRUSTED_PROXIES') or 0):  # behind N reverse proxies, the client is the N-th address from the right
         from werkzeug.middleware.proxy_fix import ProxyFix
         n = int(app.config['TRUSTED_PROXIES']); app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    app.wsgi_app = BodyDeadline(app.wsgi_app, app.config.get('BODY_TIMEOUT', 10))  # a lying Content-Length: 408, not a held thread
     return app
 
 

@@ -8,7 +8,7 @@ from femverify.testing import free_port  # a free port on 127.0.0.1 (also what t
 
 def test_make_serve_answers_health(tmp_path):
     port = free_port()
-    env = dict(os.environ, FEMVERIFY_DB_PATH=str(tmp_path / 'db' / 'f.db'))
+    env = dict(os.environ, FEMVERIFY_DB_PATH=str(tmp_path / 'db' / 'f.db'), FEMVERIFY_BODY_TIMEOUT='2')
     proc = subprocess.Popen(['make', '-s', 'serve', f'PORT={port}', 'WORKERS=1'], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -31,6 +31,16 @@ def test_make_serve_answers_health(tmp_path):
             reply = b''
             while chunk := sk.recv(65536): reply += chunk
         assert reply.startswith(b'HTTP/1.1 400'), reply[:200]
+        # a lying Content-Length (100 kB announced, 10 bytes sent, the connection held open): 408 after the body's
+        # deadline (FEMVERIFY_BODY_TIMEOUT=2), not a worker thread held for as long as the client likes
+        with socket.create_connection(('127.0.0.1', port), timeout=30) as sk:
+            t0 = time.monotonic()
+            sk.sendall(b'POST /api/v1/detect HTTP/1.1\r\nHost: x\r\nX-Requested-With: t\r\nContent-Length: 100000\r\n'
+                       b'Content-Type: multipart/form-data; boundary=b\r\n\r\n--b\r\nContent')
+            reply = sk.recv(65536)
+            held = time.monotonic() - t0
+        assert reply.startswith(b'HTTP/1.1 408') and b'request_timeout' in reply, reply[:300]
+        assert held < 15, held  # the deadline is 2 s; generous for a loaded machine
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         out = proc.communicate(timeout=30)[0].decode()
