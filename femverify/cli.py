@@ -79,7 +79,8 @@ EPILOG = """examples:
   femverify calibrate --embedder dlib --out runs/calibrate
   femverify cases var/femverify.db && femverify decide var/femverify.db CASE approve --moderator mo.ana --note "twins"
   femverify audit verify var/femverify.db && femverify purge var/femverify.db   (purge: from cron, on any server)
-  FEMVERIFY_LIVENESS=off femverify enroll var/femverify.db ana a.jpg b.jpg --consent terms-v3 --create && femverify verify var/femverify.db ana today.jpg
+  export FEMVERIFY_LIVENESS=off  # a console films nothing: photos only where you accept that (see 00_core)
+  femverify enroll var/femverify.db ana a.jpg b.jpg --consent terms-v3 --create && femverify verify var/femverify.db ana today.jpg
 
 environment (every setting is a FEMVERIFY_* variable; see Config in 00_core):
   FEMVERIFY_DATA          the real photos (default ../shared/data)

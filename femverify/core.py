@@ -84,7 +84,7 @@ class Config:
     facenet: str = 'vggface2'
     dlib_backend: str = 'torch'
     gender_check: bool = True
-    liveness: str = 'register'
+    liveness: str = 'always'
     liveness_path: typing.Optional[Path] = None
     test_moves: str = ''
     torch_threads: int = 0

@@ -178,8 +178,8 @@ def test_the_webcam_flow_registers_a_genuine_sequence(tmp_path):
 
 
 def test_the_page_holds_no_key_and_follows_the_server(tmp_path, page):
-    "In every liveness mode the page offers checks and live verification only: no key field, registration is the app's."
-    for mode in ('register', 'off'):
+    "In every liveness mode: no key field (registration is the app's); photo verification only where the server takes photos."
+    for mode in ('always', 'register', 'off'):
         svc = make_service(tmp_path / mode, embedder='dlib', gender_check=False, liveness=mode)
         url, srv = serve(create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc))
         try:
@@ -187,4 +187,5 @@ def test_the_page_holds_no_key_and_follows_the_server(tmp_path, page):
             page.wait_for_function(f"document.body.dataset.liveness === '{mode}'", timeout=30_000)
             assert page.locator('input[type=password]').count() == 0 and 'X-API-Key' not in page.content()
             assert page.is_visible('#live-verify') and page.locator('#live-register').count() == 0
+            assert page.eval_on_selector('#photo-verify', 'e => e.hidden') is (mode == 'always')  # a plain photo: not under always
         finally: srv.shutdown()
