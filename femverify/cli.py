@@ -13,7 +13,7 @@ from .core import *
 __all__ = ['COMMANDS', 'GATE_FLAGS', 'EPILOG', 'DB_HELP', 'Names', 'command', 'parser', 'main', 'cmd_inspect', 'cmd_annotate',
            'cmd_train', 'cmd_branch', 'cmd_evaluate', 'cmd_enroll', 'cmd_verify', 'cmd_review', 'cmd_cases',
            'cmd_decide', 'cmd_audit', 'cmd_purge', 'cmd_ban', 'cmd_unban', 'cmd_keygen', 'cmd_rekey', 'cmd_fake_camera',
-           'cmd_calibrate']
+           'cmd_calibrate_liveness', 'cmd_calibrate']
 
 # %% ../nbs/08_cli.ipynb #0004
 class Names:
@@ -236,6 +236,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument('--out', required=True, help='the Y4M video to write (Chromium: '
                                                 '--use-file-for-fake-video-capture=OUT)')
     s.add_argument('--seed', type=int, default=0, help='seed of the hand-shake and the sensor noise')
+    s = _sub(sub, 'calibrate-liveness')
+    s.add_argument('dir', type=Path, help='a folder of genuine capture files (*.json, saved by the page or write_capture)')
+    s.add_argument('--limits', type=Path, help='the limits to check at (default: the shipped ones)')
+    s.add_argument('--write', type=Path, help='write limits that refuse at most --target of these captures here')
+    s.add_argument('--target', type=float, default=0.05, help='the share of genuine captures new limits may refuse')
+    s.add_argument('--allow-looser', action='store_true', help='write limits looser than the shipped ones (the attack '
+                   'rates measured at those no longer hold)')
     s = _sub(sub, 'rekey')
     s.add_argument('db', help=DB_HELP)
     s.add_argument('--old-key-file', help='the key the store is sealed under now (none: it is unsealed)')
@@ -479,6 +486,38 @@ def cmd_fake_camera(a) -> dict:
                 serve_with=f'FEMVERIFY_TEST_MOVES={",".join(moves)} '
                            'FEMVERIFY_TEMPLATE_KEY=<femverify.fakecam.TEST_TEMPLATE_KEY>')
 
+
+# %% ../nbs/08_cli.ipynb #53a19a92
+@command
+def cmd_calibrate_liveness(a) -> dict:
+    "BPCER (with its 95% interval) of the liveness checks on the genuine captures in DIR; --write: limits for them."
+    import tempfile
+    from collections import Counter
+    from dataclasses import replace
+    from tqdm.auto import tqdm
+    from femverify.liveness import read_capture, wilson, liveness_limits
+    from femverify.service import FaceService
+    from femverify.store import new_key
+    files = sorted(Path(a.dir).glob('*.json'))
+    if not files: raise FileNotFoundError(f"no capture files (*.json) in {a.dir}")
+    with tempfile.TemporaryDirectory() as d:  # the checks need the models, not a store
+        svc = FaceService(replace(Config.from_env(), db_path=Path(d) / 'probe.db', db_url='', template_key=new_key(),
+                                  template_key_file=None, gender_check=False, test_moves='', liveness_path=a.limits))
+        caps = [read_capture(f) for f in files]
+        res = [svc.check_capture(c['frames'], c['moves']) for c in tqdm(caps, desc='captures', unit='capture')]
+    lim, refused = svc.liveness, [r for r in res if not r['passed']]
+    out = dict(captures=len(res), limits=lim['source'], bpcer=wilson(len(refused), len(res)),
+               reasons=dict(Counter(r['reason'] for r in refused)),
+               refused=[f.name for f, r in zip(files, res) if not r['passed']])
+    if not a.write: return out
+    new = liveness_limits(res, lim, a.target)
+    if new['looser'] and not a.allow_looser:
+        return dict(out, ok=False, proposed=new, wrote=None, why=f"the proposed {', '.join(new['looser'])} would be looser "
+                    "than the shipped limits, where the attack rates were measured: --allow-looser to write them")
+    doc = dict(limits=new['limits'], source=f'femverify calibrate-liveness on {len(res)} captures ({Path(a.dir).name})',
+               target_bpcer=a.target, looser=new['looser'], samples=new['samples'], bpcer_at_shipped=out['bpcer'])
+    atomic_write(a.write, json.dumps(doc, indent=1))
+    return dict(out, proposed=new, wrote=str(a.write), next=f'FEMVERIFY_LIVENESS_PATH={a.write}')
 
 # %% ../nbs/08_cli.ipynb #000f
 def _embed_pairs(pairs, emb, batch:int=32) -> tuple:

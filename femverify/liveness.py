@@ -15,7 +15,7 @@ from .verify import consistency, cosine_distance, template
 __all__ = ['MOVES', 'FRAMES', 'CAPTURE_SECONDS', 'CHALLENGE_TTL', 'INSTRUCTIONS', 'FACE_3D', 'LIMIT_KEYS', 'REASONS', 'new_moves',
            'head_pose', 'synthetic_landmarks', 'homography', 'parallax', 'LivenessUnavailable', 'shipped_limits',
            'load_limits', 'tilt', 'screen_like', 'print_attack', 'write_y4m', 'reach', 'follow', 'thumbnail',
-           'two_groups', 'check_frames']
+           'two_groups', 'check_frames', 'write_capture', 'read_capture', 'wilson', 'liveness_limits']
 
 # %% ../nbs/06c_liveness.ipynb #0006live
 # the member's own left and right (the page mirrors its preview); up: chin raised
@@ -281,3 +281,50 @@ def check_frames(rows:list,
     failed.sort(key=REASONS.index)
     return dict(passed=not failed, reason=failed[0] if failed else 'ok', failed=failed, moves=list(moves),
                 checks=checks, frontal=frontal)
+
+# %% ../nbs/06c_liveness.ipynb #d05cc481
+def write_capture(frames:list, # the JPEG bytes the page sent, in order
+                  moves:tuple, # the challenge's moves
+                  path, note:str='') -> Path:
+    "One genuine capture as a JSON file: what `read_capture` and `femverify calibrate-liveness` read."
+    import base64
+    doc = dict(format='femverify-capture/1', moves=list(moves), note=note,
+               frames=[base64.b64encode(f).decode() for f in frames])
+    p = Path(path); p.parent.mkdir(parents=True, exist_ok=True); p.write_text(json.dumps(doc))
+    return p
+
+def read_capture(path) -> dict:
+    "`moves` and `frames` (JPEG bytes) of a capture file; `ValueError` if it is not one."
+    import base64, binascii
+    try:
+        doc = json.loads(Path(path).read_text())
+        moves, frames = tuple(doc['moves']), [base64.b64decode(f, validate=True) for f in doc['frames']]
+    except (OSError, ValueError, KeyError, TypeError, binascii.Error) as e:
+        raise ValueError(f"{Path(path).name} is not a capture file ({e.__class__.__name__})") from None
+    if len(moves) != 2 or not set(moves) <= set(MOVES): raise ValueError(f"{Path(path).name}: moves {moves}")
+    return dict(moves=moves, frames=frames)
+
+# %% ../nbs/06c_liveness.ipynb #0a1b57fd
+def wilson(k:int, n:int) -> dict:
+    "`k` of `n` as a share with its Wilson 95% interval."
+    if n == 0: return dict(share=None, k=0, n=0, ci95=None)
+    p, z = k / n, 1.96
+    c = (p + z * z / (2 * n)) / (1 + z * z / n)
+    h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return dict(share=round(p, 4), k=int(k), n=int(n), ci95=[round(max(0.0, c - h), 4), round(min(1.0, c + h), 4)])
+
+def liveness_limits(results:list, # `check_frames` results of genuine captures
+                    lim:dict, # the limits they were checked at (`load_limits()`)
+                    target:float=0.05, # the share of genuine captures the new limits may refuse
+                   ) -> dict:
+    "Yaw, pitch and parallax limits that refuse at most `target` of these captures; which would loosen `lim`."
+    got = {'yaw': [], 'pitch': [], 'parallax': []}
+    for r in results:
+        if 'movement' not in r['checks']: continue  # a frame without a usable face: no pose to learn from
+        for m, x in r['checks']['movement']['reached'].items():
+            k = 'yaw' if m in ('left', 'right') else 'pitch'
+            got[k].append(x * lim[k])
+        got['parallax'].append(r['checks']['depth']['parallax'])
+    new = {k: round(float(np.quantile(v, target / 3)), 4) for k, v in got.items() if v}
+    return dict(limits={**{k: lim[k] for k in LIMIT_KEYS}, **new}, looser=sorted(k for k in new if new[k] < lim[k]),
+                samples={k: len(v) for k, v in got.items()})

@@ -854,6 +854,18 @@ def _frame_keys(self:FaceService, ims:list) -> list:
     digest = lambda im: hashlib.sha256(im.tobytes()).hexdigest()
     return [self.sealer.pseudonym(f'frame:{im.size}:{digest(im)}') for im in ims]
 
+# %% ../nbs/07_service.ipynb #41482775
+@patch
+def check_capture(self:FaceService, frames:list, # a live answer's frames (paths, bytes or file objects)
+                  moves:tuple, # the moves its challenge asked
+                 ) -> dict:
+    "Every liveness check on `frames`, as an answer to a challenge would get, without a challenge, a store or a record."
+    self._need('embedder', 'liveness')
+    with self._slot():
+        ims = [self._load(f) for f in frames]
+        rows = self.embedder.analyse(ims, self.config)
+    return check_frames(rows, [thumbnail(im) for im in ims], tuple(moves), self.liveness, *self._same_person())
+
 # %% ../nbs/07_service.ipynb #6e22a5b0
 @patch
 def _register_live(self:FaceService, user:str, challenge, frames:list, replace:bool, client:str=None,

@@ -122,3 +122,32 @@ def test_one_operators_failed_checks_do_not_lock_out_the_next(photos, tmp_path):
     assert run('enroll', db, 'grace', photos / 'female' / 'hopper0.jpg', '--create', '--consent', 'v1', env=env)['status'] == 'enrolled'
     for _ in range(3): assert run('verify', db, 'grace', photos / 'male' / 'collins0.png', env=env, code=1)['match'] is False
     assert run('verify', db, 'grace', photos / 'female' / 'hopper1.jpg', env=env)['match'] is True
+
+
+def test_calibrate_liveness_on_a_folder_of_captures(tmp_path):
+    "Genuine-kind captures (renders of grace_hopper.jpg: synthetic, the only kind here) pass, a still photo doesn't; --write."
+    import io, numpy as np
+    from PIL import Image
+    from femverify.fakecam import answer_frames
+    from femverify.liveness import write_capture
+    d = tmp_path / 'captures'
+    for i, moves in enumerate([('left', 'right'), ('up', 'left'), ('right', 'down')]):
+        write_capture(answer_frames(HOPPER, moves, seed=i), moves, d / f'genuine{i}.json')
+    rng, still = np.random.default_rng(0), Image.open(HOPPER).convert('RGB')
+    def noisy():  # the same photo held still, with a webcam's noise in each frame
+        b = io.BytesIO(); a = np.asarray(still, np.float32) + rng.normal(0, 3, (still.height, still.width, 3))
+        Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(b, 'JPEG', quality=90); return b.getvalue()
+    write_capture([noisy() for _ in range(10)], ('left', 'up'), d / 'still.json')
+    r = run('calibrate-liveness', d)
+    assert r['captures'] == 4 and r['bpcer']['k'] == 1 and r['refused'] == ['still.json'], r
+    assert r['bpcer']['share'] == 0.25 and r['bpcer']['ci95'][0] < 0.25 < r['bpcer']['ci95'][1]
+    assert set(r['reasons']) <= {'no_head_movement', 'flat_picture'}
+    out = subprocess.run([FEMVERIFY, 'calibrate-liveness', str(d), '--write', str(tmp_path / 'lim.json'), '--target', '0.3'],
+                         capture_output=True, text=True, timeout=600)
+    w = json.loads(out.stdout)
+    if w['proposed']['looser']:  # the still capture pulls the quantiles down: refused unless asked for
+        assert out.returncode == 1 and w['wrote'] is None and 'allow-looser' in w['why'] and not (tmp_path / 'lim.json').exists()
+        w = run('calibrate-liveness', d, '--write', tmp_path / 'lim.json', '--target', 0.3, '--allow-looser')
+    written = json.loads((tmp_path / 'lim.json').read_text())
+    assert set(written['limits']) >= {'yaw', 'pitch', 'parallax', 'jump', 'scale', 'repeat'} and w['wrote']
+    assert 'no capture files' in run('calibrate-liveness', tmp_path / 'empty-nothing', ok=False)

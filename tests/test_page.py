@@ -189,3 +189,27 @@ def test_the_page_holds_no_key_and_follows_the_server(tmp_path, page):
             assert page.is_visible('#live-verify') and page.locator('#live-register').count() == 0
             assert page.eval_on_selector('#photo-verify', 'e => e.hidden') is (mode == 'always')  # a plain photo: not under always
         finally: srv.shutdown()
+
+
+def test_the_page_saves_a_capture_for_calibration(tmp_path):
+    "After a live check the page offers the capture as a file, which femverify calibrate-liveness reads (read_capture)."
+    from femverify.fakecam import TEST_TEMPLATE_KEY, fake_camera
+    from femverify.liveness import read_capture
+    video = fake_camera(HOPPER, ('left', 'right'), tmp_path / 'clip.y4m')
+    svc = make_service(tmp_path, embedder='dlib', gender_check=False, liveness='always', test_moves='left,right',
+                       template_key=TEST_TEMPLATE_KEY)
+    url, srv = serve(create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc))
+    flags = FLAGS + ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', f'--use-file-for-fake-video-capture={video}']
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path='/usr/bin/chromium', headless=True, args=flags)
+            page = browser.new_page(bypass_csp=True, accept_downloads=True)
+            page.goto(url + '/'); page.fill('#live-user', 'nobody'); page.click('#live-verify')
+            page.wait_for_function('document.body.dataset.liveDone !== undefined', timeout=90_000)
+            with page.expect_download() as dl: page.click('#live-save')
+            saved = tmp_path / 'capture.json'; dl.value.save_as(saved)
+            browser.close()
+    finally: srv.shutdown()
+    cap = read_capture(saved)
+    assert cap['moves'] == ('left', 'right') and len(cap['frames']) == 10
+    assert svc.check_capture(cap['frames'], cap['moves'])['passed']  # what calibrate-liveness runs on each file

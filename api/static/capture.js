@@ -32,6 +32,15 @@
     return stream;
   }
 
+  // One capture as a file for `femverify calibrate-liveness` (the format of femverify.liveness.write_capture): only
+  // with the consent of the person filmed, for the operator's measurement of how often genuine members are refused.
+  async function captureFile(challenge, frames) {
+    const b64 = blob => new Promise(r => { const f = new FileReader(); f.onload = () => r(f.result.split(',')[1]); f.readAsDataURL(blob); });
+    const doc = {format: 'femverify-capture/1', moves: challenge.moves, note: 'saved by the page',
+                 frames: await Promise.all(frames.map(b64))};
+    return new Blob([JSON.stringify(doc)], {type: 'application/json'});
+  }
+
   // What each liveness reason means, in words a member understands.
   const WORDS = {frame_unusable: 'a frame showed no clear face', frames_disagree: 'the frames show more than one person',
     no_head_movement: 'the head did not move as asked', wrong_movement: 'the head moved, but not as asked, or not in order',
@@ -39,5 +48,5 @@
     frames_jump: 'the face jumped between frames', challenge_used: 'this challenge was used already',
     challenge_expired: 'the challenge expired', liveness_required: 'a live check is required'};
 
-  window.femverifyCapture = {grab, captureChallenge, startCamera, WORDS};
+  window.femverifyCapture = {grab, captureChallenge, startCamera, captureFile, WORDS};
 })();
