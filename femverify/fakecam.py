@@ -43,8 +43,10 @@ def pinned_moves(config) -> tuple:
 def turn(a:np.ndarray, # the photo, (h, w, 3) float
          box, # the face's box (x0, y0, x1, y1)
          yaw:float, pitch:float, # degrees: yaw > 0 turns the face to the image's right, pitch < 0 raises the chin
-         nose=None, # the nose tip (x, y): a bump of `bump` face widths there
-         depth:float=1.2, bump:float=0.3, focal:float=900.0) -> np.ndarray:
+         nose=None, # the nose tip (x, y): a bump of `bump` face widths there ('relief')
+         depth:float=1.2, bump:float=0.3, focal:float=900.0,
+         shape:str='relief', # 'relief' (an ellipsoid with a nose), 'ellipsoid' or 'cylinder' (curved across only)
+        ) -> np.ndarray:
     """The photo with its face region as an ellipsoid cap, turned by `yaw` and `pitch`: each pixel looked up
     where it came from."""
     from scipy.ndimage import map_coordinates
@@ -56,8 +58,9 @@ def turn(a:np.ndarray, # the photo, (h, w, 3) float
     R = (np.array([[1, 0, 0], [0, np.cos(p), np.sin(p)], [0, -np.sin(p), np.cos(p)]])
          @ np.array([[np.cos(b), 0, -np.sin(b)], [0, 1, 0], [np.sin(b), 0, np.cos(b)]]))
     def forward(x, y):  # where the surface point above (x, y) lands after the turn, seen from `focal` away
-        z = zmax * np.sqrt(np.clip(1 - ((x - cx) / rx) ** 2 - ((y - cy) / ry) ** 2, 0, 1)) - zmax
-        if nose is not None:
+        across = ((x - cx) / rx) ** 2 + (0 if shape == 'cylinder' else ((y - cy) / ry) ** 2)
+        z = zmax * np.sqrt(np.clip(1 - across, 0, 1)) - zmax
+        if nose is not None and shape == 'relief':
             z = z + bump * (x1 - x0) * np.exp(-((x - nose[0]) ** 2 + (y - nose[1]) ** 2) / (2 * (0.12 * (x1 - x0)) ** 2))
         X = np.stack([x - cx, y - cy, z], -1) @ R.T
         s = focal / (focal - X[..., 2] - zmax)
@@ -77,9 +80,8 @@ def turn(a:np.ndarray, # the photo, (h, w, 3) float
 # %% ../nbs/06e_fakecam.ipynb #a98c1f72
 # the turn (yaw, pitch) that makes each move, before calibration
 SIGN = dict(left=(-1, 0), right=(1, 0), up=(0, -1), down=(0, 1))
-# the page's capture (api/static/index.html): a cue of 0.9 s, then frames 0.6 s apart: look 0.9-1.5 s · move
-# 3.0-4.2 ·
-# back 5.7-6.3 · move 7.8-9.0. The video holds each pose over its frames and turns between them in 0.4 s.
+# the page's capture (capture.js): a cue of 0.9 s, then frames 0.6 s apart: look 0.9-1.5 s · move 3.0-4.2 s ·
+# back 5.7-6.3 s · move 7.8-9.0 s. The video holds each pose over its frames and turns between them in 0.4 s.
 PLAN = ((0.0, 'still'), (2.3, 0), (4.95, 'still'), (7.05, 1), (10.2, 'still'), (14.0, 'still'))
 
 def _angles(a, box, nose, marks, move, lim, finder, reach_at:float=1.25) -> tuple:
@@ -97,7 +99,11 @@ def _angles(a, box, nose, marks, move, lim, finder, reach_at:float=1.25) -> tupl
 # %% ../nbs/06e_fakecam.ipynb #83118399
 def fake_frames(photo, # a photo of one person, facing the camera (a path, bytes or a PIL image)
                 moves:tuple, # the moves the challenge will ask (the test server's FEMVERIFY_TEST_MOVES)
-                size:tuple=(640, 480), fps:int=10, seed:int=0, finder=None) -> list:
+                size:tuple=(640, 480), fps:int=10, seed:int=0, finder=None,
+                turns:list=None, # (yaw, pitch) for each move; default: the smallest the shipped limits count
+                times:tuple=None, # only the frames at these seconds (default: every frame of the video)
+                **kw, # to `turn` (shape, depth, bump)
+               ) -> list:
     """A webcam video for Chromium's fake camera: `photo`'s face turned to follow `moves` at the page's pace,
     with hand-shake and noise."""
     finder = finder or FaceFinder()
@@ -110,15 +116,14 @@ def fake_frames(photo, # a photo of one person, facing the camera (a path, bytes
     k = 0.9 * size[1] / im.height
     im = im.resize((round(im.width * k), round(im.height * k)))
     f = finder([im])[0]; box, a, nose = f.boxes[0], np.asarray(im, np.float64), f.landmarks[0][2]
-    turns = [_angles(a, box, nose, f.landmarks[0], m, lim, finder) for m in moves]
+    turns = turns or [_angles(a, box, nose, f.landmarks[0], m, lim, finder) for m in moves]
     rng, rendered, frames = np.random.default_rng(seed), {}, []
     keys = [(0.0, 0.0) if what == 'still' else turns[what] for _, what in PLAN]
-    for i in range(round(PLAN[-1][0] * fps)):
-        t = i / fps
+    for t in (times or [i / fps for i in range(round(PLAN[-1][0] * fps))]):
         j = max(k for k, (s, _) in enumerate(PLAN) if s <= t)
         w = min(1.0, (t - PLAN[j][0]) / 0.4) if j else 1.0  # the first 0.4 s after a cue's time: turning
         yp = tuple(np.round(np.add(np.multiply(keys[j - 1] if j else keys[0], 1 - w), np.multiply(keys[j], w)), 1))
-        if yp not in rendered: rendered[yp] = turn(a, box, *yp, nose=nose)
+        if yp not in rendered: rendered[yp] = turn(a, box, *yp, nose=nose, **kw)
         c = np.full((size[1], size[0], 3), 96.0)
         x0, y0 = (size[0] - a.shape[1]) // 2 + int(rng.integers(-2, 3)), (size[1] - a.shape[0]) // 2 + int(rng.integers(-2, 3))
         src = rendered[yp][max(0, -y0):, max(0, -x0):]
@@ -140,7 +145,7 @@ PAGE_TIMES = (0.9, 1.5, 3.0, 3.6, 4.2, 5.7, 6.3, 7.8, 8.4, 9.0)  # when the page
 def answer_frames(photo, moves:tuple, fps:int=10, **kw) -> list:
     "The 10 JPEG frames the page would send for a challenge asking `moves`: for tests that post to the API directly."
     import io
-    frames, out = fake_frames(photo, moves, fps=fps, **kw), []
-    for t in PAGE_TIMES:
-        b = io.BytesIO(); frames[round(t * fps)].save(b, 'JPEG', quality=92); out.append(b.getvalue())
+    out = []
+    for im in fake_frames(photo, moves, fps=fps, times=[round(t * fps) / fps for t in PAGE_TIMES], **kw):
+        b = io.BytesIO(); im.save(b, 'JPEG', quality=92); out.append(b.getvalue())
     return out

