@@ -490,7 +490,7 @@ def cmd_fake_camera(a) -> dict:
 # %% ../nbs/08_cli.ipynb #53a19a92
 @command
 def cmd_calibrate_liveness(a) -> dict:
-    "BPCER (with its 95% interval) of the liveness checks on the genuine captures in DIR; --write: limits for them."
+    "BPCER, with its Wilson interval, of the liveness checks on the genuine captures in DIR; --write: limits for them."
     import tempfile
     from collections import Counter
     from dataclasses import replace
