@@ -114,14 +114,14 @@ def camera_video(path, segments, seed=0):
     return write_y4m(frames, path)
 
 
-def live_check(tmp_path, video, moves, user, keep_shot=False):
+def live_check(tmp_path, video, moves, user, keep_shot=False, p_female=0.9, **cfg):
     "Register `user` through the example app's live flow with `video` as the camera: (what the page said, the service, a screenshot)."
     import shutil, os
     from femverify.fakecam import TEST_TEMPLATE_KEY
     sys.path.insert(0, str(Path(__file__).parent.parent / 'examples' / 'app'))
     from app import create_app as example_app
-    svc = make_service(tmp_path, detector=FakeDetector(0.9), embedder='dlib', liveness='register', test_moves=','.join(moves),
-                       template_key=TEST_TEMPLATE_KEY)  # test mode: the video follows these moves
+    svc = make_service(tmp_path, detector=FakeDetector(p_female), embedder='dlib', liveness='register', test_moves=','.join(moves),
+                       template_key=TEST_TEMPLATE_KEY, **cfg)  # test mode: the video follows these moves
     api, srv = serve(create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc))
     app, app_srv = serve(example_app(api, API_KEY))
     flags = FLAGS + ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', f'--use-file-for-fake-video-capture={video}']
@@ -213,3 +213,14 @@ def test_the_page_saves_a_capture_for_calibration(tmp_path):
     cap = read_capture(saved)
     assert cap['moves'] == ('left', 'right') and len(cap['frames']) == 10
     assert svc.check_capture(cap['frames'], cap['moves'])['passed']  # what calibrate-liveness runs on each file
+
+
+def test_the_example_app_shows_a_review_answer(tmp_path):
+    "A registration the gender check can't decide is a case: the example app says a moderator will look, with its id."
+    from femverify.fakecam import fake_camera
+    video = fake_camera(HOPPER, ('left', 'right'), tmp_path / 'clip.y4m')
+    answer, svc = live_check(tmp_path, video, ('left', 'right'), 'grace', p_female=0.5,  # the stand-in can't decide,
+                             gender_head_path=tmp_path / 'no-head.json')  # and decides alone
+    case = svc.store.cases()[0]
+    assert answer == dict(code='202 review', text=f"Thank you: a moderator will look at your registration (case {case['id']}).")
+    assert svc.store.users() == [] and case['reason'] == 'gender_uncertain'

@@ -51,8 +51,8 @@ def create_app(femverify_url: str = None, api_key: str = None, secret: str = Non
         err = body.get('error') or {}
         live = body.get('liveness') or err.get('liveness') or {}
         out = dict(status=body.get('status'), match=body.get('match'), reason=err.get('code') or body.get('reason'),
-                   message=err.get('message'), case=(body.get('case') or {}).get('id') if isinstance(body.get('case'), dict)
-                   else body.get('case'), liveness=dict(reason=live.get('reason'), failed=live.get('failed', [])))
+                   message=err.get('message'), case=(body.get('case') or {}).get('id'),
+                   liveness=dict(reason=live.get('reason'), failed=live.get('failed', [])))
         return jsonify({k: v for k, v in out.items() if v is not None}), status
 
     @app.get('/')
