@@ -859,12 +859,13 @@ def _frame_keys(self:FaceService, ims:list) -> list:
 def check_capture(self:FaceService, frames:list, # a live answer's frames (paths, bytes or file objects)
                   moves:tuple, # the moves its challenge asked
                  ) -> dict:
-    "Every liveness check on `frames`, as an answer to a challenge would get, without a challenge, a store or a record."
+    "Every liveness check on `frames`, as a challenge's answer gets them, without a challenge, store or record."
     self._need('embedder', 'liveness')
     with self._slot():
         ims = [self._load(f) for f in frames]
         rows = self.embedder.analyse(ims, self.config)
-    return check_frames(rows, [thumbnail(im) for im in ims], tuple(moves), self.liveness, *self._same_person())
+    thumbs = [thumbnail(im) for im in ims]
+    return check_frames(rows, thumbs, tuple(moves), self.liveness, *self._same_person())
 
 # %% ../nbs/07_service.ipynb #6e22a5b0
 @patch
