@@ -859,7 +859,7 @@ def _frame_keys(self:FaceService, ims:list) -> list:
 def check_capture(self:FaceService, frames:list, # a live answer's frames (paths, bytes or file objects)
                   moves:tuple, # the moves its challenge asked
                  ) -> dict:
-    "Every liveness check on `frames`, as a challenge's answer gets them, without a challenge, store or record."
+    "Every liveness check on `frames`, as an answer to a challenge gets them: no challenge, store or record."
     self._need('embedder', 'liveness')
     with self._slot():
         ims = [self._load(f) for f in frames]
