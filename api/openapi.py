@@ -22,7 +22,7 @@ def _files(lo, hi, description):
 
 
 LIVE = {'challenge': {'type': 'string', 'description': 'the id from POST /api/v1/challenges'},
-        'frames': _files(6, 15, "the challenge's frames (JPEG), in order")}
+        'frames': _files(24, 48, "the challenge's burst (JPEG frames, ~5 a second), in order")}
 
 
 def _upload(*fields, array=None, extra=None, required=None):
@@ -51,7 +51,7 @@ def spec():
             '/api/v1/openapi.json': {'get': {'summary': 'This document', 'responses': {'200': _json(OBJ)}}},
             '/api/v1/detect': {'post': {'summary': 'One clear face? Female? For one photo', 'requestBody': _upload('image'),
                                         'responses': {'200': _json(OBJ), **_errors(400, 413)}}},
-            '/api/v1/challenges': {'post': {'summary': 'A single-use head-turn challenge (two moves, 30 s): answer it with 6-15 frames',
+            '/api/v1/challenges': {'post': {'summary': 'A single-use head-turn challenge (two moves, 30 s): answer it with a burst of 24-48 frames (5 a second)',
                                             'responses': {'201': _json(OBJ, 'the challenge'), **_errors(429, 503)}}},
             '/api/v1/users': {'post': {'summary': "Register a user from a live challenge's frames (or from 1-5 photos, with liveness off)", 'security': KEY,
                                        'requestBody': _upload(array='photos', extra={'user': {'type': 'string'}, 'consent': {'type': 'string', 'description': 'the version of the consent text shown'}, 'replace': {'type': 'string', 'enum': ['true', 'false']}, **LIVE}),

@@ -1,20 +1,30 @@
-"""One photo is not a person: the 2.5-D animations of one downloaded photo, their replays, and re-encoded replays,
-against the shipped liveness checks (issue #32's species; ISO/IEC 30107-3 APCER with Wilson 95% intervals).
+"""One photo is not a person: issue #32's attack species against the shipped liveness checks, with the genuine proxies,
+side by side in one run (ISO/IEC 30107-3 APCER and BPCER with Wilson 95% intervals).
 
+Attacks, each answered as the page's burst (44 JPEG frames, 480x360, 5 a second) and checked by the served path
+(FaceService.check_capture: 12 frames read at random, every frame checked for cuts):
 - render_cylinder / render_ellipsoid / render_relief: a victim's photo wrapped on a cylinder, an ellipsoid, or an
-  ellipsoid with a nose (femverify.fakecam.turn), turned to follow a random challenge at fixed amplitudes drawn in
-  the ranges of the outside test (28-40 deg of yaw, 22-32 of pitch), filmed with hand-shake and sensor noise, sent as
-  the page's 10 JPEG frames and checked by the served path (FaceService.check_capture);
-- adaptive_relief: the attacker renders locally against the open-source checks (the smallest turn the limits count,
-  then other depths, bumps and seeds) and keeps the first of up to 20 tries that passes;
-- replayed: frames that passed once, sent again for a new challenge with the same moves, through the service with a
-  store (`frame_reused`);
-- replayed_reencoded: the same frames re-encoded (JPEG q85) and rescaled by 1%: what the exact frame hash misses.
+  ellipsoid with a nose (femverify.fakecam.turn), turned to follow a random challenge at fixed amplitudes drawn in the
+  ranges of the outside test (28-40 deg of yaw, 22-32 of pitch), with hand-shake and sensor noise;
+- adaptive_*: the attacker renders locally against the open-source checks (other depths, bumps, amplitudes and seeds)
+  and keeps the first of up to 20 tries that passes;
+- collection: 6 real photos of one woman ordered by pose (femverify.liveness.follow), each held for 5 frames with a
+  camera's noise (LFW women with 6 or more photos);
+- replayed: frames that passed once, sent again for a new challenge with the same moves (the served `_check_live`,
+  which remembers frames: `frame_reused`); replayed_reencoded: the same frames rescaled by 1% and re-encoded (JPEG q85).
 
-Victims: LFW women with fewer than 5 photos, so none of them was used to set a limit (benchmarks/liveness.py sets them
-on people with 5 or more). Every figure here is simulated: the renders are this repository's own, and there is no video
-of real people to compare with. Writes results/liveness_renders.json/png. Usage:
-    python benchmarks/liveness_renders.py [--attacks 100] [--adaptive 30]
+Genuine proxies (no video of real people exists here):
+- render_genuine: the fake camera's own render (relief at the smallest counted turn, femverify fake-camera's default).
+  It is an attack species too: a check that passes it can't stop it. Its refusals are the only burst BPCER measurable;
+- real_heads: face_depth of real 3-D heads, from the landmarks of LFW people's photo collections (15+ photos each,
+  all genders: depth is not a woman's); the share under face_depth (refused) and under doubt_depth (to a person).
+  Photos of many days are noisier than one burst;
+- cuts: the largest frame-to-frame change in genuine-proxy bursts, against consecutive photos of one LFW woman.
+
+Victims of the render species: LFW women with fewer than 5 photos (benchmarks/liveness.py sets yaw, pitch and parallax
+on people with 5 or more; the cut and depth limits were set from the first, smaller run of this script). Every attack
+figure is simulated. Writes results/liveness_renders.json/png. Usage:
+    python benchmarks/liveness_renders.py [--attacks 100] [--adaptive 30] [--adaptive-flat 8] [--collections 100]
 """
 import argparse, io, tempfile, time
 from pathlib import Path
@@ -24,7 +34,7 @@ from tqdm.auto import tqdm
 from femverify.core import Config, load_image
 from femverify.fakecam import TEST_TEMPLATE_KEY, answer_frames
 from femverify.gate import FaceFinder
-from femverify.liveness import MOVES
+from femverify.liveness import MOVES, face_depth, follow, head_pose, keyframes, thumbnail, wilson
 from femverify.service import FaceService
 from common import data_dir, save, threads
 
@@ -32,21 +42,18 @@ CHALLENGES = [(a, b) for a in MOVES for b in MOVES if a != b]
 SHAPES = ('cylinder', 'ellipsoid', 'relief')
 
 
-def rate(k: int, n: int) -> dict:
-    "k of n with the Wilson 95% interval."
-    p, z = k / max(n, 1), 1.96
-    c = (p + z * z / (2 * n)) / (1 + z * z / n) if n else 0.0
-    h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n) if n else 0.0
-    return dict(rate=p, k=int(k), n=int(n), ci95=[max(0.0, c - h), min(1.0, c + h)])
+def lfw_people(min_photos: int, max_photos: int = 10 ** 6, women: bool = True) -> list:
+    "LFW folders of women (or of anyone) with `min_photos` to `max_photos` photos, sorted."
+    lfw = data_dir() / 'lfw'
+    names = {l.strip().rsplit('_', 1)[0] for l in (lfw / 'female_names.txt').read_text().split()}
+    return sorted(d for d in (lfw / 'images').iterdir()
+                  if (d.name in names or not women) and min_photos <= len(list(d.glob('*.jpg'))) <= max_photos)
 
 
 def victims(n: int, seed: int) -> list:
     "Frontal photos of `n` LFW women with fewer than 5 photos (never used to set a limit), one per woman."
-    lfw = data_dir() / 'lfw'
-    women = {l.strip().rsplit('_', 1)[0] for l in (lfw / 'female_names.txt').read_text().split()}
-    folders = sorted(d for d in (lfw / 'images').iterdir() if d.name in women and len(list(d.glob('*.jpg'))) < 5)
-    rng = np.random.default_rng(seed)
-    return [sorted(folders[i].glob('*.jpg'))[0] for i in rng.permutation(len(folders))[:n]]
+    folders = lfw_people(1, 4)
+    return [sorted(folders[i].glob('*.jpg'))[0] for i in np.random.default_rng(seed).permutation(len(folders))[:n]]
 
 
 def fixed_turns(moves, rng) -> list:
@@ -66,7 +73,33 @@ def reencoded(frames: list) -> list:
     return out
 
 
-def main(attacks=100, adaptive=30, seed=0):
+def held(files: list, per: int, rng) -> list:
+    "Each photo held for `per` frames with a camera's noise, as JPEG (the collection attack's burst)."
+    out = []
+    for f in files:
+        a = np.asarray(load_image(f), np.float32)
+        for _ in range(per):
+            b = io.BytesIO()
+            Image.fromarray(np.clip(a + rng.normal(0, 3, a.shape), 0, 255).astype(np.uint8)).save(b, 'JPEG', quality=85)
+            out.append(b.getvalue())
+    return out
+
+
+def largest_cut(frames: list) -> float:
+    "The largest change between consecutive frames, as the burst check measures it."
+    t = [np.asarray(thumbnail(load_image(f)), np.float32) for f in frames]
+    t = [(x - x.mean()) / max(float(x.std()), 1.0) for x in t]
+    return max(float(np.abs(b - a).mean()) for a, b in zip(t, t[1:]))
+
+
+def summary(res: list) -> dict:
+    "APCER (or BPCER) of check results: accepted k of n with its interval, and the reasons."
+    reasons = [r['reason'] for r in res]
+    return dict(wilson(sum(r['passed'] for r in res), len(res)), reasons={x: reasons.count(x) for x in sorted(set(reasons))},
+                doubtful=sum(r['verdict'] == 'doubtful' for r in res))
+
+
+def main(attacks=100, adaptive=30, adaptive_flat=8, collections=100, heads=100, seed=0):
     threads(2)
     rng = np.random.default_rng(seed)
     finder = FaceFinder()
@@ -74,60 +107,116 @@ def main(attacks=100, adaptive=30, seed=0):
     d = Path(tempfile.mkdtemp())
     svc = FaceService(Config.from_env(gender_check=False, liveness='always', template_key=TEST_TEMPLATE_KEY,
                                       template_key_file=None, db_path=d / 'bench.db', db_url='', test_moves=''))
-    out, passed_frames, times = {}, [], []
-    for shape in SHAPES:
+    lim = svc.liveness
+    apcer, passed_frames, times, sizes, depth = {}, [], [], [], {}
+
+    def check(frames, mv, keep=True):
+        t0 = time.perf_counter(); r = svc.check_capture(frames, mv); times.append(time.perf_counter() - t0)
+        sizes.append(sum(map(len, frames)))
+        if r['passed'] and keep: passed_frames.append((mv, frames))
+        return r
+
+    for shape in SHAPES:  # fixed amplitudes
         res = []
         for k, p in enumerate(tqdm(photos, desc=f'render_{shape}')):
             mv = CHALLENGES[rng.integers(len(CHALLENGES))]
-            frames = answer_frames(p, mv, seed=k, turns=fixed_turns(mv, rng), shape=shape, finder=finder)
-            t0 = time.perf_counter(); r = svc.check_capture(frames, mv); times.append(time.perf_counter() - t0)
-            res.append(r['reason'])
-            if r['passed']: passed_frames.append((mv, frames))
-        out[f'render_{shape}'] = dict(rate(sum(x == 'ok' for x in res), len(res)),
-                                      reasons={x: res.count(x) for x in sorted(set(res))})
-    tries_used, won = [], []
-    for k, p in enumerate(tqdm(photos[:adaptive], desc='adaptive_relief')):
-        mv, ok = CHALLENGES[rng.integers(len(CHALLENGES))], False
-        for t in range(20):
-            kw = {} if t == 0 else dict(depth=rng.uniform(0.8, 1.6), bump=rng.uniform(0.15, 0.45),
-                                        turns=[tuple(np.multiply(x, rng.uniform(1.0, 1.4))) for x in fixed_turns(mv, rng)])
-            try: frames = answer_frames(p, mv, seed=1000 * k + t, finder=finder, **kw)
-            except ValueError: continue  # no counted turn found for this photo: other turns next
-            if svc.check_capture(frames, mv)['passed']:
-                ok = True; tries_used.append(t + 1); passed_frames.append((mv, frames)); break
-        won.append(ok)
-    out['adaptive_relief'] = dict(rate(sum(won), len(won)), tries_to_pass=tries_used)
+            res.append(check(answer_frames(p, mv, seed=k, turns=fixed_turns(mv, rng), shape=shape, finder=finder), mv))
+        apcer[f'render_{shape}'] = summary(res)
+        depth[shape] = [r['checks'].get('shape', {}).get('depth') for r in res]
+    for shape, n in (('relief', adaptive), ('cylinder', adaptive_flat), ('ellipsoid', adaptive_flat)):
+        won, tries_used, last = [], [], []
+        for k, p in enumerate(tqdm(photos[:n], desc=f'adaptive_{shape}')):
+            mv, r = CHALLENGES[rng.integers(len(CHALLENGES))], None
+            for t in range(20):
+                kw = dict(turns=fixed_turns(mv, rng)) if t == 0 else dict(
+                    depth=rng.uniform(0.8, 1.8), bump=rng.uniform(0.15, 0.5),
+                    turns=[tuple(np.multiply(x, rng.uniform(0.9, 1.5))) for x in fixed_turns(mv, rng)])
+                try: r = check(answer_frames(p, mv, seed=1000 * k + t, finder=finder, shape=shape, **kw), mv)
+                except ValueError: continue  # this render lost the face: other settings next
+                if r['passed']: tries_used.append(t + 1); break
+            won.append(bool(r and r['passed'])); last.append(r['reason'] if r else 'no_render')
+        apcer[f'adaptive_{shape}'] = dict(wilson(sum(won), len(won)), tries_to_pass=tries_used,
+                                          reasons={x: last.count(x) for x in sorted(set(last))}, max_tries=20)
+
+    res, cuts_photos = [], []
+    for k, f in enumerate(tqdm(lfw_people(6)[:collections], desc='collection')):
+        files = sorted(f.glob('*.jpg'))[:20]
+        rows = svc.embedder.analyse([load_image(x) for x in files], svc.config)
+        ok = [i for i, r in enumerate(rows) if r['reason'] == 'ok']
+        if len(ok) < 6: continue
+        mv = CHALLENGES[rng.integers(len(CHALLENGES))]
+        seq = [files[ok[i]] for i in follow([head_pose(rows[i]['landmarks']) for i in ok], mv, lim)]
+        frames = held(seq, 5, rng)
+        cuts_photos.append(largest_cut(frames))
+        res.append(check(frames, mv))
+    apcer['collection'] = summary(res)
 
     def live(frames, mv):  # the served check of a live answer, which remembers the frames it accepts
-        ims = [svc._load(f) for f in frames]
-        return svc._check_live(svc.embedder.analyse(ims, svc.config), ims, mv)
+        ims = [svc._load(f) for f in frames]; keys = keyframes(len(ims))
+        return svc._check_live(svc.embedder.analyse([ims[k] for k in keys], svc.config), ims, mv, keys)
     replay, again = [], []
     for mv, frames in tqdm(passed_frames, desc='replays'):
-        assert live(frames, mv)['passed']  # accepted once (check_capture passed it): its frames now remembered
-        replay.append(live(frames, mv)['passed'])  # the same frames for a new challenge with the same moves
-        again.append(live(reencoded(frames), mv)['passed'])
-    out['replayed'] = rate(sum(replay), len(replay))
-    out['replayed_reencoded'] = rate(sum(again), len(again))
-    res = dict(data='LFW women with fewer than 5 photos (never used to set a limit); every attack rendered here: simulated',
-               weights=dict(landmarks='MTCNN (facenet-pytorch 2.5.3)', descriptor=svc.embedder.model,
-                            limits=svc.liveness['source']),
-               apcer=out, check_capture_s=dict(p50=float(np.median(times)), n=len(times)),
-               goal='APCER <= 1% (Wilson upper bound <= 3%) per species; replayed 0 of >= 300')
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    names = list(out); vals = [out[n]['rate'] * 100 for n in names]
-    err = np.array([[out[n]['rate'] * 100 - out[n]['ci95'][0] * 100, out[n]['ci95'][1] * 100 - out[n]['rate'] * 100] for n in names]).T
-    ax.barh(names, vals, xerr=err, color='C3'); ax.axvline(1, color='k', ls='--', label='goal: 1%')
-    for i, n in enumerate(names): ax.text(vals[i] + 1, i, f"{out[n]['k']}/{out[n]['n']}", va='center', fontsize=8)
-    ax.set(xlabel='% of attacks accepted (APCER, Wilson 95%)', title='One photo animated in 2.5-D, and replays (simulated)')
-    ax.legend(fontsize=8); fig.tight_layout()
-    save('liveness_renders', res, fig)
-    print({k: (v['k'], v['n']) for k, v in out.items()})
+        first = live(frames, mv)  # accepted once (check_capture passed it, or a second random read of it)
+        if not first['passed']: continue
+        replay.append(live(frames, mv)); again.append(live(reencoded(frames), mv))
+    apcer['replayed'], apcer['replayed_reencoded'] = summary(replay), summary(again)
+
+    genuine, cuts_genuine = [], []
+    for k, p in enumerate(tqdm(photos, desc='render_genuine')):
+        mv = CHALLENGES[rng.integers(len(CHALLENGES))]
+        try: frames = answer_frames(p, mv, seed=k, finder=finder)
+        except ValueError: continue  # no counted turn for this photo: the fake camera refuses it too
+        cuts_genuine.append(largest_cut(frames)); genuine.append(check(frames, mv, keep=False))
+    real = []
+    for f in tqdm(lfw_people(15, women=False)[:heads], desc='real_heads'):
+        ff = finder([load_image(x) for x in sorted(f.glob('*.jpg'))[:25]])
+        marks = [x.landmarks[int(np.argmax(x.probs))] for x in ff if len(x.boxes)]
+        real.append(face_depth(marks))
+    real = np.array(real)[~np.isnan(real)]
+    res = dict(
+        data='LFW; every attack rendered or assembled here: simulated. No video of real people exists here.',
+        weights=dict(landmarks='MTCNN (facenet-pytorch 2.5.3)', descriptor=svc.embedder.model, limits=lim['source']),
+        limits={k: lim[k] for k in ('parallax', 'cut', 'face_depth', 'doubt_depth')},
+        apcer=apcer,
+        bpcer=dict(render_genuine=summary([dict(r, passed=r['verdict'] == 'fail') for r in genuine]),  # k: refused
+                   render_genuine_to_a_person=sum(r['verdict'] == 'doubtful' for r in genuine),
+                   real_heads=dict(n=len(real), refused=wilson(int((real < lim['face_depth']).sum()), len(real)),
+                                   to_a_person=wilson(int(((real >= lim['face_depth']) & (real < lim['doubt_depth'])).sum()), len(real)),
+                                   depth=dict(p5=float(np.quantile(real, 0.05)), median=float(np.median(real))))),
+        face_depth={k: [x for x in v if x is not None] for k, v in dict(depth, real_heads=real.tolist()).items()},
+        cuts=dict(genuine_render_largest=cuts_genuine, collection_largest=cuts_photos),
+        check_capture_s=dict(p50=float(np.median(times)), p90=float(np.quantile(times, 0.9)), n=len(times)),
+        upload_bytes=dict(p50=float(np.median(sizes)), max=int(max(sizes))),
+        goal='APCER <= 1% (Wilson upper bound <= 3%) per species; replayed 0 of >= 300; BPCER <= 5%')
+    save('liveness_renders', res, plot(res, lim))
+    print({k: (v['k'], v['n']) for k, v in apcer.items()}, res['bpcer'], res['check_capture_s'])
     return res
+
+
+def plot(res, lim):
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4.2), gridspec_kw=dict(width_ratios=[1.3, 1, 1]))
+    out = res['apcer']; names = list(out); vals = [100 * (out[n]['share'] or 0) for n in names]
+    err = np.array([[v - 100 * out[n]['ci95'][0], 100 * out[n]['ci95'][1] - v] if out[n]['n'] else [0, 0]
+                    for n, v in zip(names, vals)]).T
+    a.barh(names, vals, xerr=err, color='C3'); a.axvline(1, color='k', ls='--', label='goal: 1%')
+    for i, n in enumerate(names): a.text(vals[i] + 1, i, f"{out[n]['k']}/{out[n]['n']}", va='center', fontsize=8)
+    a.set(xlabel='% of attacks accepted (APCER, Wilson 95%)', title='Attacks (simulated)'); a.legend(fontsize=8)
+    fd = res['face_depth']
+    b.hist([fd[k] for k in fd], bins=np.linspace(0, 1.2, 25), label=list(fd), histtype='step', lw=1.5, density=True)
+    b.axvline(lim['face_depth'], color='k', ls='--', label='face_depth'); b.axvline(lim['doubt_depth'], color='k', ls=':', label='doubt_depth')
+    b.set(xlabel='nose depth, eye distances (face_depth)', title='Depth: renders vs real heads (LFW collections)'); b.legend(fontsize=7)
+    cu = res['cuts']
+    c.hist([cu['genuine_render_largest'], cu['collection_largest']], bins=np.linspace(0, 1.5, 31), label=['genuine render', 'photo collection'],
+           histtype='step', lw=1.5)
+    c.axvline(lim['cut'], color='k', ls='--', label='cut'); c.set(xlabel='largest frame-to-frame change in a burst', title='Continuity'); c.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--attacks', type=int, default=100); ap.add_argument('--adaptive', type=int, default=30)
-    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--adaptive-flat', type=int, default=8); ap.add_argument('--collections', type=int, default=100)
+    ap.add_argument('--heads', type=int, default=100); ap.add_argument('--seed', type=int, default=0)
     main(**vars(ap.parse_args()))

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 from .core import load_image
 from .gate import FaceFinder
-from .liveness import MOVES, head_pose, reach, load_limits, write_y4m
+from .liveness import MOVES, BURST_FPS, head_pose, reach, load_limits, write_y4m
 
 
 # %% auto #0
@@ -80,8 +80,8 @@ def turn(a:np.ndarray, # the photo, (h, w, 3) float
 # %% ../nbs/06e_fakecam.ipynb #a98c1f72
 # the turn (yaw, pitch) that makes each move, before calibration
 SIGN = dict(left=(-1, 0), right=(1, 0), up=(0, -1), down=(0, 1))
-# the page's capture (capture.js): a cue of 0.9 s, then frames 0.6 s apart: look 0.9-1.5 s · move 3.0-4.2 s ·
-# back 5.7-6.3 s · move 7.8-9.0 s. The video holds each pose over its frames and turns between them in 0.4 s.
+# the page's capture (capture.js): a burst of 5 frames a second from 0.9 s to 9.5 s, under its cues: look 0-2.1 s ·
+# move 2.1-4.8 s · back 4.8-6.9 s · move 6.9-9.6 s. The video turns 0.2 s after each cue, in 0.4 s.
 PLAN = ((0.0, 'still'), (2.3, 0), (4.95, 'still'), (7.05, 1), (10.2, 'still'), (14.0, 'still'))
 
 def _angles(a, box, nose, marks, move, lim, finder, reach_at:float=1.25) -> tuple:
@@ -140,12 +140,13 @@ def fake_camera(photo, moves:tuple, # as `fake_frames`
     "A webcam video for Chromium's fake camera (`--use-file-for-fake-video-capture`): `fake_frames` as Y4M."
     return write_y4m(fake_frames(photo, moves, fps=fps, **kw), out, fps)
 
-PAGE_TIMES = (0.9, 1.5, 3.0, 3.6, 4.2, 5.7, 6.3, 7.8, 8.4, 9.0)  # when the page grabs its 10 frames (capture.js)
+PAGE_TIMES = tuple(round(0.9 + k / BURST_FPS, 2) for k in range(44))  # the page's burst (capture.js): 44 frames
 
 def answer_frames(photo, moves:tuple, fps:int=10, **kw) -> list:
-    "The 10 JPEG frames the page would send for a challenge asking `moves`: for tests that post to the API directly."
+    """The burst of JPEG frames (480×360) the page would send for a challenge asking `moves`: for tests that
+    post to the API directly."""
     import io
     out = []
     for im in fake_frames(photo, moves, fps=fps, times=[round(t * fps) / fps for t in PAGE_TIMES], **kw):
-        b = io.BytesIO(); im.save(b, 'JPEG', quality=92); out.append(b.getvalue())
+        b = io.BytesIO(); im.resize((480, 360), Image.BILINEAR).save(b, 'JPEG', quality=85); out.append(b.getvalue())
     return out

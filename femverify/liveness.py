@@ -12,16 +12,21 @@ from .core import load_image
 from .verify import consistency, cosine_distance, template
 
 # %% auto #0
-__all__ = ['MOVES', 'FRAMES', 'CAPTURE_SECONDS', 'CHALLENGE_TTL', 'INSTRUCTIONS', 'FACE_3D', 'LIMIT_KEYS', 'REASONS', 'new_moves',
-           'head_pose', 'synthetic_landmarks', 'homography', 'parallax', 'LivenessUnavailable', 'shipped_limits',
-           'load_limits', 'tilt', 'screen_like', 'print_attack', 'write_y4m', 'reach', 'follow', 'thumbnail',
-           'two_groups', 'check_frames', 'write_capture', 'read_capture', 'wilson', 'liveness_limits']
+__all__ = ['MOVES', 'FRAMES', 'BURST_FPS', 'KEYFRAMES', 'CAPTURE_SECONDS', 'CHALLENGE_TTL', 'INSTRUCTIONS', 'FACE_3D',
+           'LIMIT_KEYS', 'REASONS', 'VERDICTS', 'new_moves', 'head_pose', 'synthetic_landmarks', 'homography',
+           'parallax', 'face_depth', 'LivenessUnavailable', 'shipped_limits', 'load_limits', 'tilt', 'screen_like',
+           'print_attack', 'write_y4m', 'reach', 'follow', 'thumbnail', 'keyframes', 'two_groups', 'check_frames',
+           'write_capture', 'read_capture', 'wilson', 'liveness_limits']
 
 # %% ../nbs/06c_liveness.ipynb #0006live
 # the member's own left and right (the page mirrors its preview); up: chin raised
 MOVES = ('left', 'right', 'up', 'down')
-FRAMES = (6, 15)  # frames an answer must have: at least, at most
-CAPTURE_SECONDS = 10.0  # the page spreads the frames over at most this long
+# a burst: the page films the whole answer at ~5 frames a second (capture.js), so that a sequence of different
+# photos shows its cuts; frames an answer must have, at least and at most
+FRAMES = (24, 48)
+BURST_FPS = 5  # frames a second the page films at (capture.js)
+KEYFRAMES = 12  # frames the face models read, one drawn at random from each of this many stretches of the burst
+CAPTURE_SECONDS = 10.0  # the page films for at most this long
 CHALLENGE_TTL = 30.0  # seconds a challenge may be answered in
 INSTRUCTIONS = dict(left=('Turn your head to your left', '←'), right=('Turn your head to your right', '→'),
                     up=('Tilt your head up', '↑'), down=('Tilt your head down', '↓'))
@@ -71,11 +76,38 @@ def parallax(a, b) -> float:
     except np.linalg.LinAlgError: return 0.0  # degenerate points (three in a line): no evidence of depth
     return float(np.linalg.norm(p[:2] / p[2] - b[2]) / max(np.linalg.norm(b[1] - b[0]), 1e-9))
 
+# %% ../nbs/06c_liveness.ipynb #ba3d7fa3
+def _upgrade(m:np.ndarray) -> np.ndarray:
+    """The symmetric L (3×3) with each frame's two camera rows of `m` (2F, 3) orthogonal and of equal length
+    (least squares), mean length 1."""
+    F = len(m) // 2
+    row = lambda a, b: [a[0] * b[0], a[0] * b[1] + a[1] * b[0], a[0] * b[2] + a[2] * b[0], a[1] * b[1],
+                        a[1] * b[2] + a[2] * b[1], a[2] * b[2]]
+    A = [np.subtract(row(m[f], m[f]), row(m[F + f], m[F + f])) for f in range(F)]
+    A += [row(m[f], m[F + f]) for f in range(F)]
+    A.append(np.mean([np.add(row(m[f], m[f]), row(m[F + f], m[F + f])) for f in range(F)], 0))
+    l = np.linalg.lstsq(np.array(A), np.r_[np.zeros(2 * F), 2.0], rcond=None)[0]
+    return np.array([[l[0], l[1], l[2]], [l[1], l[3], l[4]], [l[2], l[4], l[5]]])
+
+def face_depth(marks) -> float:
+    """How far the nose tip stands in front of the plane of the eyes and mouth corners, in eye distances, from
+    the landmarks (F, 5, 2) of F ≥ 3 frames of one turning face; nan where the turns don't resolve a depth."""
+    M = np.asarray(marks, np.float64).reshape(-1, 5, 2)
+    if len(M) < 3: return float('nan')
+    W = np.concatenate([M[..., 0], M[..., 1]])  # (2F, 5): x rows, then y rows
+    U, s, Vt = np.linalg.svd(W - W.mean(1, keepdims=True), full_matrices=False)
+    w, V = np.linalg.eigh(_upgrade(U[:, :3] * np.sqrt(s[:3])))
+    if w.min() <= 0: return float('nan')  # no rotation fits these frames: no depth can be read
+    S = np.linalg.solve(V * np.sqrt(w), np.sqrt(s[:3])[:, None] * Vt[:3]).T  # (5, 3), up to a rotation
+    c = S[[0, 1, 3, 4]].mean(0)
+    normal = np.linalg.svd(S[[0, 1, 3, 4]] - c)[2][-1]
+    return float(abs((S[2] - c) @ normal) / np.linalg.norm(S[1] - S[0]))
+
 # %% ../nbs/06c_liveness.ipynb #0011live
 class LivenessUnavailable(RuntimeError):
     "The liveness limits are missing or unusable: challenges can't be checked (the API answers 503)."
 
-LIMIT_KEYS = ('yaw', 'pitch', 'parallax', 'jump', 'scale', 'repeat')
+LIMIT_KEYS = ('yaw', 'pitch', 'parallax', 'jump', 'scale', 'repeat', 'cut', 'face_depth', 'doubt_depth')
 
 def shipped_limits() -> Path:
     "The liveness limits that ship in the package (`thresholds/liveness.json`)."
@@ -126,13 +158,13 @@ def screen_like(im, rng) -> Image.Image:
     out.save(b, 'JPEG', quality=int(rng.integers(55, 95)))
     return load_image(b.getvalue())
 
-def print_attack(im, moves:tuple, rng, n:int=8) -> list:
-    """`n` frames of one photo held up to the camera and tilted as if to follow `moves` (by up to 50 degrees),
-    then back."""
+def print_attack(im, moves:tuple, rng, n:int=30) -> list:
+    """A burst of `n` frames of one photo held up to the camera and tilted as if to follow `moves` (by up to 50
+    degrees), then back."""
     sign = dict(left=(0, 1), right=(0, -1), up=(1, 0), down=(-1, 0))
     amp = rng.uniform(15, 50, size=2) * rng.choice([-1, 1], size=2)
     plan = [(0, 0)] + [(k * amp[j] * np.array(sign[m])) for j, m in enumerate(moves) for k in (0.5, 1.0, 0.3)]
-    plan = (plan + [(0, 0)] * n)[:n]
+    plan = [plan[k * len(plan) // n] for k in range(n)]  # each pose held for a few frames of the burst
     s0, sh0, rz0 = rng.uniform(0.8, 1.2), rng.uniform(-40, 40, 2), rng.uniform(-15, 15)
     return [screen_like(tilt(im, *(np.asarray(p, float) + rng.normal(0, 2, 2)), rz=rz0 + rng.normal(0, 2),
                              scale=s0 * rng.uniform(0.95, 1.05),
@@ -174,8 +206,9 @@ def follow(poses, moves:tuple, lim:dict) -> list:
     return seq + [next(i for i in still if i not in seq)]
 
 # %% ../nbs/06c_liveness.ipynb #001dlive
-REASONS = ('frame_unusable', 'frames_disagree', 'no_head_movement', 'wrong_movement', 'flat_picture',
-           'repeated_frame', 'frames_jump', 'frame_reused')  # the last: the service's, from the store
+REASONS = ('frame_unusable', 'frames_disagree', 'no_head_movement', 'wrong_movement', 'flat_picture', 'flat_face',
+           'repeated_frame', 'frames_jump', 'frames_cut', 'frame_reused')  # the last: the service's, from the store
+VERDICTS = ('pass', 'doubtful', 'fail')  # doubtful: nothing failed, but a person should look (a moderator's case)
 
 def thumbnail(im) -> np.ndarray:
     """A 64×64 grey thumbnail of a frame (uint8): what the repeat check compares (fine enough that a camera's
@@ -204,6 +237,29 @@ def _depth(marks:np.ndarray, at:list, lim:dict) -> tuple:
     idx = [0] + [i for i in at if i != 0]
     px = max([parallax(marks[i], marks[j]) for i in idx for j in idx if i < j] or [0.0])
     return dict(ok=px >= lim['parallax'], parallax=round(px, 3)), None if px >= lim['parallax'] else 'flat_picture'
+
+def keyframes(n:int, # frames in the burst
+              k:int=KEYFRAMES, rng=None) -> list:
+    """One frame drawn from each of `k` equal stretches of a burst of `n` (the system's secure random source
+    unless `rng`), in order."""
+    edges = np.linspace(0, n, min(k, n) + 1).round().astype(int)
+    pick = rng.integers if rng is not None else lambda a, b: a + secrets.randbelow(b - a)
+    return [int(pick(int(a), int(b))) for a, b in zip(edges[:-1], edges[1:])]
+
+def _cuts(thumbs:list, lim:dict) -> tuple:
+    """(check, reason): consecutive frames of the burst differ by at most `lim['cut']` (thumbnails normalised
+    for exposure): no cut between photos."""
+    t = [(x - x.mean()) / max(float(x.std()), 1.0) for x in (np.asarray(x, np.float32) for x in thumbs)]
+    d = [float(np.abs(b - a).mean()) for a, b in zip(t, t[1:])] or [0.0]
+    c = dict(ok=max(d) <= lim['cut'], largest=round(max(d), 3), at=int(np.argmax(d)) + 1)
+    return c, None if c['ok'] else 'frames_cut'
+
+def _shape(marks:np.ndarray, lim:dict) -> tuple:
+    """(check, reason, doubt): the nose's `face_depth` against the limits: below `face_depth` fails, below
+    `doubt_depth` is doubtful."""
+    d = face_depth(marks)
+    c = dict(ok=bool(d >= lim['face_depth']), depth=None if np.isnan(d) else round(d, 3))
+    return c, None if c['ok'] else 'flat_face', bool(c['ok'] and d < lim['doubt_depth'])
 
 def _continuity(boxes:np.ndarray, thumbs:list, lim:dict) -> list:
     """[(name, check, reason)]: no two frames (nearly) identical; no jump (in face heights) or change of size
@@ -246,9 +302,9 @@ def _one_person(e:np.ndarray, frontal:list, each:float, groups:float, split:floa
                 groups_apart=round(apart, 4), split_apart=round(gap, 4))
 
 # %% ../nbs/06c_liveness.ipynb #001elive
-# per frame: `reason` ('ok' if the gate passed), `box`, `landmarks`, `embedding` (1, d)
+# per frame read: `reason` ('ok' if the gate passed), `box`, `landmarks`, `embedding` (1, d)
 def check_frames(rows:list,
-                 thumbs:list, # `thumbnail` of each frame
+                 thumbs:list, # `thumbnail` of each frame of the burst
                  moves:tuple, # the challenge's movements, in order
                  lim:dict, # `load_limits()`
                  same_person:float, # the distance within which each frame is the person of the others
@@ -257,13 +313,15 @@ def check_frames(rows:list,
                  groups:float=None,
                  # ... and no two groups of frames farther apart than this (default `same_person`)
                  split:float=None,
+                 keys:list=None, # which frames of the burst `rows` are (default: all, in order)
                 ) -> dict:
-    """Every liveness check of one challenge's frames: passed, the reason (the first failure), each check, and
-    the frames most frontal first."""
-    if not FRAMES[0] <= len(rows) <= FRAMES[1]:
-        raise ValueError(f"a challenge takes {FRAMES[0]} to {FRAMES[1]} frames, got {len(rows)}")
+    """Every liveness check of one challenge's frames: the verdict (pass, doubtful, fail), the reason (the first
+    failure), each check, the frames read most frontal first."""
+    keys = list(range(len(thumbs))) if keys is None else list(keys)
+    if not 6 <= len(rows) <= FRAMES[1] or len(keys) != len(rows):
+        raise ValueError(f"a challenge's check reads 6 to {FRAMES[1]} frames, got {len(rows)}")
     bad = [dict(index=i, reason=r['reason']) for i, r in enumerate(rows) if r['reason'] != 'ok']
-    checks, failed = dict(faces=dict(ok=not bad, unusable=bad)), ['frame_unusable'] if bad else []
+    checks, failed, doubts = dict(faces=dict(ok=not bad, unusable=bad)), ['frame_unusable'] if bad else [], []
     if not bad:
         marks, boxes = np.array([r['landmarks'] for r in rows], np.float64), np.array([r['box'] for r in rows], np.float64)
         poses = np.stack([head_pose(m) for m in marks])
@@ -276,11 +334,19 @@ def check_frames(rows:list,
         checks['depth'], why = _depth(marks,
                                       [int(np.argmax(reach(poses - poses[0], m, lim))) for m in moves], lim)
         failed += [why] if why else []
-        for name, c, why in _continuity(boxes, thumbs, lim): checks[name] = c; failed += [why] if why else []
+        checks['shape'], why, doubt = _shape(marks, lim)
+        failed += [why] if why else []
+        doubts += ['shallow_face'] if doubt else []
+        for name, c, why in _continuity(boxes, [thumbs[k] for k in keys], lim):
+            checks[name] = c; failed += [why] if why else []
     else: frontal = []
+    checks['burst'], why = _cuts(thumbs, lim)
+    failed += [why] if why else []
     failed.sort(key=REASONS.index)
-    return dict(passed=not failed, reason=failed[0] if failed else 'ok', failed=failed, moves=list(moves),
-                checks=checks, frontal=frontal)
+    verdict = 'fail' if failed else 'doubtful' if doubts else 'pass'
+    return dict(passed=verdict == 'pass', verdict=verdict, reason=failed[0] if failed else doubts[0] if doubts else 'ok',
+                failed=failed, doubts=doubts, moves=list(moves), checks=checks, frontal=frontal,
+                frames=dict(burst=len(thumbs), read=keys))
 
 # %% ../nbs/06c_liveness.ipynb #d05cc481
 def write_capture(frames:list, # the JPEG bytes the page sent, in order

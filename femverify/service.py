@@ -18,8 +18,8 @@ from .store import StoreUnavailable, ChallengeRefused, FrameReused
 from .cases import UnknownCase, CaseClosed, APPEALABLE, OUTCOMES, MAX_FRAMES as CASE_FRAMES
 from .cases import Retention, audit_frame
 from .fakecam import pinned_moves
-from .liveness import head_pose, FRAMES, CAPTURE_SECONDS, CHALLENGE_TTL, INSTRUCTIONS, new_moves
-from .liveness import load_limits, check_frames, thumbnail
+from .liveness import head_pose, FRAMES, BURST_FPS, CAPTURE_SECONDS, CHALLENGE_TTL, INSTRUCTIONS, new_moves
+from .liveness import load_limits, check_frames, thumbnail, keyframes
 from .search import Gallery
 
 # %% auto #0
@@ -560,7 +560,7 @@ def _need_gender(self:FaceService):
 def register(self:FaceService, user:str, photos:list=None,
              replace:bool=False, client:str=None,
              challenge:str=None, # the id of a challenge from `challenge()`, answered by `frames`
-             frames:list=None, # 6-15 frames of the member following the challenge, in order
+             frames:list=None, # the burst (24-48 frames) of the member following the challenge, in order
              consent:str=None, # the version of the consent text the app showed her (required)
              # whom a challenge is bound to, when not `client` (the address, or the app's end user)
              owner:str=None,
@@ -640,6 +640,8 @@ def _enrol(self:FaceService, user:str, rows:list, replace:bool,
     hit = self._search(user, template(e)) if ok else None  # every registration, whatever its gender answer
     if hit: self.store.flag(user, *hit)  # recorded for moderators, whatever the outcome
     status, reason = self._outcome(ok, hit)
+    if status == 'enrolled' and live and live['verdict'] == 'doubtful':  # nothing failed, but a person looks
+        status, reason = 'review', 'liveness_doubtful'
     photos = [{k: v for k, v in r.items() if k not in ('embedding', 'boxes', 'landmarks')} for r in rows]
     out = dict(user=user, status=status, reason=reason,
                enrolled_photos=len(ok) if status == 'enrolled' else 0,
@@ -689,7 +691,7 @@ def _keep(self:FaceService, out:dict, e, rows, ims, replace, consent, live, hit)
                           model=self.embedder.model, frames=frames[:c.member_frames],
                           decision=dict(outcome='enrolled', reasons=('ok',)))
     elif case:
-        verdict = live and {k: live[k] for k in ('passed', 'reason', 'moves')}
+        verdict = live and {k: live[k] for k in ('passed', 'verdict', 'reason', 'doubts', 'moves')}
         details = dict(photos=out['photos'], liveness=verdict, matched=hit and hit[1],
                        distance=hit and round(hit[2], 4),
                        replace=replace)
@@ -716,11 +718,11 @@ def _begin(self:FaceService, user:str, client:str, keyed:bool=True) -> int:
     except LimitReached as e: raise RateLimited(f"{e}: try again later", retry_after=60) from None
 
 # %% ../nbs/07_service.ipynb #c1c8e428
-# a live challenge sends 6-15; the 5 sharpest usable photos (or most frontal live frames) are averaged
+# a live challenge sends a burst of 24-48 (12 read); the 5 sharpest usable photos (or most frontal live frames) are averaged
 # (calibrated: 1-5)
 MAX_FRAMES = 15
 PUBLIC_KEYS = ('match', 'reason', 'user', 'model', 'frames_used')
-PUBLIC_LIVE = ('passed', 'reason', 'failed', 'moves')
+PUBLIC_LIVE = ('passed', 'verdict', 'reason', 'failed', 'moves')
 
 @patch
 # one photo, or a list of frames of one person (path, bytes or file object each)
@@ -728,7 +730,7 @@ def verify(self:FaceService, user:str, photo,
            client:str=None, # who asks (an address), for the rate limits
            # a caller with an API key (the app's backend): distances, unknown ids told, no per-member lockout
            keyed:bool=True,
-           challenge:str=None, # a challenge's id: `photo` is then the 6-15 frames that answer it
+           challenge:str=None, # a challenge's id: `photo` is then the burst of 24-48 frames that answers it
            owner:str=None, # whom the challenge is bound to, when not `client`
           ) -> dict:
     """Is the person in `photo` (or in the frames) the enrolled `user`? match and reason; for `keyed` callers,
@@ -764,9 +766,10 @@ def _verify_held(self:FaceService, user:str, frames:list, client:str=None, keyed
     t0 = time.perf_counter()
     ims = [self._load(f, client, 'verify') for f in frames]
     t1 = time.perf_counter()  # ImageError: 400, for anyone
-    rows = self.embedder.analyse(ims, self.config)
+    keys = list(range(len(ims))) if moves is None else keyframes(len(ims))  # a burst: the frames read
+    rows = self.embedder.analyse([ims[k] for k in keys], self.config)
     t2 = time.perf_counter()
-    live = None if moves is None else self._check_live(rows, ims, moves)
+    live = None if moves is None else self._check_live(rows, ims, moves, keys)
     if live is None:
         good = sorted((r for r in rows if r['reason'] == 'ok'), key=lambda r: -r['sharpness'])[:5]
     else: good = [rows[i] for i in live['frontal'][:5]] if live['passed'] else []
@@ -815,7 +818,7 @@ def challenge(self:FaceService, client:str=None, # who asks, for the request bud
     c = self.store.issue_challenge(self.test_moves or new_moves(), CHALLENGE_TTL, owner or client)
     c = dict(c, test_mode=True) if self.test_moves else c
     return dict(c, expires_in=CHALLENGE_TTL,
-                frames=dict(min=FRAMES[0], max=FRAMES[1], seconds=CAPTURE_SECONDS),
+                frames=dict(min=FRAMES[0], max=FRAMES[1], seconds=CAPTURE_SECONDS, fps=BURST_FPS),
                 instructions=[dict(move=m, text=INSTRUCTIONS[m][0], arrow=INSTRUCTIONS[m][1])
                               for m in c['moves']])
 
@@ -839,13 +842,15 @@ def _same_person(self:FaceService) -> tuple:
 
 # %% ../nbs/07_service.ipynb #7fb3819b
 @patch
-def _check_live(self:FaceService, rows:list, ims:list, moves:tuple) -> dict:
-    "`check_frames` on the analysed frames (and, if they pass, that none was seen before), and its time."
+def _check_live(self:FaceService, rows:list, # the analysed frames `keys` of the burst `ims`
+                ims:list, moves:tuple, keys:list) -> dict:
+    "`check_frames` on a burst (and, if nothing failed, that no frame was seen before), and its time."
     t = time.perf_counter()
-    r = check_frames(rows, [thumbnail(im) for im in ims], moves, self.liveness, *self._same_person())
-    if r['passed']:  # frames that pass are remembered: a replay of them answers no later challenge
+    r = check_frames(rows, [thumbnail(im) for im in ims], moves, self.liveness, *self._same_person(), keys=keys)
+    if r['verdict'] != 'fail':  # frames that pass are remembered: a replay of them answers no later challenge
         try: self.store.claim_frames(self._frame_keys(ims))
-        except FrameReused: r = dict(r, passed=False, reason='frame_reused', failed=['frame_reused'])
+        except FrameReused:
+            r = dict(r, passed=False, verdict='fail', reason='frame_reused', failed=['frame_reused'])
     return dict(r, check_ms=_ms(time.perf_counter() - t))
 
 @patch
@@ -863,9 +868,10 @@ def check_capture(self:FaceService, frames:list, # a live answer's frames (paths
     self._need('embedder', 'liveness')
     with self._slot():
         ims = [self._load(f) for f in frames]
-        rows = self.embedder.analyse(ims, self.config)
+        keys = keyframes(len(ims))
+        rows = self.embedder.analyse([ims[k] for k in keys], self.config)
     thumbs = [thumbnail(im) for im in ims]
-    return check_frames(rows, thumbs, tuple(moves), self.liveness, *self._same_person())
+    return check_frames(rows, thumbs, tuple(moves), self.liveness, *self._same_person(), keys=keys)
 
 # %% ../nbs/07_service.ipynb #6e22a5b0
 @patch
@@ -884,13 +890,14 @@ def _register_live(self:FaceService, user:str, challenge, frames:list, replace:b
     try:
         with self._slot():
             ims = [self._load(f, client, 'register') for f in frames]
-            rows = self.embedder.analyse(ims, self.config)
-            live = self._check_live(rows, ims, moves)
+            keys = keyframes(len(ims))
+            rows = self.embedder.analyse([ims[k] for k in keys], self.config)
+            live = self._check_live(rows, ims, moves, keys)
             pick = live['frontal'][:3]
-            ims = [ims[i] for i in pick]
-            if live['passed']: rows = self._gendered([dict(rows[i], index=i) for i in pick], ims)
+            ims = [ims[keys[i]] for i in pick]
+            if live['verdict'] != 'fail': rows = self._gendered([dict(rows[i], index=i) for i in pick], ims)
     except BaseException: self.store.cancel_attempt(row); raise  # a broken upload is not a failed challenge
-    if not live['passed']:
+    if live['verdict'] == 'fail':
         self.store.end_attempt(row, live['reason'], enrolled=False)
         self.store.log_decision(f'user:{user}', user, 'refused', (live['reason'],))
         return dict(user=user, status='refused', reason=live['reason'], enrolled_photos=0,

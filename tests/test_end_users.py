@@ -62,6 +62,6 @@ def test_a_challenge_is_bound_to_the_end_user_it_was_fetched_for(tmp_path):
     c = create_app({'TESTING': True, 'API_KEYS': (API_KEY,)}, service=svc).test_client()
     anna, bob = (dict(KEY, **{'X-End-User': u}) for u in ('anna', 'bob'))
     ch = c.post('/api/v1/challenges', headers=anna).get_json()
-    frames = [(io.BytesIO(b'not yet read'), f'f{i}.jpg') for i in range(6)]
+    frames = [(io.BytesIO(b'not yet read'), f'f{i}.jpg') for i in range(24)]
     r = c.post('/api/v1/users', data={'consent': 'terms-v1', 'user': 'x', 'challenge': ch['id'], 'frames': frames}, headers=bob)
     assert (r.status_code, r.get_json()['error']['code']) == (400, 'challenge_foreign')  # another end user's challenge
