@@ -383,14 +383,19 @@ def liveness_limits(results:list, # `check_frames` results of genuine captures
                     lim:dict, # the limits they were checked at (`load_limits()`)
                     target:float=0.05, # the share of genuine captures the new limits may refuse
                    ) -> dict:
-    "Yaw, pitch and parallax limits that refuse at most `target` of these captures; which would loosen `lim`."
-    got = {'yaw': [], 'pitch': [], 'parallax': []}
+    """Yaw, pitch, parallax and face depth limits that refuse at most `target` of these captures; which would
+    loosen `lim`."""
+    got = {'yaw': [], 'pitch': [], 'parallax': [], 'face_depth': []}
     for r in results:
         if 'movement' not in r['checks']: continue  # a frame without a usable face: no pose to learn from
         for m, x in r['checks']['movement']['reached'].items():
             k = 'yaw' if m in ('left', 'right') else 'pitch'
             got[k].append(x * lim[k])
         got['parallax'].append(r['checks']['depth']['parallax'])
-    new = {k: round(float(np.quantile(v, target / 3)), 4) for k, v in got.items() if v}
+        depth = r['checks'].get('shape', {}).get('depth')
+        if depth is not None: got['face_depth'].append(depth)
+    new = {k: round(float(np.quantile(v, target / 4)), 4) for k, v in got.items() if v}
+    if 'face_depth' in new:  # the doubtful band keeps its width above the new limit
+        new['doubt_depth'] = round(new['face_depth'] + lim['doubt_depth'] - lim['face_depth'], 4)
     return dict(limits={**{k: lim[k] for k in LIMIT_KEYS}, **new}, looser=sorted(k for k in new if new[k] < lim[k]),
                 samples={k: len(v) for k, v in got.items()})

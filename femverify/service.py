@@ -354,10 +354,11 @@ def _case_health(self:FaceService) -> dict:
     except StoreUnavailable as e: return dict(not_female=self.config.not_female, pending=None, reason=str(e))
 
 # %% ../nbs/07_service.ipynb #b03be5b9
-LIVENESS_STOPS = ('photos, prints and screens held up to the camera, and pre-recorded clips that do not '
-                  'follow the random challenge')
-LIVENESS_GAPS = ('injected camera streams, real-time deepfakes and 3-D masks; a collection of the victim\'s '
-                 'photos at varied poses can pass (see the README)')
+LIVENESS_STOPS = ('photos, prints and screens held up to the camera, pre-recorded clips that do not follow the '
+                  'random challenge, photo sequences (cuts in the burst), photos wrapped on curved surfaces (depth), '
+                  'exact replays of accepted frames')
+LIVENESS_GAPS = ('injected camera streams, real-time deepfakes, 3-D masks, a photo animated on a face-shaped '
+                 'relief, and replays re-encoded to dodge the frame hash (see the README)')
 
 @patch
 def _liveness_health(self:FaceService) -> dict:
