@@ -504,7 +504,8 @@ def cmd_calibrate_liveness(a) -> dict:
         svc = FaceService(replace(Config.from_env(), db_path=Path(d) / 'probe.db', db_url='', template_key=new_key(),
                                   template_key_file=None, gender_check=False, test_moves='', liveness_path=a.limits))
         caps = [read_capture(f) for f in files]
-        res = [svc.check_capture(c['frames'], c['moves']) for c in tqdm(caps, desc='captures', unit='capture')]
+        # the same frames read each run (seed 0): the same folder gives the same figures
+        res = [svc.check_capture(c['frames'], c['moves'], seed=0) for c in tqdm(caps, desc='captures', unit='capture')]
     lim, refused = svc.liveness, [r for r in res if not r['passed']]
     out = dict(captures=len(res), limits=lim['source'], bpcer=wilson(len(refused), len(res)),
                reasons=dict(Counter(r['reason'] for r in refused)),

@@ -767,7 +767,7 @@ def _verify_held(self:FaceService, user:str, frames:list, client:str=None, keyed
     t0 = time.perf_counter()
     ims = [self._load(f, client, 'verify') for f in frames]
     t1 = time.perf_counter()  # ImageError: 400, for anyone
-    keys = list(range(len(ims))) if moves is None else keyframes(len(ims))  # a burst: the frames read
+    keys = list(range(len(ims))) if moves is None else self._keyframes(len(ims))  # a burst: the frames read
     rows = self.embedder.analyse([ims[k] for k in keys], self.config)
     t2 = time.perf_counter()
     live = None if moves is None else self._check_live(rows, ims, moves, keys)
@@ -855,6 +855,12 @@ def _check_live(self:FaceService, rows:list, # the analysed frames `keys` of the
     return dict(r, check_ms=_ms(time.perf_counter() - t))
 
 @patch
+def _keyframes(self:FaceService, n:int) -> list:
+    """The frames of a burst of `n` the face models read (`keyframes`): drawn at random; in test mode, whose
+    challenges are public anyway, the same ones every time, so that apps' tests are repeatable."""
+    return keyframes(n, rng=np.random.default_rng(n) if self.test_moves else None)
+
+@patch
 def _frame_keys(self:FaceService, ims:list) -> list:
     "Keyed hashes of the frames' decoded pixels (`Sealer.pseudonym`): what `Store.claim_frames` remembers."
     digest = lambda im: hashlib.sha256(im.tobytes()).hexdigest()
@@ -864,12 +870,13 @@ def _frame_keys(self:FaceService, ims:list) -> list:
 @patch
 def check_capture(self:FaceService, frames:list, # a live answer's frames (paths, bytes or file objects)
                   moves:tuple, # the moves its challenge asked
+                  seed:int=None, # which frames are read (default: drawn at random, as for an answer)
                  ) -> dict:
     "Every liveness check on `frames`, as an answer to a challenge gets them: no challenge, store or record."
     self._need('embedder', 'liveness')
     with self._slot():
         ims = [self._load(f) for f in frames]
-        keys = keyframes(len(ims))
+        keys = keyframes(len(ims), rng=None if seed is None else np.random.default_rng(seed))
         rows = self.embedder.analyse([ims[k] for k in keys], self.config)
     thumbs = [thumbnail(im) for im in ims]
     return check_frames(rows, thumbs, tuple(moves), self.liveness, *self._same_person(), keys=keys)
@@ -891,7 +898,7 @@ def _register_live(self:FaceService, user:str, challenge, frames:list, replace:b
     try:
         with self._slot():
             ims = [self._load(f, client, 'register') for f in frames]
-            keys = keyframes(len(ims))
+            keys = self._keyframes(len(ims))
             rows = self.embedder.analyse([ims[k] for k in keys], self.config)
             live = self._check_live(rows, ims, moves, keys)
             pick = live['frontal'][:3]
