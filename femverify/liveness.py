@@ -15,8 +15,8 @@ from .verify import consistency, cosine_distance, template
 __all__ = ['MOVES', 'FRAMES', 'BURST_FPS', 'KEYFRAMES', 'CAPTURE_SECONDS', 'CHALLENGE_TTL', 'INSTRUCTIONS', 'FACE_3D',
            'LIMIT_KEYS', 'REASONS', 'VERDICTS', 'new_moves', 'head_pose', 'synthetic_landmarks', 'homography',
            'parallax', 'face_depth', 'LivenessUnavailable', 'shipped_limits', 'load_limits', 'tilt', 'screen_like',
-           'print_attack', 'write_y4m', 'reach', 'follow', 'thumbnail', 'keyframes', 'two_groups', 'check_frames',
-           'write_capture', 'read_capture', 'wilson', 'liveness_limits']
+           'print_attack', 'write_y4m', 'reach', 'follow', 'thumbnail', 'keyframes', 'two_groups', 'motion_basis',
+           'frame_motion', 'check_frames', 'write_capture', 'read_capture', 'wilson', 'liveness_limits']
 
 # %% ../nbs/06c_liveness.ipynb #0006live
 # the member's own left and right (the page mirrors its preview); up: chin raised
@@ -215,6 +215,11 @@ def thumbnail(im) -> np.ndarray:
     own noise shows)."""
     return np.asarray(im.convert('L').resize((64, 64)), np.uint8)
 
+def _normalised(thumb) -> np.ndarray:
+    "A thumbnail as float, normalised for exposure (zero mean, unit spread)."
+    x = np.asarray(thumb, np.float32)
+    return (x - x.mean()) / max(float(x.std()), 1.0)
+
 def _moves(poses:np.ndarray, moves:tuple, lim:dict) -> tuple:
     """(check, reason): relative to the first frame, does each frame's main movement follow `moves`, in order,
     far enough?"""
@@ -249,7 +254,7 @@ def keyframes(n:int, # frames in the burst
 def _cuts(thumbs:list, lim:dict) -> tuple:
     """(check, reason): consecutive frames of the burst differ by at most `lim['cut']` (thumbnails normalised
     for exposure): no cut between photos."""
-    t = [(x - x.mean()) / max(float(x.std()), 1.0) for x in (np.asarray(x, np.float32) for x in thumbs)]
+    t = [_normalised(x) for x in thumbs]
     d = [float(np.abs(b - a).mean()) for a, b in zip(t, t[1:])] or [0.0]
     c = dict(ok=max(d) <= lim['cut'], largest=round(max(d), 3), at=int(np.argmax(d)) + 1)
     return c, None if c['ok'] else 'frames_cut'
@@ -300,6 +305,19 @@ def _one_person(e:np.ndarray, frontal:list, each:float, groups:float, split:floa
     return dict(ok=set(who) == {'ok'} and apart <= groups and gap <= split,
                 odd_frames=[i for i, w in enumerate(who) if w != 'ok'],
                 groups_apart=round(apart, 4), split_apart=round(gap, 4))
+
+# %% ../nbs/06c_liveness.ipynb #2083d76a
+def motion_basis(seed:int, dims:int=16) -> np.ndarray:
+    "`dims` random ±1 patterns over a thumbnail, (dims, 4096), from `seed`."
+    return np.random.default_rng(seed).choice(np.array([-1.0, 1.0], np.float32), (dims, 64 * 64))
+
+def frame_motion(thumbs:list, # `thumbnail` of each frame of the burst
+                 basis:np.ndarray, # `motion_basis`
+                ) -> np.ndarray:
+    """What changes from each frame to the next, (n - 1, dims): the differences of the exposure-normalised
+    thumbnails, projected on `basis`."""
+    t = [_normalised(x) for x in thumbs]
+    return np.stack([(b - a).ravel() for a, b in zip(t, t[1:])]) @ basis.T / 64
 
 # %% ../nbs/06c_liveness.ipynb #001elive
 # per frame read: `reason` ('ok' if the gate passed), `box`, `landmarks`, `embedding` (1, d)

@@ -19,7 +19,7 @@ from .cases import UnknownCase, CaseClosed, APPEALABLE, OUTCOMES, MAX_FRAMES as 
 from .cases import Retention, audit_frame
 from .fakecam import pinned_moves
 from .liveness import head_pose, FRAMES, BURST_FPS, CAPTURE_SECONDS, CHALLENGE_TTL, INSTRUCTIONS, new_moves
-from .liveness import load_limits, check_frames, thumbnail, keyframes
+from .liveness import load_limits, check_frames, thumbnail, keyframes, frame_motion, motion_basis
 from .search import Gallery
 
 # %% auto #0
@@ -846,10 +846,10 @@ def _same_person(self:FaceService) -> tuple:
 def _check_live(self:FaceService, rows:list, # the analysed frames `keys` of the burst `ims`
                 ims:list, moves:tuple, keys:list) -> dict:
     "`check_frames` on a burst (and, if nothing failed, that no frame was seen before), and its time."
-    t = time.perf_counter()
-    r = check_frames(rows, [thumbnail(im) for im in ims], moves, self.liveness, *self._same_person(), keys=keys)
+    t, thumbs = time.perf_counter(), [thumbnail(im) for im in ims]
+    r = check_frames(rows, thumbs, moves, self.liveness, *self._same_person(), keys=keys)
     if r['verdict'] != 'fail':  # frames that pass are remembered: a replay of them answers no later challenge
-        try: self.store.claim_frames(self._frame_keys(ims))
+        try: self.store.claim_frames(self._frame_keys(ims), motion=self._motion(thumbs))
         except FrameReused:
             r = dict(r, passed=False, verdict='fail', reason='frame_reused', failed=['frame_reused'])
     return dict(r, check_ms=_ms(time.perf_counter() - t))
@@ -865,6 +865,12 @@ def _frame_keys(self:FaceService, ims:list) -> list:
     "Keyed hashes of the frames' decoded pixels (`Sealer.pseudonym`): what `Store.claim_frames` remembers."
     digest = lambda im: hashlib.sha256(im.tobytes()).hexdigest()
     return [self.sealer.pseudonym(f'frame:{im.size}:{digest(im)}') for im in ims]
+
+@patch
+def _motion(self:FaceService, thumbs:list) -> np.ndarray:
+    """The burst's `frame_motion` on a basis drawn from the template key (`Sealer.pseudonym`), so that nobody
+    without it can aim at it: what `Store.claim_frames` compares with earlier answers."""
+    return frame_motion(thumbs, motion_basis(int(self.sealer.pseudonym('motion basis')[2:], 16)))
 
 # %% ../nbs/07_service.ipynb #41482775
 @patch

@@ -12,9 +12,10 @@ import numpy as np
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['SCHEMA_VERSION', 'SCHEMA', 'MIGRATIONS', 'GENESIS', 'LOG_FIELDS', 'SEALED', 'UnknownUser', 'UserExists',
-           'StoreUnavailable', 'Store', 'TemplateKeyError', 'Sealer', 'load_sealer', 'new_key', 'ModelMismatch',
-           'LimitReached', 'ChallengeRefused', 'FrameReused', 'pg_sql', 'redact_url', 'PgStore', 'open_store']
+__all__ = ['SCHEMA_VERSION', 'SCHEMA', 'MIGRATIONS', 'GENESIS', 'LOG_FIELDS', 'SEALED', 'MOTION_MATCH', 'MOTION_REPEAT',
+           'UnknownUser', 'UserExists', 'StoreUnavailable', 'Store', 'TemplateKeyError', 'Sealer', 'load_sealer',
+           'new_key', 'ModelMismatch', 'LimitReached', 'ChallengeRefused', 'FrameReused', 'motion_tokens',
+           'repeated_motion', 'pg_sql', 'redact_url', 'PgStore', 'open_store']
 
 # %% ../nbs/06_store.ipynb #0004
 class UnknownUser(KeyError):
@@ -28,7 +29,7 @@ class StoreUnavailable(RuntimeError):
     "The database can't be reached or stayed locked: the request may be retried later (the API answers 503)."
 
 # %% ../nbs/06_store.ipynb #a9fdac2a
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, created REAL NOT NULL, dim INTEGER NOT NULL, template BLOB NOT NULL,
     model TEXT NOT NULL DEFAULT 'unknown', gkey INTEGER, last_seen REAL);
@@ -61,7 +62,11 @@ CREATE TABLE IF NOT EXISTS decisions (seq INTEGER PRIMARY KEY, time REAL NOT NUL
     outcome TEXT NOT NULL, reasons TEXT NOT NULL, actor TEXT NOT NULL, note TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS decisions_user ON decisions(user_id);
 CREATE TABLE IF NOT EXISTS log_head (id TEXT PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS frames_seen (hash TEXT PRIMARY KEY, expires REAL NOT NULL)
+CREATE TABLE IF NOT EXISTS frames_seen (hash TEXT PRIMARY KEY, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS motions_seen (id TEXT PRIMARY KEY, motion BLOB NOT NULL, expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS motion_tokens (token INTEGER NOT NULL,
+    answer TEXT NOT NULL REFERENCES motions_seen(id) ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS motion_tokens_token ON motion_tokens(token)
 """
 # the tables of version 7
 _V7 = ('cases', 'case_frames', 'member_frames', 'consents', 'decisions', 'log_head')
@@ -84,7 +89,8 @@ MIGRATIONS = {1: ["ALTER TABLE users ADD COLUMN model TEXT NOT NULL DEFAULT 'unk
               6: ["ALTER TABLE users ADD COLUMN last_seen REAL", "ALTER TABLE bans ADD COLUMN expires REAL",
                   "ALTER TABLE bans ADD COLUMN frame BLOB"] +
                  [s for s in SCHEMA.split(';') if any(f'{t} (' in s or f'{t}(' in s for t in _V7)],
-              7: [s for s in SCHEMA.split(';') if 'frames_seen (' in s]}
+              7: [s for s in SCHEMA.split(';') if 'frames_seen (' in s],
+              8: [s for s in SCHEMA.split(';') if 'motion' in s]}
 
 # %% ../nbs/06_store.ipynb #0008
 class Store:
@@ -564,18 +570,58 @@ class FrameReused(ValueError):
     "A live answer holds a frame accepted before (any member, any challenge): `reason` is 'frame_reused'."
     reason = 'frame_reused'
 
+MOTION_MATCH, MOTION_REPEAT = 0.9, 0.6  # one motion matches another at this cosine; a replay repeats this share
+
+def motion_tokens(motion:np.ndarray) -> list:
+    "The sign pattern of each row of a motion (n, 16) as a 16-bit number: what the store indexes."
+    return sorted({int(x) for x in (np.asarray(motion) > 0) @ (1 << np.arange(16))})
+
+def repeated_motion(motion:np.ndarray, earlier:np.ndarray, match:float=MOTION_MATCH) -> float:
+    """The share of `motion`'s rows that rows of `earlier` match (cosine >= `match`) in the same order: the
+    longest common subsequence, so dropped or added frames don't hide a replay."""
+    unit = lambda m: np.asarray(m, np.float32) / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-6)
+    same = (unit(motion) @ unit(earlier).T) >= match
+    run = np.zeros(len(earlier) + 1, int)
+    for row in same:
+        prev = run.copy()
+        for j in range(len(earlier)): run[j + 1] = prev[j] + 1 if row[j] else max(prev[j + 1], run[j])
+    return float(run[-1] / max(len(motion), 1))
+
 @patch
 def claim_frames(self:Store, keys:list, # keyed hashes of the frames a live answer is accepted with
-                 days:float=1095, # how long a hash is kept (then a replay is no longer recognised)
+                 motion:np.ndarray=None, # its frame-to-frame motion (n, 16), if it is to be checked and kept
+                 days:float=1095, # how long hashes and motions are kept (then a replay is no longer recognised)
                 ) -> int:
-    "Record `keys` as seen, atomically: how many; `FrameReused`, recording none, if any was seen before."
+    """Record `keys` (and `motion`) as seen, atomically: how many keys; `FrameReused`, recording none, if any
+    key was seen before or the motion repeats an earlier answer's."""
     now, keys = time.time(), sorted(set(keys))
     with self._tx() as db:
-        db.execute('DELETE FROM frames_seen WHERE expires<?', (now,))
+        for t in ('frames_seen', 'motions_seen'): db.execute(f'DELETE FROM {t} WHERE expires<?', (now,))
         seen = [k for k in keys if db.execute('SELECT 1 FROM frames_seen WHERE hash=?', (k,)).fetchone()]
         if seen: raise FrameReused(f"{len(seen)} of these frames answered a live check before: film new ones")
+        if motion is not None: _check_motion(db, motion)
         for k in keys: db.execute('INSERT INTO frames_seen (hash, expires) VALUES (?,?)', (k, now + days * 86400))
+        if motion is not None: _keep_motion(db, motion, now + days * 86400)
     return len(keys)
+
+def _check_motion(db, motion:np.ndarray, most:int=50):
+    "`FrameReused` if an earlier answer (one of the `most` sharing the most sign patterns) holds `motion`."
+    toks = motion_tokens(motion)
+    rows = db.execute(f"SELECT m.motion FROM motions_seen m JOIN (SELECT answer, COUNT(*) AS n FROM motion_tokens "
+                      f"WHERE token IN ({','.join('?' * len(toks))}) GROUP BY answer HAVING COUNT(*) >= 3 "
+                      f"ORDER BY n DESC LIMIT {int(most)}) c ON c.answer = m.id", toks).fetchall()
+    for (m,) in rows:
+        share = repeated_motion(motion, np.frombuffer(bytes(m), np.float16).reshape(-1, 16))
+        if share >= MOTION_REPEAT:
+            raise FrameReused(f"this answer's motion repeats an earlier answer's ({share:.0%} of its frames): "
+                              f"film new ones")
+
+def _keep_motion(db, motion:np.ndarray, expires:float):
+    "Insert `motion` and its sign patterns inside the open write transaction `db`."
+    aid = secrets.token_hex(12)
+    db.execute('INSERT INTO motions_seen (id, motion, expires) VALUES (?,?,?)',
+               (aid, np.asarray(motion, np.float16).tobytes(), expires))
+    for t in motion_tokens(motion): db.execute('INSERT INTO motion_tokens (token, answer) VALUES (?,?)', (t, aid))
 
 # %% ../nbs/06_store.ipynb #0012
 @patch

@@ -197,7 +197,7 @@ def test_a_version_6_store_is_migrated_with_its_members_and_bans(tmp_path):
     old.executescript(V6)
     old.close()
     s = Store(tmp_path / 'v6.db')
-    with s._connect() as db: assert db.execute('PRAGMA user_version').fetchone()[0] == SCHEMA_VERSION == 8  # through 7 (cases) and 8 (frames_seen)
+    with s._connect() as db: assert db.execute('PRAGMA user_version').fetchone()[0] == SCHEMA_VERSION == 9  # through 7 (cases), 8 (frames_seen), 9 (motions)
     assert s.users() == ['old'] and s.record('old')['last_verified'] is None and s.claim_frames(['k']) == 1
     c = s.open_case('new', 'possible_ban', 'pending', 'm', np.ones(2), np.ones((1, 2)), [b'jpeg'], dict(matched='ban:1'))
     assert s.case(c['id'])['matched_frames'] == []  # a ban from before version 7 kept no frame
