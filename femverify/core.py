@@ -89,6 +89,7 @@ class Config:
     test_moves: str = ''
     torch_threads: int = 0
     not_female: str = 'refuse'
+    live_review: str = 'doubtful'
     member_frames: int = 1
     case_days: float = 30.0
     appeal_days: float = 14.0

@@ -121,7 +121,7 @@ def load_limits(path=None) -> dict:
     try: cal = json.loads(p.read_text()); lim = {k: float(cal['limits'][k]) for k in LIMIT_KEYS}
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise LivenessUnavailable(f"no usable liveness limits in {p.name} ({e.__class__.__name__}): run "
-                                  "benchmarks/liveness.py --write") from None
+                                  "benchmarks/liveness_limits.py --write") from None
     return dict(lim, source=cal.get('source', p.name))
 
 # %% ../nbs/06c_liveness.ipynb #0014live

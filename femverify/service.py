@@ -19,11 +19,11 @@ from .cases import UnknownCase, CaseClosed, APPEALABLE, OUTCOMES, MAX_FRAMES as 
 from .cases import Retention, audit_frame
 from .fakecam import pinned_moves
 from .liveness import head_pose, FRAMES, BURST_FPS, CAPTURE_SECONDS, CHALLENGE_TTL, INSTRUCTIONS, new_moves
-from .liveness import load_limits, check_frames, thumbnail, keyframes, frame_motion, motion_basis
+from .liveness import load_limits, check_frames, thumbnail, keyframes, frame_motion, motion_basis, reach
 from .search import Gallery
 
 # %% auto #0
-__all__ = ['STORE_ERRORS', 'LIVENESS_MODES', 'NOT_FEMALE', 'MTCNN_WEIGHTS', 'BLAZEFACE_WEIGHTS', 'LIVENESS_STOPS',
+__all__ = ['STORE_ERRORS', 'LIVENESS_MODES', 'NOT_FEMALE', 'LIVE_REVIEW', 'MTCNN_WEIGHTS', 'BLAZEFACE_WEIGHTS', 'LIVENESS_STOPS',
            'LIVENESS_GAPS', 'GENDER_CONTEXT', 'PIXELS_PER_REQUEST', 'SCORE_KEYS', 'USER_ID', 'CONSENT', 'MAX_FRAMES',
            'PUBLIC_KEYS', 'PUBLIC_LIVE', 'ModelUnavailable', 'Uncalibrated', 'InvalidRequest', 'LivenessRequired',
            'ConsentRequired', 'RateLimited', 'Busy', 'FaceService', 'app_client', 'shipped_detector',
@@ -73,6 +73,7 @@ STORE_ERRORS = (UnknownUser, UserExists, ModelMismatch, StoreUnavailable, Challe
 # %% ../nbs/07_service.ipynb #0007
 LIVENESS_MODES = ('off', 'register', 'always')  # where a passed head-turn challenge is required
 NOT_FEMALE = ('refuse', 'review')  # a not_female answer: refused (with an appeal), or sent to a person
+LIVE_REVIEW = ('doubtful', 'all')  # which live registrations go to a person: the doubtful ones, or all
 
 class FaceService:
     "The three checks behind one object: one clear face, female or not, same person."
@@ -93,6 +94,8 @@ class FaceService:
                              f"{cfg.liveness!r}")
         if cfg.not_female not in NOT_FEMALE:
             raise ValueError(f"FEMVERIFY_NOT_FEMALE must be refuse or review, not {cfg.not_female!r}")
+        if cfg.live_review not in LIVE_REVIEW:
+            raise ValueError(f"FEMVERIFY_LIVE_REVIEW must be doubtful or all, not {cfg.live_review!r}")
         # None: live answers refused (503), never guessed
         self.liveness = self._try('liveness', lambda: load_limits(cfg.liveness_path))
         self.test_moves = pinned_moves(cfg)  # test mode: only with the published test key (`TestModeRefused`)
@@ -628,7 +631,9 @@ def _search(self:FaceService, user:str, t:np.ndarray) -> tuple:
 @patch
 def _enrol(self:FaceService, user:str, rows:list, replace:bool,
            ims:list=(), # the photos or frames of `rows`, for the audit frames of a case
-           consent:str=None, live:dict=None) -> dict:
+           consent:str=None, live:dict=None,
+           read:tuple=None, # a live registration's (rows, frames) read: the turns a liveness case shows
+          ) -> dict:
     "Decide, and store: enrolled, or a case (a review, or a refusal she may appeal); every outcome logged."
     ok = [r for r in rows if r['reason'] == 'ok']
     # do the photos show one person (not a security decision: the search and gender are)
@@ -643,11 +648,13 @@ def _enrol(self:FaceService, user:str, rows:list, replace:bool,
     status, reason = self._outcome(ok, hit)
     if status == 'enrolled' and live and live['verdict'] == 'doubtful':  # nothing failed, but a person looks
         status, reason = 'review', 'liveness_doubtful'
+    elif status == 'enrolled' and live and self.config.live_review == 'all':  # the operator has a person look
+        status, reason = 'review', 'liveness_review'
     photos = [{k: v for k, v in r.items() if k not in ('embedding', 'boxes', 'landmarks')} for r in rows]
     out = dict(user=user, status=status, reason=reason,
                enrolled_photos=len(ok) if status == 'enrolled' else 0,
                model=self.embedder.model, photos=photos)
-    return self._keep(out, e, rows, ims, replace, consent, live, hit)
+    return self._keep(out, e, rows, ims, replace, consent, live, hit, read)
 
 # %% ../nbs/07_service.ipynb #12be2cc2
 @patch
@@ -665,11 +672,17 @@ def _outcome(self:FaceService, ok:list, hit:tuple) -> tuple:
 
 # %% ../nbs/07_service.ipynb #9546d9d3
 @patch
-def _audit(self:FaceService, rows:list, ims:list) -> list:
-    "Audit frames of the photos where a face was found, the most frontal (smallest turn) first: at most 3."
+def _audit(self:FaceService, rows:list, ims:list,
+           moves:tuple=(), # a liveness case's moves: the turns are shown, not the most frontal 3
+          ) -> list:
+    """Audit frames of the photos where a face was found, the most frontal (smallest turn) first: at most 3;
+    with `moves`, the most frontal, then the frame that goes furthest along each move."""
     found = [(r, im) for r, im in zip(rows, ims)
              if r.get('box') is not None and r.get('landmarks') is not None]
     found.sort(key=lambda p: abs(float(head_pose(p[0]['landmarks'])[0])))
+    if moves and found and self.liveness:
+        d = np.array([head_pose(r['landmarks']) for r, _ in found]); d = d - d[0]
+        found = [found[i] for i in dict.fromkeys([0] + [int(np.argmax(reach(d, m, self.liveness))) for m in moves])]
     return [audit_frame(around(im, r['box'])[0]) for r, im in found[:CASE_FRAMES]]
 
 # %% ../nbs/07_service.ipynb #6add330d
@@ -679,13 +692,14 @@ def _plain(o):
 
 # %% ../nbs/07_service.ipynb #810477b3
 @patch
-def _keep(self:FaceService, out:dict, e, rows, ims, replace, consent, live, hit) -> dict:
+def _keep(self:FaceService, out:dict, e, rows, ims, replace, consent, live, hit, read=None) -> dict:
     "Store the outcome `out` of a registration (see above): `out` with the case or appeal it opened."
     user, status, reason, c = out['user'], out['status'], out['reason'], self.config
     case = status == 'review' or reason in APPEALABLE
     # audit frames only where something keeps them
     keep = case or (status == 'enrolled' and c.member_frames > 0)
-    frames = self._audit(rows, ims) if keep else []
+    turns = live['moves'] if read and reason.startswith('liveness_') else ()  # a person judges the turns
+    frames = (self._audit(*read, turns) if turns else self._audit(rows, ims)) if keep else []
     if status == 'enrolled':
         self.store.enroll(user, template(e), e, [r['sharpness'] for r in rows if r['reason'] == 'ok'],
                           replace=replace,
@@ -907,7 +921,7 @@ def _register_live(self:FaceService, user:str, challenge, frames:list, replace:b
             keys = self._keyframes(len(ims))
             rows = self.embedder.analyse([ims[k] for k in keys], self.config)
             live = self._check_live(rows, ims, moves, keys)
-            pick = live['frontal'][:3]
+            pick, read = live['frontal'][:3], (rows, [ims[k] for k in keys])  # every frame read: a case's turns
             ims = [ims[keys[i]] for i in pick]
             if live['verdict'] != 'fail': rows = self._gendered([dict(rows[i], index=i) for i in pick], ims)
     except BaseException: self.store.cancel_attempt(row); raise  # a broken upload is not a failed challenge
@@ -917,7 +931,7 @@ def _register_live(self:FaceService, user:str, challenge, frames:list, replace:b
         return dict(user=user, status='refused', reason=live['reason'], enrolled_photos=0,
                     model=self.embedder.model, photos=[], liveness=live)
     self.store.cancel_attempt(row)
-    return dict(self._enrol(user, rows, replace, ims, consent, live), liveness=live)
+    return dict(self._enrol(user, rows, replace, ims, consent, live, read), liveness=live)
 
 # %% ../nbs/07_service.ipynb #001e
 @patch

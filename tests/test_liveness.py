@@ -2,7 +2,7 @@
 
 The attacks are made here from photos that ship with matplotlib and scikit-image (`femverify.liveness.print_attack`).
 No genuine head-turn video can be made offline from packaged photos, so the genuine case uses LFW's real photos when
-FEMVERIFY_DATA has them (skipped otherwise; `benchmarks/liveness.py` measures it on hundreds of sequences).
+FEMVERIFY_DATA has them (skipped otherwise; `benchmarks/liveness_limits.py` measures it on hundreds of sequences).
 """
 import io, threading
 import numpy as np
@@ -303,3 +303,26 @@ def test_a_doubtful_answer_goes_to_a_person(tmp_path):
     v = client.post('/api/v1/users/grace/verify', data=form(challenge(client), renders(HOPPER, ('left', 'right'), seed=3)))
     v = v.get_json()
     assert v['match'] is False and v['reason'] == 'shallow_face' and v['liveness']['verdict'] == 'doubtful', v
+
+
+def test_live_review_all_sends_every_live_registration_to_a_person(tmp_path):
+    """FEMVERIFY_LIVE_REVIEW=all: a registration that passes every check is a moderator's case (liveness_review) whose
+    audit frames show her turns, not three frontal frames; approving it enrols her. An unknown value refuses to start."""
+    from femverify.fakecam import TEST_TEMPLATE_KEY
+    from femverify.liveness import reach
+    svc, client = live_app(tmp_path, test_moves='left,right', template_key=TEST_TEMPLATE_KEY, gender_check=False,
+                           live_review='all')
+    r = register(client, challenge(client), renders(HOPPER, ('left', 'right')), user='grace')
+    body = r.get_json()
+    assert r.status_code == 202 and (body['status'], body['reason']) == ('review', 'liveness_review'), body
+    assert body['liveness']['verdict'] == 'pass' and svc.store.users() == []
+    case = svc.case(body['case']['id'])
+    assert case['reason'] == 'liveness_review' and case['details']['liveness']['moves'] == ['left', 'right'], case
+    from base64 import b64decode
+    faces = svc.finder([Image.open(io.BytesIO(b64decode(f.split(',', 1)[1]))).convert('RGB') for f in case['frames']])
+    d = np.array([head_pose(f.landmarks[0]) for f in faces]); d = d - d[0]
+    assert len(faces) == 3 and [round(float(reach(d[i:i + 1], m, svc.liveness)[0]), 1) >= 0.5  # she turns in frames 2, 3
+                                for i, m in ((1, 'left'), (2, 'right'))] == [True, True], d
+    assert svc.decide(body['case']['id'], 'approve', 'moderator1')['outcome'] == 'approve' and svc.store.users() == ['grace']
+    with pytest.raises(ValueError, match='FEMVERIFY_LIVE_REVIEW'):
+        live_app(tmp_path / 'other', live_review='sometimes')

@@ -65,7 +65,8 @@
     flat_picture: 'this looks like a flat picture (a print or a screen), not a head', repeated_frame: 'a frame was sent twice', frame_reused: 'a frame was sent before: film new ones',
     frames_jump: 'the face jumped between frames',
     flat_face: 'the face turned like a curved picture, not a head', frames_cut: 'the video cut from one picture to another',
-    shallow_face: 'a person will look at this check', liveness_doubtful: 'a person will look at your registration', challenge_used: 'this challenge was used already',
+    shallow_face: 'a person will look at this check', liveness_doubtful: 'a person will look at your registration',
+    liveness_review: 'a person will look at your registration', challenge_used: 'this challenge was used already',
     challenge_expired: 'the challenge expired', liveness_required: 'a live check is required'};
 
   window.femverifyCapture = {grab, captureChallenge, startCamera, captureFile, WORDS};
