@@ -205,7 +205,7 @@ def parser() -> argparse.ArgumentParser:
     s = _sub(sub, 'cases')
     s.add_argument('db', help=DB_HELP)
     s.add_argument('--reason', help='only cases of this reason (gender_uncertain, possible_duplicate, '
-                                    'not_female…)')
+                                    'not_female, liveness_review…)')
     s = _sub(sub, 'decide')
     s.add_argument('db', help=DB_HELP)
     s.add_argument('case', help='the case id (from `cases`)')

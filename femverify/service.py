@@ -359,9 +359,9 @@ def _case_health(self:FaceService) -> dict:
 # %% ../nbs/07_service.ipynb #b03be5b9
 LIVENESS_STOPS = ('photos, prints and screens held up to the camera, pre-recorded clips that do not follow the '
                   'random challenge, photo sequences (cuts in the burst), photos wrapped on curved surfaces (depth), '
-                  'exact replays of accepted frames')
+                  'replays of accepted answers, exact, re-encoded, rescaled or with frames left out (their motion)')
 LIVENESS_GAPS = ('injected camera streams, real-time deepfakes, 3-D masks, a photo animated on a face-shaped '
-                 'relief, and replays re-encoded to dodge the frame hash (see the README)')
+                 'relief, and old frames each shifted anew, a new hand-shake (see the README)')
 
 @patch
 def _liveness_health(self:FaceService) -> dict:
