@@ -151,7 +151,7 @@ def test_without_its_limits_liveness_fails_closed(tmp_path):
     r = client.post('/api/v1/challenges')
     assert r.status_code == 503 and r.get_json()['error']['code'] == 'model_unavailable'
     health = client.get('/api/v1/health', headers={'X-API-Key': API_KEY}).get_json()
-    assert health['liveness']['loaded'] is False and 'liveness.py --write' in health['liveness']['reason']
+    assert health['liveness']['loaded'] is False and 'liveness_limits.py --write' in health['liveness']['reason']
     c = svc.store.issue_challenge(('left', 'up'), client=SPEAKER)
     r = register(client, c, printed(HOPPER, ('left', 'up')))
     assert r.status_code == 503 and svc.store.users() == []
