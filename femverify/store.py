@@ -66,7 +66,9 @@ CREATE TABLE IF NOT EXISTS frames_seen (hash TEXT PRIMARY KEY, expires REAL NOT 
 CREATE TABLE IF NOT EXISTS motions_seen (id TEXT PRIMARY KEY, motion BLOB NOT NULL, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS motion_tokens (token INTEGER NOT NULL,
     answer TEXT NOT NULL REFERENCES motions_seen(id) ON DELETE CASCADE);
-CREATE INDEX IF NOT EXISTS motion_tokens_token ON motion_tokens(token)
+CREATE INDEX IF NOT EXISTS motion_tokens_token ON motion_tokens(token);
+CREATE INDEX IF NOT EXISTS frames_seen_expires ON frames_seen(expires);
+CREATE INDEX IF NOT EXISTS motions_seen_expires ON motions_seen(expires)
 """
 # the tables of version 7
 _V7 = ('cases', 'case_frames', 'member_frames', 'consents', 'decisions', 'log_head')
@@ -90,7 +92,7 @@ MIGRATIONS = {1: ["ALTER TABLE users ADD COLUMN model TEXT NOT NULL DEFAULT 'unk
                   "ALTER TABLE bans ADD COLUMN frame BLOB"] +
                  [s for s in SCHEMA.split(';') if any(f'{t} (' in s or f'{t}(' in s for t in _V7)],
               7: [s for s in SCHEMA.split(';') if 'frames_seen (' in s],
-              8: [s for s in SCHEMA.split(';') if 'motion' in s]}
+              8: [s for s in SCHEMA.split(';') if 'motion' in s or 'frames_seen_expires' in s]}
 
 # %% ../nbs/06_store.ipynb #0008
 class Store:
